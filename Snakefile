@@ -1,0 +1,48 @@
+# avdf: audio-visual deepfake detection, from raw video to tables.
+# This file is the table of contents: the stages, then the targets. Parameters: params.yaml.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "params.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synth.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/demux.smk"
+include: "workflow/rules/faces.smk"
+include: "workflow/rules/face_crops.smk"
+include: "workflow/rules/log_mel.smk"
+include: "workflow/rules/tracking.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        "results/table1.csv",
+        "results/table1_by_category.csv",
+        "results/rejects.csv",
+
+
+rule synth_all:
+    input:
+        raw_targets(),
+
+
+rule preprocess_all:
+    input:
+        preprocess_targets(),
+
+
+rule train_all:
+    input:
+        train_targets(),
+
+
+rule evaluate_all:
+    input:
+        eval_targets(),

@@ -1,0 +1,137 @@
+"""The ``avdf`` command: one subcommand per workflow step (the Snakemake rules call these).
+
+Parameters arrive as JSON (``--cfg``) taken from ``params.yaml`` by the rule, so a rule reruns
+exactly when the parameters it uses change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+
+def _cfg(text: str) -> dict:
+    return json.loads(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="avdf", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="generate a synthetic dataset family (FakeAVCeleb metadata format)")
+    p.add_argument("--family", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--out-root", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help="the synth section of params.yaml, as JSON")
+
+    p = sub.add_parser("ingest", help="metadata -> manifest + split file")
+    p.add_argument("--meta", required=True)
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--split", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help="the split section, as JSON")
+
+    p = sub.add_parser("demux", help="clips -> 25 fps video + 16 kHz mono WAV")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help="the media section, as JSON")
+
+    for name, what in (("faces", "face tracks (MTCNN)"), ("face-crops", "face-crop cache"),
+                       ("log-mel", "log-Mel cache, eq. (1)")):
+        p = sub.add_parser(name, help=what)
+        p.add_argument("--dataset", required=True)
+        p.add_argument("--cfg", type=_cfg, required=True)
+
+    p = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
+    p.add_argument("--uri", required=True)
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--marker", required=True)
+
+    p = sub.add_parser("train", help="train one detector")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--method", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset's test split")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--train-dataset", required=True)
+    p.add_argument("--eval-dataset", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out-json", required=True)
+    p.add_argument("--scores", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True)
+
+    p = sub.add_parser("table1", help="Table 1 (+ per-category AUC) from evaluation JSON files")
+    p.add_argument("--out", required=True)
+    p.add_argument("--by-category", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True)
+    p.add_argument("evals", nargs="+")
+
+    p = sub.add_parser("rejects", help="gather every rejected clip with its reason")
+    p.add_argument("--out", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help='{"dataset": [stage index CSV, ...]}')
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    return _dispatch(args)
+
+
+def _dispatch(args) -> int:
+    from avdf import layout
+
+    if args.command == "synth":
+        from avdf.data import synthetic
+
+        synthetic.generate(args.out_root, args.name, args.family, args.cfg)
+    elif args.command == "ingest":
+        from avdf.data import manifest
+
+        manifest.build(args.meta, args.manifest, args.split, args.cfg["test_fraction"], args.cfg["seed"])
+    elif args.command in ("demux", "faces", "face-crops", "log-mel"):
+        from avdf import preprocess
+
+        ds, cfg = args.dataset, args.cfg
+        demux_dir, demux_index = layout.stage_dir(ds, "demux"), layout.stage_index(ds, "demux")
+        if args.command == "demux":
+            preprocess.demux(layout.manifest(ds), demux_dir, demux_index, cfg["fps"], cfg["sample_rate"])
+        elif args.command == "faces":
+            preprocess.face_tracks(demux_index, demux_dir, layout.stage_dir(ds, "faces"),
+                                   layout.stage_index(ds, "faces"), cfg)
+        elif args.command == "face-crops":
+            preprocess.face_crops(layout.stage_index(ds, "faces"), demux_dir, layout.stage_dir(ds, "faces"),
+                                  layout.stage_dir(ds, "face_crops"), layout.stage_index(ds, "face_crops"), cfg)
+        else:
+            preprocess.log_mels(demux_index, demux_dir, layout.stage_dir(ds, "log_mel"),
+                                layout.stage_index(ds, "log_mel"), cfg["sample_rate"], cfg["log_mel"])
+    elif args.command == "mlflow-init":
+        from avdf import atomic, tracking
+
+        exp_id = tracking.init_store(args.uri, args.experiment)
+        atomic.write_json(args.marker, {"tracking_uri": args.uri, "experiment": args.experiment,
+                                        "experiment_id": exp_id})
+    elif args.command == "train":
+        from avdf import train
+
+        train.train(args.dataset, args.method, args.seed, layout.caches(args.dataset), args.cfg, args.out_dir)
+    elif args.command == "evaluate":
+        from avdf import evaluate
+
+        evaluate.evaluate(args.checkpoint, args.train_dataset, args.eval_dataset, args.seed,
+                          layout.caches(args.eval_dataset), args.cfg, args.out_json, args.scores)
+    elif args.command == "table1":
+        from avdf import tables
+
+        tables.table1(args.evals, args.cfg["datasets"], args.cfg["methods"], args.cfg["data_label"], args.out)
+        tables.table1_by_category(args.evals, args.cfg["data_label"], args.by_category)
+    elif args.command == "rejects":
+        from avdf import tables
+
+        tables.rejects(args.cfg, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Training and evaluation inputs: cached face crops and log-Mels of one dataset split, in memory.
+
+A clip is usable when both its face-crop and log-Mel caches exist (both stages accepted it).
+Video: ``frames`` crops sampled evenly over the first ``clip_seconds``; audio: the log-Mel frames
+of the same span, padded or cut to a fixed length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avdf.data import manifest
+from avdf.media import clip_stage
+
+
+def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split: str | None) -> pd.DataFrame:
+    clips = manifest.read(manifest_csv)
+    ok = set(clip_stage.accepted(crops_index)["clip_id"]) & set(clip_stage.accepted(log_mel_index)["clip_id"])
+    clips = clips[clips["clip_id"].isin(ok)]
+    if split is not None:
+        clips = clips[clips["split"] == split]
+    return clips.reset_index(drop=True)
+
+
+class ClipSet(torch.utils.data.Dataset):
+    def __init__(self, clips: pd.DataFrame, crops_dir: str, log_mel_dir: str, frames: int, clip_seconds: float,
+                 fps: int, mel_frames_per_second: float, train: bool, seed: int = 0):
+        self.clips = clips
+        self.frames, self.train = frames, train
+        self.video_len = int(round(clip_seconds * fps))
+        self.audio_len = int(round(clip_seconds * mel_frames_per_second))
+        self.rng = np.random.default_rng(seed)
+        self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
+        self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
+        self.labels = torch.tensor(clips["label"].to_numpy(), dtype=torch.float32)
+        self.mel_mean, self.mel_std = 0.0, 1.0  # set from the training set (see mel_stats)
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def frame_indices(self, n_available: int) -> np.ndarray:
+        span = min(self.video_len, n_available)
+        step = span / self.frames
+        offset = self.rng.uniform(0, step) if self.train else step / 2
+        return np.minimum((offset + step * np.arange(self.frames)).astype(int), n_available - 1)
+
+    def __getitem__(self, i: int) -> dict:
+        crops = self.video[i]
+        video = torch.from_numpy(np.asarray(crops[self.frame_indices(len(crops))], np.float32) / 255.0 - 0.5)
+        mel = np.asarray(self.audio[i][:, : self.audio_len], np.float32)
+        if mel.shape[1] < self.audio_len:
+            mel = np.pad(mel, ((0, 0), (0, self.audio_len - mel.shape[1])), mode="edge")
+        mel = (mel - self.mel_mean) / self.mel_std
+        return {"video": video.permute(0, 3, 1, 2), "audio": torch.from_numpy(mel), "label": self.labels[i]}
+
+
+def mel_stats(dataset: ClipSet) -> tuple[float, float]:
+    """Mean and standard deviation of the log-Mel values of a (training) set, for normalisation."""
+    values = np.concatenate([np.asarray(a, np.float32).ravel() for a in dataset.audio])
+    return float(values.mean()), float(values.std() + 1e-6)

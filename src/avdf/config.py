@@ -1,0 +1,46 @@
+"""Reading and validating ``params.yaml``, the single source of truth for parameters.
+
+The schema lives in ``workflow/schemas/params.schema.yaml``. Snakemake validates the config with
+it when the workflow starts, through :func:`validate_params`, so that a wrong key or a wrong type
+stops the run with a message that names the key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "params.schema.yaml"
+
+
+class ParamsError(ValueError):
+    """A parameter file that does not match the schema."""
+
+
+def load_params(path: str | Path) -> dict:
+    with open(path) as f:
+        params = yaml.safe_load(f)
+    validate_params(params, source=str(path))
+    return params
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        path = ".".join(filter(None, [path, ",".join(extra)]))
+    return path or "(top level)"
+
+
+def validate_params(params: dict, source: str = "params.yaml", schema_path: Path = SCHEMA_PATH) -> None:
+    """Raise :class:`ParamsError` naming every offending key, e.g. ``train.epochs``."""
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  - key '{_key_path(e)}': {e.message}" for e in errors]
+        raise ParamsError(f"{source} does not match {schema_path.name}:\n" + "\n".join(lines))

@@ -1,0 +1,218 @@
+"""The embedded default dataset: synthetic audio-visual deepfakes that avdf generates itself.
+
+Each *family* stands in for one of the paper's datasets and has its own manipulation methods
+(:mod:`avdf.data.manipulations`), so that training on one family and testing on another is a real
+cross-dataset test. Every family has the four FakeAVCeleb categories:
+
+====  =====================  ==========  ==========
+cat   type                   video       audio
+====  =====================  ==========  ==========
+A     RealVideo-RealAudio    real        real
+B     RealVideo-FakeAudio    real        fake
+C     FakeVideo-RealAudio    fake        real
+D     FakeVideo-FakeAudio    fake        fake
+====  =====================  ==========  ==========
+
+Clips are real MP4 files (H.264 + AAC) of real faces (:mod:`avdf.data.portraits`) with speech-like
+audio (:mod:`avdf.data.speech`). In a fake-video clip the mouth follows the clip's own soundtrack
+(lip-synced, as Wav2Lip does); in a real-video clip it follows the true voice, so a fake soundtrack
+on a real video is slightly out of sync with the lips.
+
+The metadata file is FakeAVCeleb v1.2's ``meta_data.csv`` (header with a trailing comma, ten
+values per row, folder names with spaces and parentheses), so one ingest adapter serves real and
+synthetic data. Generation is deterministic: the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from avdf import atomic
+from avdf.data import speech
+from avdf.data.manipulations import VideoFake, fake_audio
+from avdf.data.portraits import SOURCES, HeadMotion, draw_mouth, identity_portrait, view
+from avdf.media.ffmpeg import encode_clip
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Family:
+    video_method: str
+    audio_method: str
+    crf: int
+
+
+FAMILIES = {
+    "dfdc": Family(video_method="faceswap_blend", audio_method="griffinlim", crf=20),
+    "fakeavceleb": Family(video_method="faceswap_wav2lip", audio_method="voice_clone", crf=18),
+    "defakeavmit": Family(video_method="gan_resample", audio_method="splice", crf=18),
+}
+CATEGORIES = {  # letter -> (type folder, video fake, audio fake)
+    "A": ("RealVideo-RealAudio", False, False),
+    "B": ("RealVideo-FakeAudio", False, True),
+    "C": ("FakeVideo-RealAudio", True, False),
+    "D": ("FakeVideo-FakeAudio", True, True),
+}
+GENDER = {"astronaut": "women", "camera": "men", "grace_hopper": "women"}
+RACE = "Synthetic (avdf)"  # like FakeAVCeleb's "Asian (East)": a space and parentheses on purpose
+HEADER = "source,target1,target2,method,category,type,race,gender,path,"
+FAULTS = ("no_audio_stream", "no_face", "truncated")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    source: str
+    mirror: bool
+    tint: np.ndarray
+    voice: speech.Voice
+    background: np.ndarray
+
+
+def identities(seed: int, family: str, count: int) -> list[Identity]:
+    rng = np.random.default_rng([seed, _family_index(family), 1])
+    sources = sorted(SOURCES)
+    out = []
+    for i in range(count):
+        out.append(
+            Identity(
+                name=f"id{_family_index(family)}{i:04d}",
+                source=sources[i % len(sources)],
+                mirror=bool((i // len(sources)) % 2),
+                tint=rng.uniform(0.8, 1.15, 3).astype(np.float32),
+                voice=speech.Voice.sample(rng),
+                background=rng.uniform(30, 200, 3).astype(np.float32),
+            )
+        )
+    return out
+
+
+def _family_index(family: str) -> int:
+    return sorted(FAMILIES).index(family)
+
+
+def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category: str,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (T, S, S, 3) uint8 and mono audio of one clip of ``category``."""
+    fam = FAMILIES[family]
+    _, video_fake, audio_fake = CATEGORIES[category]
+    dur, fps, sr, size = cfg["duration_s"], cfg["fps"], cfg["sample_rate"], cfg["frame_size"]
+    utt = speech.Utterance.sample(rng, dur)
+    motion = HeadMotion.sample(rng)
+    real_audio = speech.synthesize(utt, who.voice, dur, sr, rng)
+    audio = fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+    # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
+    opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
+    src = identity_portrait(who.source, who.mirror, who.tint)
+    if video_fake:
+        fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
+        portrait_at = fake.frame
+    else:
+        def portrait_at(i, o):
+            return draw_mouth(src.image, src, o)
+    n = int(round(dur * fps))
+    frames = np.stack([view(portrait_at(i, float(opening[min(i, len(opening) - 1)])), motion, i / fps, size,
+                            who.background) for i in range(n)])
+    return frames, audio
+
+
+def _params_fingerprint(cfg: dict, family: str) -> str:
+    keys = ("seed", "identities", "clips_per_category", "faulty_clips", "duration_s", "fps", "frame_size",
+            "sample_rate")
+    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def generate(out_root: str | Path, name: str, family: str, cfg: dict) -> Path:
+    """Generate (or finish generating) family ``family`` under ``out_root/name``.
+
+    Clips already on disk from an interrupted run with the same parameters are kept; the metadata
+    file is written last, so its presence means the dataset is complete. Returns its path.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown synthetic family {family!r}; choose from {sorted(FAMILIES)}")
+    root = Path(out_root) / name
+    stamp = root / ".avdf_synth.json"
+    fingerprint = _params_fingerprint(cfg, family)
+    if root.exists() and (not stamp.exists() or json.loads(stamp.read_text())["fingerprint"] != fingerprint):
+        log.info("parameters changed: clearing %s", root)
+        shutil.rmtree(root)
+    atomic.write_json(stamp, {"fingerprint": fingerprint, "family": family})
+
+    people = identities(cfg["seed"], family, cfg["identities"])
+    fam = FAMILIES[family]
+    rows = []
+    total = 4 * cfg["clips_per_category"] + cfg["faulty_clips"]
+    started, done = time.monotonic(), 0
+    for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
+        for k in range(cfg["clips_per_category"]):
+            clip_index = c_index * cfg["clips_per_category"] + k
+            rng = np.random.default_rng([cfg["seed"], _family_index(family), 2, clip_index])
+            who = people[int(rng.integers(len(people)))]
+            others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
+            donor = others[int(rng.integers(len(others)))]
+            method = "-".join(
+                [fam.video_method] * video_fake + [fam.audio_method] * audio_fake
+            ) or "real"
+            target1 = donor.name if video_fake else "-"
+            stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
+            directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+            dest = root.parent / directory / f"{stem}.mp4"
+            if not dest.exists():
+                frames, audio = render_clip(cfg, family, who, donor, category, rng)
+                with atomic.atomic_path(dest) as tmp:
+                    encode_clip(frames, audio, cfg["sample_rate"], cfg["fps"], tmp, crf=fam.crf)
+            rows.append([who.name, target1, "-", method, category, ctype, RACE, GENDER[who.source],
+                         f"{stem}.mp4", directory])
+            done += 1
+            _progress(name, done, total, started)
+    rows += _faulty_clips(root, name, family, people[0], cfg)
+    buf = io.StringIO()
+    buf.write(HEADER + "\n")
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    meta = root / "meta_data.csv"
+    atomic.write_text(meta, buf.getvalue())
+    return meta
+
+
+def _faulty_clips(root: Path, name: str, family: str, who: Identity, cfg: dict) -> list[list[str]]:
+    """Broken files as real datasets have them: no audio stream, no face, a truncated container."""
+    rows = []
+    ctype = CATEGORIES["A"][0]
+    directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+    for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
+        rng = np.random.default_rng([cfg["seed"], _family_index(family), 3, j])
+        stem = f"9{j:04d}"
+        dest = root.parent / directory / f"{stem}.mp4"
+        rows.append([who.name, "-", "-", "real", "A", ctype, RACE, GENDER[who.source], f"{stem}.mp4", directory])
+        if dest.exists():
+            continue
+        frames, audio = render_clip(cfg, family, who, who, "A", rng)
+        with atomic.atomic_path(dest) as tmp:
+            if fault == "no_face":
+                frames = np.broadcast_to(who.background.astype(np.uint8), frames.shape).copy()
+                frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
+            encode_clip(frames, audio if fault != "no_audio_stream" else None, cfg["sample_rate"], cfg["fps"], tmp)
+            if fault == "truncated":
+                data = tmp.read_bytes()
+                tmp.write_bytes(data[: len(data) // 3])
+    return rows
+
+
+def _progress(name: str, done: int, total: int, started: float) -> None:
+    if done % 20 and done != total:
+        return
+    rate = done / max(time.monotonic() - started, 1e-9)
+    eta = (total - done) / max(rate, 1e-9)
+    log.info("synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s", name, done, total, rate, eta)

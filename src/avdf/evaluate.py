@@ -1,0 +1,62 @@
+"""Evaluating a trained detector on the test split of a dataset (its own or another one)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avdf import atomic, clips, metrics, models, tracking
+from avdf.train import make_clipset
+
+log = logging.getLogger(__name__)
+
+
+def load_model(checkpoint: str) -> tuple[torch.nn.Module, dict]:
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = models.build(ckpt["method"], ckpt["input"]["n_mels"], ckpt["model_cfg"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), ckpt
+
+
+def score(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> np.ndarray:
+    """Probability that each clip is fake."""
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    with torch.inference_mode():
+        return torch.cat([torch.sigmoid(model(b)["logit"]) for b in loader]).numpy()
+
+
+def evaluate(checkpoint: str, train_dataset: str, eval_dataset: str, seed: int, caches: dict, params: dict,
+             out_json: str, scores_csv: str) -> dict:
+    torch.set_num_threads(params["train"]["threads"])
+    model, ckpt = load_model(checkpoint)
+    spec = ckpt["input"]
+    table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "test")
+    data = make_clipset(table, caches, spec, train=False, seed=seed)
+    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    probs = score(model, data)
+    result = {
+        "train_dataset": train_dataset, "eval_dataset": eval_dataset, "method": ckpt["method"], "seed": seed,
+        **metrics.binary_metrics(table["label"].to_numpy(), probs, params["evaluate"]["threshold"]),
+        "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
+    }
+    atomic.write_csv(scores_csv, pd.DataFrame({"clip_id": table["clip_id"], "category": table["category"],
+                                               "label": table["label"], "prob_fake": probs}))
+    log.info("eval %s -> %s %s seed%d: ACC %.1f AUC %.1f EER %.1f", train_dataset, eval_dataset, ckpt["method"],
+             seed, result["acc"], result["auc"], result["eer"])
+    mlf = params["mlflow"]
+    result["mlflow_run_id"] = tracking.log_run(
+        mlf["tracking_uri"], mlf["experiment"], f"eval {train_dataset}->{eval_dataset} {ckpt['method']} seed{seed}",
+        tags={"stage": "evaluate", "table": "table1" if train_dataset == eval_dataset else "cross_dataset",
+              "dataset": eval_dataset, "train_dataset": train_dataset, "eval_dataset": eval_dataset,
+              "method": ckpt["method"], "ablation": "none", "seed": seed, "data": params["data_label"],
+              "checkpoint": str(Path(checkpoint))},
+        params={"checkpoint": checkpoint, "threshold": params["evaluate"]["threshold"], "n_test": len(table)},
+        metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
+        | {f"auc_{c}": [(0, v)] for c, v in result["auc_by_category"].items()},
+    )
+    atomic.write_json(out_json, result)
+    return result

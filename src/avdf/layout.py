@@ -1,0 +1,75 @@
+"""Where every file of the workflow lives: one place for the Snakemake rules and the CLI alike.
+
+Data flow one way, each step in its own folder::
+
+    data/raw/synthetic/<dataset>/meta_data.csv   raw clips (DVC-tracked)
+    data/manifests/<dataset>.csv                 one row per clip
+    data/splits/<dataset>/<protocol>.csv         the split, a versioned file
+    data/interim/<dataset>/{demux,faces}/        demuxed media, face tracks
+    data/cache/<dataset>/{face_crops,log_mel}/   model inputs (uint8 / float16 .npy)
+    runs/<dataset>/<method>/seed<k>/             checkpoint + train.json
+    evals/<train>/<method>/seed<k>/<eval>.json   metrics (+ per-clip scores)
+    results/                                     tables
+"""
+
+from __future__ import annotations
+
+STAGES = ("demux", "faces", "face_crops", "log_mel")
+
+
+def raw_meta(dataset: str) -> str:
+    return f"data/raw/synthetic/{dataset}/meta_data.csv"
+
+
+def manifest(dataset: str) -> str:
+    return f"data/manifests/{dataset}.csv"
+
+
+def split(dataset: str, protocol: str) -> str:
+    return f"data/splits/{dataset}/{protocol}.csv"
+
+
+def stage_dir(dataset: str, stage: str) -> str:
+    group = "interim" if stage in ("demux", "faces") else "cache"
+    return f"data/{group}/{dataset}/{stage}"
+
+
+def stage_index(dataset: str, stage: str) -> str:
+    return f"{stage_dir(dataset, stage)}/index.csv"
+
+
+def caches(dataset: str) -> dict:
+    """The model inputs of one dataset, as training and evaluation read them."""
+    return {
+        "manifest": manifest(dataset),
+        "crops_dir": stage_dir(dataset, "face_crops"),
+        "crops_index": stage_index(dataset, "face_crops"),
+        "log_mel_dir": stage_dir(dataset, "log_mel"),
+        "log_mel_index": stage_index(dataset, "log_mel"),
+    }
+
+
+def cache_inputs(dataset: str) -> dict:
+    """The files whose change means the model inputs of ``dataset`` changed (Snakemake inputs)."""
+    c = caches(dataset)
+    return {k: c[k] for k in ("manifest", "crops_index", "log_mel_index")}
+
+
+def run_dir(dataset: str, method: str, seed: int | str) -> str:
+    return f"runs/{dataset}/{method}/seed{seed}"
+
+
+def checkpoint(dataset: str, method: str, seed: int | str) -> str:
+    return f"{run_dir(dataset, method, seed)}/model.pt"
+
+
+def train_summary(dataset: str, method: str, seed: int | str) -> str:
+    return f"{run_dir(dataset, method, seed)}/train.json"
+
+
+def eval_scores(train_dataset: str, method: str, seed: int | str, eval_dataset: str) -> str:
+    return f"evals/{train_dataset}/{method}/seed{seed}/{eval_dataset}_scores.csv"
+
+
+def eval_json(train_dataset: str, method: str, seed: int | str, eval_dataset: str) -> str:
+    return f"evals/{train_dataset}/{method}/seed{seed}/{eval_dataset}.json"

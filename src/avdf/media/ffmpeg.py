@@ -1,0 +1,188 @@
+"""ffmpeg access through ffmpeg-python: probing, demuxing, decoding and encoding.
+
+The binary is the one shipped inside the ``imageio-ffmpeg`` wheel, so a fresh machine needs no
+system package and every machine decodes with the same build (byte-identical results). Set
+``AVDF_FFMPEG`` to use another binary, e.g. Debian's ``/usr/bin/ffmpeg``. imageio-ffmpeg ships no
+``ffprobe``; :func:`probe` reads the stream list that ``ffmpeg -i`` prints instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+
+class MediaError(RuntimeError):
+    """A media file that cannot be used, with the reason in words."""
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    exe = os.environ.get("AVDF_FFMPEG")
+    if exe:
+        return exe
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    has_video: bool
+    has_audio: bool
+    width: int | None
+    height: int | None
+    fps: float | None
+    duration_s: float | None
+
+
+_VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: .*?(\d{2,5})x(\d{2,5})")
+_FPS = re.compile(r"([\d.]+) (?:fps|tbr)")
+_DURATION = re.compile(r"Duration: (\d+):(\d+):([\d.]+)")
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "ffmpeg failed without a message"
+
+
+def probe(path: str | Path) -> StreamInfo:
+    """Streams of a media file. Raises :class:`MediaError` for a missing or unreadable container."""
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"file not found: {path}")
+    if path.stat().st_size == 0:
+        raise MediaError("empty file (0 bytes)")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    text = proc.stderr.decode(errors="replace")
+    if "Invalid data found" in text or "moov atom not found" in text or "Stream #" not in text:
+        raise MediaError(f"corrupt or unreadable container ({_last_line(proc.stderr)})")
+    video = _VIDEO.search(text)
+    fps = None
+    if video:
+        video_line = text[video.start() : text.find("\n", video.start())]
+        m = _FPS.search(video_line)
+        fps = float(m.group(1)) if m else None
+    d = _DURATION.search(text)
+    duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3)) if d else None
+    return StreamInfo(
+        has_video=video is not None,
+        has_audio=re.search(r"Stream #\d+:\d+.*?: Audio: ", text) is not None,
+        width=int(video.group(1)) if video else None,
+        height=int(video.group(2)) if video else None,
+        fps=fps,
+        duration_s=duration,
+    )
+
+
+def _run(stream, what: str) -> bytes:
+    try:
+        out, _ = stream.run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True, quiet=True)
+    except ffmpeg.Error as e:
+        raise MediaError(f"{what} failed ({_last_line(e.stderr or b'')})") from None
+    return out
+
+
+def demux(src: str | Path, video_out: str | Path, audio_out: str | Path, fps: int, sample_rate: int) -> None:
+    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV."""
+    src = str(src)
+    _run(
+        ffmpeg.input(src)
+        .video.filter("fps", fps=fps)
+        .output(str(video_out), vcodec="libx264", preset="ultrafast", qp=0, pix_fmt="yuv420p",
+                an=None, f="mp4", map_metadata=-1, **{"fflags": "+bitexact", "flags:v": "+bitexact"})
+        .overwrite_output(),
+        "video demux",
+    )
+    _run(
+        ffmpeg.input(src)
+        .audio.output(str(audio_out), acodec="pcm_s16le", ac=1, ar=sample_rate, f="wav",
+                      map_metadata=-1, fflags="+bitexact")
+        .overwrite_output(),
+        "audio demux",
+    )
+
+
+def read_frames(path: str | Path, width: int | None = None, height: int | None = None) -> np.ndarray:
+    """Decode every frame as RGB uint8, shape (T, H, W, 3)."""
+    if width is None or height is None:
+        info = probe(path)
+        if not info.has_video:
+            raise MediaError("no video stream")
+        width, height = info.width, info.height
+    raw = _run(ffmpeg.input(str(path)).video.output("pipe:", format="rawvideo", pix_fmt="rgb24"),
+               "video decode")
+    frame_bytes = width * height * 3
+    if len(raw) < frame_bytes:
+        raise MediaError("no decodable video frame")
+    n = len(raw) // frame_bytes
+    return np.frombuffer(raw[: n * frame_bytes], np.uint8).reshape(n, height, width, 3)
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """Decode the first audio stream as mono float32 in [-1, 1] at ``sample_rate``."""
+    raw = _run(ffmpeg.input(str(path)).audio.output("pipe:", format="f32le", ac=1, ar=sample_rate),
+               "audio decode")
+    return np.frombuffer(raw, np.float32).copy()
+
+
+def encode_clip(frames: np.ndarray, audio: np.ndarray | None, sample_rate: int, fps: int, dest: str | Path,
+                crf: int = 18) -> None:
+    """Write an MP4 (H.264 + AAC) from RGB frames (T, H, W, 3) and mono float audio, reproducibly.
+
+    Bit-exact flags and a single encoder thread make the same input give the same bytes. With
+    ``audio=None`` the file has no audio stream.
+    """
+    t, h, w, _ = frames.shape
+    dest = Path(dest)
+    wav = dest.with_name(dest.name + ".src.wav")
+    streams = [ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)]
+    audio_args = {}
+    if audio is not None:
+        write_wav(wav, audio, sample_rate)
+        streams.append(ffmpeg.input(str(wav)))
+        audio_args = {"acodec": "aac", "audio_bitrate": "96k", "ar": sample_rate, "flags:a": "+bitexact"}
+    try:
+        proc = (
+            ffmpeg.output(*streams, str(dest), vcodec="libx264", preset="veryfast", crf=crf, pix_fmt="yuv420p",
+                          f="mp4", shortest=None, threads=1, map_metadata=-1,
+                          **{"fflags": "+bitexact", "flags:v": "+bitexact"}, **audio_args)
+            .overwrite_output()
+            .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=True)
+        )
+        _, err = proc.communicate(np.ascontiguousarray(frames, np.uint8).tobytes())
+        if proc.returncode != 0:
+            raise MediaError(f"encoding {dest.name} failed ({_last_line(err)})")
+    finally:
+        wav.unlink(missing_ok=True)
+
+
+def write_wav(dest: str | Path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit PCM mono WAV with Python's ``wave`` module (torchaudio 2.9 has no I/O backend)."""
+    import wave
+
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    with wave.open(str(dest), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a 16-bit PCM mono WAV written by :func:`demux` as float32 in [-1, 1]."""
+    import wave
+
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise MediaError(f"{path}: expected 16-bit mono PCM")
+        rate = w.getframerate()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
+    return pcm.astype(np.float32) / 32768.0, rate

@@ -1,0 +1,35 @@
+"""Log-Mel spectrogram, eq. (1): M(t, m) = sum_f H_m(f) |S(t, f)|^2, then log M(t, m).
+
+torchaudio 2.9 has no I/O backend: the waveform comes from ffmpeg, the features from
+``torchaudio.transforms``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torchaudio
+
+LOG_FLOOR = 1e-6  # keeps log M finite in digital silence
+
+
+class LogMel(torch.nn.Module):
+    def __init__(self, sample_rate: int, n_fft: int, win_length: int, hop_length: int, n_mels: int,
+                 f_min: float, f_max: float):
+        super().__init__()
+        # power=2.0 gives |S(t, f)|^2; the Mel filter bank H_m(f) sums it into M(t, m).
+        self.mel = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=n_fft, win_length=win_length, hop_length=hop_length,
+            n_mels=n_mels, f_min=f_min, f_max=f_max, power=2.0,
+        )
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(samples,) float -> (n_mels, frames) log-Mel."""
+        return torch.log(self.mel(waveform) + LOG_FLOOR)
+
+
+def log_mel(waveform: np.ndarray, sample_rate: int, cfg: dict) -> np.ndarray:
+    """float16 (n_mels, frames), the cache format."""
+    module = LogMel(sample_rate, **cfg)
+    with torch.inference_mode():
+        return module(torch.from_numpy(waveform)).numpy().astype(np.float16)

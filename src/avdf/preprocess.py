@@ -1,0 +1,84 @@
+"""The preprocessing stages, one function per stage, each over one dataset.
+
+Data flow (each stage reads the previous stage's index and writes its own)::
+
+    manifest -> demux (25 fps video, 16 kHz mono WAV) -> face tracks -> face crops (uint8 .npy)
+                                                     \\-> log-Mel (float16 .npy)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from avdf import atomic
+from avdf.data import manifest
+from avdf.media import clip_stage, faces, ffmpeg, log_mel
+
+
+def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate: int) -> None:
+    out = Path(out_dir)
+    clips = manifest.read(manifest_csv)
+
+    def outputs(cid):
+        return [out / f"{cid}.wav", out / f"{cid}.mp4"]
+
+    def process(cid, path, outs):
+        info = ffmpeg.probe(path)
+        if not info.has_video:
+            raise ffmpeg.MediaError("no video stream")
+        if not info.has_audio:
+            raise ffmpeg.MediaError("no audio stream")
+        with atomic.atomic_path(outs[0]) as wav, atomic.atomic_path(outs[1]) as mp4:
+            ffmpeg.demux(path, mp4, wav, fps=fps, sample_rate=sample_rate)
+            frames = ffmpeg.read_frames(mp4)  # a container that demuxes to nothing is corrupt
+            if len(frames) == 0:
+                raise ffmpeg.MediaError("no decodable video frame")
+
+    clip_stage.run("demux", zip(clips["clip_id"], clips["path"], strict=True), outputs, process, index_out)
+
+
+def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
+    out, src = Path(out_dir), Path(demux_dir)
+    tracker = faces.FaceTracker(cfg["min_face_size"], cfg["detect_threshold"], cfg["keyframe_interval"],
+                                cfg["batch_size"])
+    clips = clip_stage.accepted(demux_index)
+
+    def process(cid, path, outs):
+        track = tracker.track(ffmpeg.read_frames(src / f"{cid}.mp4"))
+        with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
+
+    clip_stage.run("faces", zip(clips["clip_id"], clips["path"], strict=True),
+                   lambda cid: [out / f"{cid}.npz"], process, index_out)
+
+
+def face_crops(faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
+    out, src, tracks = Path(out_dir), Path(demux_dir), Path(faces_dir)
+    clips = clip_stage.accepted(faces_index)
+
+    def process(cid, path, outs):
+        boxes = np.load(tracks / f"{cid}.npz")["boxes"]
+        frames = ffmpeg.read_frames(src / f"{cid}.mp4")
+        n = min(len(frames), len(boxes))
+        atomic.write_npy(outs[0], faces.crop_faces(frames[:n], boxes[:n], cfg["crop_size"], cfg["margin"]))
+
+    clip_stage.run("face_crops", zip(clips["clip_id"], clips["path"], strict=True),
+                   lambda cid: [out / f"{cid}.npy"], process, index_out)
+
+
+def log_mels(demux_index: str, demux_dir: str, out_dir: str, index_out: str, sample_rate: int, cfg: dict) -> None:
+    out, src = Path(out_dir), Path(demux_dir)
+    clips = clip_stage.accepted(demux_index)
+
+    def process(cid, path, outs):
+        waveform, rate = ffmpeg.read_wav(src / f"{cid}.wav")
+        if rate != sample_rate:
+            raise ffmpeg.MediaError(f"expected {sample_rate} Hz audio, found {rate} Hz")
+        if len(waveform) < cfg["n_fft"]:
+            raise ffmpeg.MediaError(f"audio too short ({len(waveform)} samples)")
+        atomic.write_npy(outs[0], log_mel.log_mel(waveform, sample_rate, cfg))
+
+    clip_stage.run("log_mel", zip(clips["clip_id"], clips["path"], strict=True),
+                   lambda cid: [out / f"{cid}.npy"], process, index_out)

@@ -1,0 +1,78 @@
+"""MLflow tracking on a local SQLite store (``mlflow.db`` by default).
+
+The store and the experiment are created once, by :func:`init_store`, before parallel jobs start
+(the Snakemake rule ``mlflow_store``); creating them from several processes at once is what makes
+SQLite report "database is locked". Runs are then logged in one batch each, at the end of a job,
+with retries, so two jobs writing at the same moment wait for each other instead of failing.
+Tables are never built from MLflow: they come from the per-run JSON files that Snakemake tracks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+RETRIES = 8
+
+
+def _client(uri: str):
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _retry(fn, what: str):
+    for attempt in range(RETRIES):
+        try:
+            return fn()
+        except Exception as e:  # sqlite3/SQLAlchemy OperationalError arrive wrapped in MlflowException
+            if "locked" not in str(e).lower() or attempt == RETRIES - 1:
+                raise
+            wait = 0.5 * 2**attempt * (1 + random.random())
+            log.warning("%s: MLflow store busy (%s); retrying in %.1f s", what, e.__class__.__name__, wait)
+            time.sleep(wait)
+
+
+def init_store(uri: str, experiment: str, artifact_root: str = "mlartifacts") -> str:
+    """Create the store (schema migrations included) and the experiment; return the experiment id."""
+    client = _client(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return found.experiment_id
+    return client.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
+
+
+def log_run(uri: str, experiment: str, run_name: str, tags: dict, params: dict,
+            metrics: dict[str, list[tuple[int, float]]]) -> str:
+    """Log one finished run: tags, params and metric histories ``{name: [(step, value), ...]}``."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client = _client(uri)
+
+    def write():
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            raise RuntimeError(f"MLflow experiment {experiment!r} missing in {uri}: run the mlflow_store rule first")
+        run = client.create_run(exp.experiment_id, run_name=run_name, tags={k: str(v) for k, v in tags.items()})
+        now = int(time.time() * 1000)
+        ms = [Metric(k, float(v), now, int(step)) for k, hist in metrics.items() for step, v in hist]
+        ps = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        for i in range(0, max(len(ms), 1), 900):  # MLflow caps a batch at 1000 entries
+            client.log_batch(run.info.run_id, metrics=ms[i : i + 900], params=ps if i == 0 else [])
+        client.set_terminated(run.info.run_id)
+        return run.info.run_id
+
+    return _retry(write, f"logging run {run_name}")
+
+
+def flatten(prefix: str, cfg: dict) -> dict:
+    out = {}
+    for k, v in cfg.items():
+        key = f"{prefix}.{k}" if prefix else k
+        out.update(flatten(key, v) if isinstance(v, dict) else {key: v})
+    return out

@@ -1,0 +1,16 @@
+# Stage 4a: face-crop cache (uint8 .npy per clip).
+
+
+rule face_crops:
+    input:
+        layout.stage_index("{dataset}", "faces"),
+    output:
+        layout.stage_index("{dataset}", "face_crops"),
+    params:
+        cfg=as_json(config["faces"]),
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/face_crops/{dataset}.log",
+    shell:
+        "avdf face-crops --dataset {wildcards.dataset} --cfg {params.cfg} 2> {log}"
