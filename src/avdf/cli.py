@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True)
     p.add_argument("--out-root", required=True)
     p.add_argument("--cfg", type=_cfg, required=True, help="the synth section of params.yaml, as JSON")
+    p.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")
 
     p = sub.add_parser("ingest", help="metadata -> manifest + split file")
     p.add_argument("--meta", required=True)
@@ -36,8 +37,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", required=True)
     p.add_argument("--cfg", type=_cfg, required=True, help="the media section, as JSON")
 
-    for name, what in (("faces", "face tracks (MTCNN)"), ("face-crops", "face-crop cache"),
-                       ("log-mel", "log-Mel cache, eq. (1)")):
+    for name, what in (
+        ("faces", "face tracks (MTCNN)"),
+        ("face-crops", "face-crop cache"),
+        ("log-mel", "log-Mel cache, eq. (1)"),
+    ):
         p = sub.add_parser(name, help=what)
         p.add_argument("--dataset", required=True)
         p.add_argument("--cfg", type=_cfg, required=True)
@@ -74,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cfg", type=_cfg, required=True, help='{"dataset": [stage index CSV, ...]}')
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     return _dispatch(args)
 
 
@@ -85,7 +90,7 @@ def _dispatch(args) -> int:
     if args.command == "synth":
         from avdf.data import synthetic
 
-        synthetic.generate(args.out_root, args.name, args.family, args.cfg)
+        synthetic.generate(args.out_root, args.name, args.family, args.cfg, args.workers)
     elif args.command == "ingest":
         from avdf.data import manifest
 
@@ -98,20 +103,34 @@ def _dispatch(args) -> int:
         if args.command == "demux":
             preprocess.demux(layout.manifest(ds), demux_dir, demux_index, cfg["fps"], cfg["sample_rate"])
         elif args.command == "faces":
-            preprocess.face_tracks(demux_index, demux_dir, layout.stage_dir(ds, "faces"),
-                                   layout.stage_index(ds, "faces"), cfg)
+            preprocess.face_tracks(
+                demux_index, demux_dir, layout.stage_dir(ds, "faces"), layout.stage_index(ds, "faces"), cfg
+            )
         elif args.command == "face-crops":
-            preprocess.face_crops(layout.stage_index(ds, "faces"), demux_dir, layout.stage_dir(ds, "faces"),
-                                  layout.stage_dir(ds, "face_crops"), layout.stage_index(ds, "face_crops"), cfg)
+            preprocess.face_crops(
+                layout.stage_index(ds, "faces"),
+                demux_dir,
+                layout.stage_dir(ds, "faces"),
+                layout.stage_dir(ds, "face_crops"),
+                layout.stage_index(ds, "face_crops"),
+                cfg,
+            )
         else:
-            preprocess.log_mels(demux_index, demux_dir, layout.stage_dir(ds, "log_mel"),
-                                layout.stage_index(ds, "log_mel"), cfg["sample_rate"], cfg["log_mel"])
+            preprocess.log_mels(
+                demux_index,
+                demux_dir,
+                layout.stage_dir(ds, "log_mel"),
+                layout.stage_index(ds, "log_mel"),
+                cfg["sample_rate"],
+                cfg["log_mel"],
+            )
     elif args.command == "mlflow-init":
         from avdf import atomic, tracking
 
         exp_id = tracking.init_store(args.uri, args.experiment)
-        atomic.write_json(args.marker, {"tracking_uri": args.uri, "experiment": args.experiment,
-                                        "experiment_id": exp_id})
+        atomic.write_json(
+            args.marker, {"tracking_uri": args.uri, "experiment": args.experiment, "experiment_id": exp_id}
+        )
     elif args.command == "train":
         from avdf import train
 
@@ -119,8 +138,16 @@ def _dispatch(args) -> int:
     elif args.command == "evaluate":
         from avdf import evaluate
 
-        evaluate.evaluate(args.checkpoint, args.train_dataset, args.eval_dataset, args.seed,
-                          layout.caches(args.eval_dataset), args.cfg, args.out_json, args.scores)
+        evaluate.evaluate(
+            args.checkpoint,
+            args.train_dataset,
+            args.eval_dataset,
+            args.seed,
+            layout.caches(args.eval_dataset),
+            args.cfg,
+            args.out_json,
+            args.scores,
+        )
     elif args.command == "table1":
         from avdf import tables
 

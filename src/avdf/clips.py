@@ -27,8 +27,18 @@ def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split:
 
 
 class ClipSet(torch.utils.data.Dataset):
-    def __init__(self, clips: pd.DataFrame, crops_dir: str, log_mel_dir: str, frames: int, clip_seconds: float,
-                 fps: int, mel_frames_per_second: float, train: bool, seed: int = 0):
+    def __init__(
+        self,
+        clips: pd.DataFrame,
+        crops_dir: str,
+        log_mel_dir: str,
+        frames: int,
+        clip_seconds: float,
+        fps: int,
+        mel_frames_per_second: float,
+        train: bool,
+        seed: int = 0,
+    ):
         self.clips = clips
         self.frames, self.train = frames, train
         self.video_len = int(round(clip_seconds * fps))

@@ -29,8 +29,16 @@ def score(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> 
         return torch.cat([torch.sigmoid(model(b)["logit"]) for b in loader]).numpy()
 
 
-def evaluate(checkpoint: str, train_dataset: str, eval_dataset: str, seed: int, caches: dict, params: dict,
-             out_json: str, scores_csv: str) -> dict:
+def evaluate(
+    checkpoint: str,
+    train_dataset: str,
+    eval_dataset: str,
+    seed: int,
+    caches: dict,
+    params: dict,
+    out_json: str,
+    scores_csv: str,
+) -> dict:
     torch.set_num_threads(params["train"]["threads"])
     model, ckpt = load_model(checkpoint)
     spec = ckpt["input"]
@@ -39,24 +47,54 @@ def evaluate(checkpoint: str, train_dataset: str, eval_dataset: str, seed: int, 
     data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
     probs = score(model, data)
     result = {
-        "train_dataset": train_dataset, "eval_dataset": eval_dataset, "method": ckpt["method"], "seed": seed,
+        "train_dataset": train_dataset,
+        "eval_dataset": eval_dataset,
+        "method": ckpt["method"],
+        "seed": seed,
         **metrics.binary_metrics(table["label"].to_numpy(), probs, params["evaluate"]["threshold"]),
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
     }
-    atomic.write_csv(scores_csv, pd.DataFrame({"clip_id": table["clip_id"], "category": table["category"],
-                                               "label": table["label"], "prob_fake": probs}))
-    log.info("eval %s -> %s %s seed%d: ACC %.1f AUC %.1f EER %.1f", train_dataset, eval_dataset, ckpt["method"],
-             seed, result["acc"], result["auc"], result["eer"])
+    atomic.write_csv(
+        scores_csv,
+        pd.DataFrame(
+            {
+                "clip_id": table["clip_id"],
+                "category": table["category"],
+                "label": table["label"],
+                "prob_fake": probs,
+            }
+        ),
+    )
+    log.info(
+        "eval %s -> %s %s seed%d: ACC %.1f AUC %.1f EER %.1f",
+        train_dataset,
+        eval_dataset,
+        ckpt["method"],
+        seed,
+        result["acc"],
+        result["auc"],
+        result["eer"],
+    )
     mlf = params["mlflow"]
     result["mlflow_run_id"] = tracking.log_run(
-        mlf["tracking_uri"], mlf["experiment"], f"eval {train_dataset}->{eval_dataset} {ckpt['method']} seed{seed}",
-        tags={"stage": "evaluate", "table": "table1" if train_dataset == eval_dataset else "cross_dataset",
-              "dataset": eval_dataset, "train_dataset": train_dataset, "eval_dataset": eval_dataset,
-              "method": ckpt["method"], "ablation": "none", "seed": seed, "data": params["data_label"],
-              "checkpoint": str(Path(checkpoint))},
+        mlf["tracking_uri"],
+        mlf["experiment"],
+        f"eval {train_dataset}->{eval_dataset} {ckpt['method']} seed{seed}",
+        tags={
+            "stage": "evaluate",
+            "table": "table1" if train_dataset == eval_dataset else "cross_dataset",
+            "dataset": eval_dataset,
+            "train_dataset": train_dataset,
+            "eval_dataset": eval_dataset,
+            "method": ckpt["method"],
+            "ablation": "none",
+            "seed": seed,
+            "data": params["data_label"],
+            "checkpoint": str(Path(checkpoint)),
+        },
         params={"checkpoint": checkpoint, "threshold": params["evaluate"]["threshold"], "n_test": len(table)},
         metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
-        | {f"auc_{c}": [(0, v)] for c, v in result["auc_by_category"].items()},
+        | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
     )
     atomic.write_json(out_json, result)
     return result

@@ -36,13 +36,33 @@ def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5
     }
 
 
+def bootstrap_auc_ci(
+    labels: np.ndarray, probs: np.ndarray, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval (percent) of the AUC, resampling clips within each class."""
+    labels, probs = np.asarray(labels).astype(int), np.asarray(probs, float)
+    pos, neg = probs[labels == 1], probs[labels == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    p = pos[rng.integers(0, len(pos), (n_boot, len(pos)))]
+    n = neg[rng.integers(0, len(neg), (n_boot, len(neg)))]
+    # AUC = P(score_fake > score_real) + 0.5 P(tie), over all pairs of each resample
+    greater = (p[:, :, None] > n[:, None, :]).mean((1, 2))
+    ties = (p[:, :, None] == n[:, None, :]).mean((1, 2))
+    aucs = 100 * (greater + 0.5 * ties)
+    return float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
+
+
 def auc_by_category(categories: np.ndarray, probs: np.ndarray, real: str = "RVRA") -> dict:
-    """AUC (percent) of each fake category against the real clips alone."""
+    """AUC (percent) of each fake category against the real clips alone, with a 95% bootstrap CI."""
     categories, probs = np.asarray(categories), np.asarray(probs, float)
     out = {}
     for cat in sorted(set(categories) - {real}):
         keep = (categories == cat) | (categories == real)
         labels = (categories[keep] == cat).astype(int)
         both = 0 < labels.sum() < len(labels)
-        out[cat] = float(roc_auc_score(labels, probs[keep]) * 100) if both else float("nan")
+        auc = float(roc_auc_score(labels, probs[keep]) * 100) if both else float("nan")
+        lo, hi = bootstrap_auc_ci(labels, probs[keep])
+        out[cat] = {"auc": auc, "ci95": [lo, hi]}
     return out

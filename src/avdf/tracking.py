@@ -47,18 +47,28 @@ def init_store(uri: str, experiment: str, artifact_root: str = "mlartifacts") ->
     return client.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
 
 
-def log_run(uri: str, experiment: str, run_name: str, tags: dict, params: dict,
-            metrics: dict[str, list[tuple[int, float]]]) -> str:
+def log_run(
+    uri: str,
+    experiment: str,
+    run_name: str,
+    tags: dict,
+    params: dict,
+    metrics: dict[str, list[tuple[int, float]]],
+) -> str:
     """Log one finished run: tags, params and metric histories ``{name: [(step, value), ...]}``."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
 
     client = _client(uri)
 
     def write():
         exp = client.get_experiment_by_name(experiment)
         if exp is None:
-            raise RuntimeError(f"MLflow experiment {experiment!r} missing in {uri}: run the mlflow_store rule first")
-        run = client.create_run(exp.experiment_id, run_name=run_name, tags={k: str(v) for k, v in tags.items()})
+            raise RuntimeError(
+                f"MLflow experiment {experiment!r} missing in {uri}: run the mlflow_store rule first"
+            )
+        run = client.create_run(
+            exp.experiment_id, run_name=run_name, tags={k: str(v) for k, v in tags.items()}
+        )
         now = int(time.time() * 1000)
         ms = [Metric(k, float(v), now, int(step)) for k, hist in metrics.items() for step, v in hist]
         ps = [Param(k, str(v)[:6000]) for k, v in params.items()]

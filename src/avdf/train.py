@@ -40,8 +40,17 @@ def input_spec(params: dict) -> dict:
 
 
 def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> clips.ClipSet:
-    return clips.ClipSet(table, caches["crops_dir"], caches["log_mel_dir"], spec["frames"], spec["clip_seconds"],
-                         spec["fps"], spec["mel_frames_per_second"], train=train, seed=seed)
+    return clips.ClipSet(
+        table,
+        caches["crops_dir"],
+        caches["log_mel_dir"],
+        spec["frames"],
+        spec["clip_seconds"],
+        spec["fps"],
+        spec["mel_frames_per_second"],
+        train=train,
+        seed=seed,
+    )
 
 
 def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_dir: str) -> dict:
@@ -50,16 +59,24 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
     spec = input_spec(params)
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
     if table["label"].nunique() < 2:
-        raise ValueError(f"{dataset}: the training split needs real and fake clips, found labels "
-                         f"{sorted(table['label'].unique())}")
+        raise ValueError(
+            f"{dataset}: the training split needs real and fake clips, found labels "
+            f"{sorted(table['label'].unique())}"
+        )
     data = make_clipset(table, caches, spec, train=True, seed=seed)
     data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
-    loader = torch.utils.data.DataLoader(data, batch_size=cfg["batch_size"], shuffle=True, generator=gen,
-                                         drop_last=len(data) > cfg["batch_size"])
+    loader = torch.utils.data.DataLoader(
+        data,
+        batch_size=cfg["batch_size"],
+        shuffle=True,
+        generator=gen,
+        drop_last=len(data) > cfg["batch_size"],
+    )
     model = models.build(method, spec["n_mels"], params["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader),
-                                                pct_start=0.2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader), pct_start=0.2
+    )
     loss_fn = nn.BCEWithLogitsLoss()
     history = {"loss": [], "train_acc": [], "seconds": []}
     started = time.monotonic()
@@ -80,22 +97,56 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
         history["train_acc"].append(100 * correct / seen)
         history["seconds"].append(time.monotonic() - started)
         eta = history["seconds"][-1] / (epoch + 1) * (cfg["epochs"] - epoch - 1)
-        log.info("train %s/%s/seed%d: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)", dataset, method, seed,
-                 epoch + 1, cfg["epochs"], history["loss"][-1], history["train_acc"][-1], history["seconds"][-1], eta)
+        log.info(
+            "train %s/%s/seed%d: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)",
+            dataset,
+            method,
+            seed,
+            epoch + 1,
+            cfg["epochs"],
+            history["loss"][-1],
+            history["train_acc"][-1],
+            history["seconds"][-1],
+            eta,
+        )
 
     out = Path(out_dir)
     with atomic.atomic_path(out / "model.pt") as tmp:
-        torch.save({"method": method, "model_cfg": params["model"], "input": spec, "state_dict": model.state_dict()},
-                   tmp)
-    summary = {"dataset": dataset, "method": method, "seed": seed, "n_train": len(data), "epochs": cfg["epochs"],
-               "history": history, "input": spec}
+        torch.save(
+            {"method": method, "model_cfg": params["model"], "input": spec, "state_dict": model.state_dict()},
+            tmp,
+        )
+    summary = {
+        "dataset": dataset,
+        "method": method,
+        "seed": seed,
+        "n_train": len(data),
+        "epochs": cfg["epochs"],
+        "history": history,
+        "input": spec,
+    }
     mlf = params["mlflow"]
     summary["mlflow_run_id"] = tracking.log_run(
-        mlf["tracking_uri"], mlf["experiment"], f"train {dataset} {method} seed{seed}",
-        tags={"stage": "train", "table": "table1", "dataset": dataset, "train_dataset": dataset, "method": method,
-              "ablation": "none", "seed": seed, "data": params["data_label"]},
-        params={**tracking.flatten("train", cfg), **tracking.flatten("model", params["model"]), "method": method,
-                "seed": seed, "n_train": len(data)},
+        mlf["tracking_uri"],
+        mlf["experiment"],
+        f"train {dataset} {method} seed{seed}",
+        tags={
+            "stage": "train",
+            "table": "table1",
+            "dataset": dataset,
+            "train_dataset": dataset,
+            "method": method,
+            "ablation": "none",
+            "seed": seed,
+            "data": params["data_label"],
+        },
+        params={
+            **tracking.flatten("train", cfg),
+            **tracking.flatten("model", params["model"]),
+            "method": method,
+            "seed": seed,
+            "n_train": len(data),
+        },
         metrics={k: list(enumerate(v)) for k, v in history.items()},
     )
     atomic.write_json(out / "train.json", summary)

@@ -9,8 +9,9 @@ rule synth:
         cfg=as_json(config["synth"]),
     conda:
         "../../envs/avdf.yaml"
+    threads: workflow.cores
     log:
         "logs/synth/{dataset}.log",
     shell:
         "avdf synth --family {params.family} --name {wildcards.dataset} --out-root data/raw/synthetic"
-        " --cfg {params.cfg} 2> {log}"
+        " --cfg {params.cfg} --workers {threads} 2> {log}"

@@ -13,7 +13,7 @@ Audio methods:
 
 - ``griffinlim``: vocoder resynthesis of the true voice from its magnitude spectrogram.
 - ``voice_clone``: the same words in an imitation of the voice: flat TTS prosody, slightly wrong
-  formants, and vocoder hiss.
+  formants, vocoder hiss, and no energy above 4.5 kHz (a vocoder run at a lower sample rate).
 - ``splice``: a middle segment replaced by other words recorded elsewhere (a different noise
   floor), joined with hard cuts.
 """
@@ -48,13 +48,13 @@ class VideoFake:
             self.base = src.image * (1 - mask) + donor.image * mask
         else:  # gan_resample
             mask = face_mask(src, feather=4.0)[..., None]
-            low = Image.fromarray(src.image.astype(np.uint8)).resize((PORTRAIT_SIZE // 5,) * 2, Image.BILINEAR)
+            low = Image.fromarray(src.image.astype(np.uint8)).resize((PORTRAIT_SIZE // 8,) * 2, Image.BILINEAR)
             up = np.asarray(low.resize((PORTRAIT_SIZE,) * 2, Image.NEAREST), np.float32)
             yy, xx = np.mgrid[0:PORTRAIT_SIZE, 0:PORTRAIT_SIZE]
-            grid = ((yy % 5 == 0) | (xx % 5 == 0)).astype(np.float32)[..., None] * 14.0
+            grid = (((yy // 4) % 2) ^ ((xx // 4) % 2)).astype(np.float32)[..., None] * 16.0  # checkerboard
             self.base = src.image * (1 - mask) + (up + grid) * mask
             self.mask = mask
-            self.flicker = rng.uniform(0.88, 1.12, 4096).astype(np.float32)
+            self.flicker = rng.uniform(0.85, 1.15, 4096).astype(np.float32)
 
     def frame(self, index: int, opening: float) -> np.ndarray:
         image = draw_mouth(self.base, self.src, opening)
@@ -75,7 +75,7 @@ def fake_audio(method: str, real: np.ndarray, utt: speech.Utterance, voice: spee
                sr: int, rng: np.random.Generator) -> np.ndarray:
     """A manipulated soundtrack for a clip whose true soundtrack is ``real``."""
     if method == "griffinlim":
-        n_fft, hop = 512, 128
+        n_fft, hop = 256, 64  # a coarse vocoder: smeared harmonics and phasiness
         window = torch.hann_window(n_fft)
         mag = torch.stft(torch.from_numpy(real), n_fft, hop, window=window, return_complex=True).abs()
         gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, n_iter=4, power=1.0, rand_init=False)
@@ -89,7 +89,8 @@ def fake_audio(method: str, real: np.ndarray, utt: speech.Utterance, voice: spee
             breathiness=voice.breathiness,
             room_noise_db=voice.room_noise_db,
         )
-        return speech.synthesize(utt, imitation, duration_s, sr, rng, monotone=True, vocoder_noise=0.06)
+        cloned = speech.synthesize(utt, imitation, duration_s, sr, rng, monotone=True, vocoder_noise=0.15)
+        return _low_pass(cloned, sr, cutoff_hz=4500.0)  # a vocoder run at a lower sample rate
     if method == "splice":
         other = speech.Utterance.sample(rng, duration_s)
         elsewhere = speech.Voice(voice.f0_hz, voice.formant_scale, voice.breathiness, voice.room_noise_db + 14)
@@ -99,3 +100,9 @@ def fake_audio(method: str, real: np.ndarray, utt: speech.Utterance, voice: spee
         b = min(b, len(real) - 1)
         return np.concatenate([real[:a], insert[a:b], real[b:]]).astype(np.float32)
     raise ValueError(f"unknown audio manipulation {method!r}")
+
+
+def _low_pass(audio: np.ndarray, sr: int, cutoff_hz: float) -> np.ndarray:
+    spectrum = np.fft.rfft(audio)
+    spectrum[np.fft.rfftfreq(len(audio), 1 / sr) > cutoff_hz] = 0
+    return np.fft.irfft(spectrum, len(audio)).astype(np.float32)

@@ -150,10 +150,8 @@ def view(image: np.ndarray, motion: HeadMotion, t: float, frame_size: int, backg
     # PIL's affine maps output (x, y) to input (a x + b y + c, d x + e y + f)
     coeffs = (step * c, -step * s, cx - step * (c * half - s * half),
               step * s, step * c, cy - step * (s * half + c * half))
-    rgba = np.concatenate([np.clip(image, 0, 255), np.full(image.shape[:2] + (1,), 255, np.float32)], -1)
-    out = Image.fromarray(rgba.astype(np.uint8), "RGBA").transform(
-        (frame_size, frame_size), Image.AFFINE, coeffs, resample=Image.BILINEAR
+    out = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).transform(
+        (frame_size, frame_size), Image.AFFINE, coeffs, resample=Image.BILINEAR,
+        fillcolor=tuple(int(c) for c in background),
     )
-    arr = np.asarray(out, np.float32)
-    alpha = arr[..., 3:4] / 255.0
-    return (arr[..., :3] * alpha + background * (1 - alpha)).round().astype(np.uint8)
+    return np.asarray(out)

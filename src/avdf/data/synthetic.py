@@ -134,7 +134,74 @@ def _params_fingerprint(cfg: dict, family: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def generate(out_root: str | Path, name: str, family: str, cfg: dict) -> Path:
+@dataclass(frozen=True)
+class ClipJob:
+    """Everything needed to render one clip, so that clips can be made in parallel processes."""
+
+    cfg: dict
+    family: str
+    who: Identity
+    donor: Identity
+    category: str
+    rng_key: tuple[int, ...]
+    dest: Path
+    fault: str | None = None
+
+
+def _make_clip(job: ClipJob) -> None:
+    rng = np.random.default_rng(list(job.rng_key))
+    frames, audio = render_clip(job.cfg, job.family, job.who, job.donor, job.category, rng)
+    if job.fault == "no_face":
+        frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
+        frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
+    with atomic.atomic_path(job.dest) as tmp:
+        encode_clip(frames, None if job.fault == "no_audio_stream" else audio, job.cfg["sample_rate"],
+                    job.cfg["fps"], tmp, crf=FAMILIES[job.family].crf)
+        if job.fault == "truncated":
+            tmp.write_bytes(tmp.read_bytes()[: tmp.stat().st_size // 3])
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[ClipJob], list[list[str]]]:
+    """The clips of a family and their metadata rows, in a fixed order."""
+    root = Path(out_root) / name
+    people = identities(cfg["seed"], family, cfg["identities"])
+    fam, f_idx = FAMILIES[family], _family_index(family)
+    jobs, rows = [], []
+    for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
+        for k in range(cfg["clips_per_category"]):
+            clip_index = c_index * cfg["clips_per_category"] + k
+            rng_key = (cfg["seed"], f_idx, 2, clip_index)
+            # Every category cycles through the identities in the same way, so that no identity is more
+            # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
+            who = people[k % len(people)]
+            others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
+            donor = others[(k // len(people)) % len(others)]
+            method = "-".join([fam.video_method] * video_fake + [fam.audio_method] * audio_fake) or "real"
+            target1 = donor.name if video_fake else "-"
+            stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
+            directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+            jobs.append(ClipJob(cfg, family, who, donor, category, rng_key, root.parent / directory / f"{stem}.mp4"))
+            rows.append([who.name, target1, "-", method, category, ctype, RACE, GENDER[who.source], f"{stem}.mp4",
+                         directory])
+    # Broken files as real datasets have them: no audio stream, no face, a truncated container.
+    who = people[0]
+    directory = f"{name}/{CATEGORIES['A'][0]}/{RACE}/{GENDER[who.source]}/{who.name}"
+    for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
+        stem = f"9{j:04d}"
+        jobs.append(ClipJob(cfg, family, who, who, "A", (cfg["seed"], f_idx, 3, j), root.parent / directory /
+                            f"{stem}.mp4", fault))
+        rows.append([who.name, "-", "-", "real", "A", CATEGORIES["A"][0], RACE, GENDER[who.source], f"{stem}.mp4",
+                     directory])
+    return jobs, rows
+
+
+def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: int = 1) -> Path:
     """Generate (or finish generating) family ``family`` under ``out_root/name``.
 
     Clips already on disk from an interrupted run with the same parameters are kept; the metadata
@@ -150,64 +217,26 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict) -> Path:
         shutil.rmtree(root)
     atomic.write_json(stamp, {"fingerprint": fingerprint, "family": family})
 
-    people = identities(cfg["seed"], family, cfg["identities"])
-    fam = FAMILIES[family]
-    rows = []
-    total = 4 * cfg["clips_per_category"] + cfg["faulty_clips"]
-    started, done = time.monotonic(), 0
-    for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
-        for k in range(cfg["clips_per_category"]):
-            clip_index = c_index * cfg["clips_per_category"] + k
-            rng = np.random.default_rng([cfg["seed"], _family_index(family), 2, clip_index])
-            who = people[int(rng.integers(len(people)))]
-            others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
-            donor = others[int(rng.integers(len(others)))]
-            method = "-".join(
-                [fam.video_method] * video_fake + [fam.audio_method] * audio_fake
-            ) or "real"
-            target1 = donor.name if video_fake else "-"
-            stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
-            directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-            dest = root.parent / directory / f"{stem}.mp4"
-            if not dest.exists():
-                frames, audio = render_clip(cfg, family, who, donor, category, rng)
-                with atomic.atomic_path(dest) as tmp:
-                    encode_clip(frames, audio, cfg["sample_rate"], cfg["fps"], tmp, crf=fam.crf)
-            rows.append([who.name, target1, "-", method, category, ctype, RACE, GENDER[who.source],
-                         f"{stem}.mp4", directory])
-            done += 1
-            _progress(name, done, total, started)
-    rows += _faulty_clips(root, name, family, people[0], cfg)
+    jobs, rows = plan(out_root, name, family, cfg)
+    todo = [j for j in jobs if not j.dest.exists()]
+    log.info("synth %s: %d clips, %d already on disk, %d workers", name, len(jobs), len(jobs) - len(todo), workers)
+    started = time.monotonic()
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+            for done, _ in enumerate(pool.imap_unordered(_make_clip, todo, chunksize=4), start=1):
+                _progress(name, done, len(todo), started)
+    else:
+        for done, job in enumerate(todo, start=1):
+            _make_clip(job)
+            _progress(name, done, len(todo), started)
     buf = io.StringIO()
     buf.write(HEADER + "\n")
     csv.writer(buf, lineterminator="\n").writerows(rows)
     meta = root / "meta_data.csv"
     atomic.write_text(meta, buf.getvalue())
     return meta
-
-
-def _faulty_clips(root: Path, name: str, family: str, who: Identity, cfg: dict) -> list[list[str]]:
-    """Broken files as real datasets have them: no audio stream, no face, a truncated container."""
-    rows = []
-    ctype = CATEGORIES["A"][0]
-    directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-    for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
-        rng = np.random.default_rng([cfg["seed"], _family_index(family), 3, j])
-        stem = f"9{j:04d}"
-        dest = root.parent / directory / f"{stem}.mp4"
-        rows.append([who.name, "-", "-", "real", "A", ctype, RACE, GENDER[who.source], f"{stem}.mp4", directory])
-        if dest.exists():
-            continue
-        frames, audio = render_clip(cfg, family, who, who, "A", rng)
-        with atomic.atomic_path(dest) as tmp:
-            if fault == "no_face":
-                frames = np.broadcast_to(who.background.astype(np.uint8), frames.shape).copy()
-                frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
-            encode_clip(frames, audio if fault != "no_audio_stream" else None, cfg["sample_rate"], cfg["fps"], tmp)
-            if fault == "truncated":
-                data = tmp.read_bytes()
-                tmp.write_bytes(data[: len(data) // 3])
-    return rows
 
 
 def _progress(name: str, done: int, total: int, started: float) -> None:

@@ -3,11 +3,17 @@
 A stage reads the clips that the previous stage accepted, skips those whose outputs already exist
 (finished by an earlier, interrupted run), processes the rest, and writes an index CSV naming each
 clip as ``ok`` or ``rejected`` with the reason. A bad clip never stops the others.
+
+Finished clips are reused only if they were made with the same parameters and the same code: the
+stage folder keeps a fingerprint of both, and a different fingerprint clears the folder first.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,6 +25,41 @@ from avdf.media.ffmpeg import MediaError
 
 log = logging.getLogger(__name__)
 INDEX_COLUMNS = ["clip_id", "path", "status", "reason"]
+CODE_DIR = Path(__file__).resolve().parents[1]  # src/avdf
+
+
+def fingerprint(params: dict, code: tuple[str, ...] = ("media", "preprocess.py")) -> str:
+    """Hash of a stage's parameters and of the source files (under src/avdf) that compute it."""
+    h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for name in code:
+        target = CODE_DIR / name
+        for f in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def stamp_of(stage_dir: str | Path) -> str:
+    """The fingerprint of an upstream stage: a downstream stage's outputs depend on it too."""
+    marker = Path(stage_dir) / ".avdf_stage.json"
+    return json.loads(marker.read_text())["fingerprint"] if marker.exists() else ""
+
+
+def sources_stamp(paths) -> str:
+    """Size and modification time of every source file: a changed clip invalidates what was made of it."""
+    h = hashlib.sha256()
+    for p in paths:
+        st = Path(p).stat() if Path(p).exists() else None
+        h.update(f"{p}|{st.st_size if st else -1}|{st.st_mtime_ns if st else -1}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _claim(stage_dir: Path, stamp: str) -> None:
+    """Clear ``stage_dir`` if its clips were made with other parameters or code, then stamp it."""
+    marker = stage_dir / ".avdf_stage.json"
+    if stage_dir.exists() and (not marker.exists() or json.loads(marker.read_text())["fingerprint"] != stamp):
+        log.info("parameters or code changed: clearing %s", stage_dir)
+        shutil.rmtree(stage_dir)
+    atomic.write_json(marker, {"fingerprint": stamp})
 
 
 def accepted(index_csv: str | Path) -> pd.DataFrame:
@@ -27,13 +68,21 @@ def accepted(index_csv: str | Path) -> pd.DataFrame:
     return index[index["status"] == "ok"]
 
 
-def run(stage: str, clips: Iterable[tuple[str, str]], outputs: Callable[[str], list[Path]],
-        process: Callable[[str, str, list[Path]], None], index_out: str | Path) -> pd.DataFrame:
+def run(
+    stage: str,
+    clips: Iterable[tuple[str, str]],
+    outputs: Callable[[str], list[Path]],
+    process: Callable[[str, str, list[Path]], None],
+    index_out: str | Path,
+    params: dict,
+) -> pd.DataFrame:
     """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` and write the index.
 
     ``outputs(clip_id)`` lists the files the clip produces; ``process`` must write each of them
-    atomically, so that their existence means the clip is finished.
+    atomically, so that their existence means the clip is finished. ``params`` are the parameters
+    the stage uses; with the stage's code they decide whether earlier outputs can be reused.
     """
+    _claim(Path(index_out).parent, fingerprint(params))
     clips = list(clips)
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):
@@ -52,9 +101,19 @@ def run(stage: str, clips: Iterable[tuple[str, str]], outputs: Callable[[str], l
             elapsed = time.monotonic() - started
             rate = (n - reused) / max(elapsed, 1e-9)
             eta = (len(clips) - n) / max(rate, 1e-9)
-            log.info("%s: %d/%d clips (%d reused), %.2f clips/s, ETA %.0f s", stage, n, len(clips), reused, rate, eta)
+            log.info(
+                "%s: %d/%d clips (%d reused), %.2f clips/s, ETA %.0f s",
+                stage,
+                n,
+                len(clips),
+                reused,
+                rate,
+                eta,
+            )
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     atomic.write_csv(index_out, index)
     n_bad = int((index["status"] == "rejected").sum())
-    log.info("%s: %d ok, %d rejected, %d reused from an earlier run", stage, len(index) - n_bad, n_bad, reused)
+    log.info(
+        "%s: %d ok, %d rejected, %d reused from an earlier run", stage, len(index) - n_bad, n_bad, reused
+    )
     return index

@@ -26,13 +26,21 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     x1, y1 = np.maximum(a[..., 0], b[..., 0]), np.maximum(a[..., 1], b[..., 1])
     x2, y2 = np.minimum(a[..., 2], b[..., 2]), np.minimum(a[..., 3], b[..., 3])
     inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    area = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (
+        b[..., 3] - b[..., 1]
+    )
     return inter / np.maximum(area - inter, 1e-9)
 
 
 class FaceTracker:
-    def __init__(self, min_face_size: int = 30, threshold: float = 0.95, keyframe_interval: int = 5,
-                 batch_size: int = 16, device: str | None = None):
+    def __init__(
+        self,
+        min_face_size: int = 30,
+        threshold: float = 0.95,
+        keyframe_interval: int = 5,
+        batch_size: int = 16,
+        device: str | None = None,
+    ):
         from facenet_pytorch import MTCNN
 
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -78,7 +86,9 @@ class FaceTracker:
             raise MediaError(f"no detectable face in {len(keys)} keyframes")
         chosen_box = np.stack(chosen_box)
         frames_t = np.arange(t)
-        boxes = np.stack([np.interp(frames_t, chosen_t, chosen_box[:, c]) for c in range(4)], 1).astype(np.float32)
+        boxes = np.stack([np.interp(frames_t, chosen_t, chosen_box[:, c]) for c in range(4)], 1).astype(
+            np.float32
+        )
         scores = np.full(t, np.nan, np.float32)
         scores[chosen_t] = chosen_p
         keyframes = np.zeros(t, bool)

@@ -91,23 +91,22 @@ def _run(stream, what: str) -> bytes:
 
 
 def demux(src: str | Path, video_out: str | Path, audio_out: str | Path, fps: int, sample_rate: int) -> None:
-    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV."""
-    src = str(src)
-    _run(
-        ffmpeg.input(src)
-        .video.filter("fps", fps=fps)
-        .output(str(video_out), vcodec="libx264", preset="ultrafast", qp=0, pix_fmt="yuv420p",
-                an=None, f="mp4", map_metadata=-1, **{"fflags": "+bitexact", "flags:v": "+bitexact"})
-        .overwrite_output(),
-        "video demux",
+    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV, in one pass."""
+    stream = ffmpeg.input(str(src))
+    video = stream.video.filter("fps", fps=fps).output(
+        str(video_out),
+        vcodec="libx264",
+        preset="ultrafast",
+        qp=0,
+        pix_fmt="yuv420p",
+        f="mp4",
+        map_metadata=-1,
+        **{"fflags": "+bitexact", "flags:v": "+bitexact"},
     )
-    _run(
-        ffmpeg.input(src)
-        .audio.output(str(audio_out), acodec="pcm_s16le", ac=1, ar=sample_rate, f="wav",
-                      map_metadata=-1, fflags="+bitexact")
-        .overwrite_output(),
-        "audio demux",
+    audio = stream.audio.output(
+        str(audio_out), acodec="pcm_s16le", ac=1, ar=sample_rate, f="wav", map_metadata=-1, fflags="+bitexact"
     )
+    _run(ffmpeg.merge_outputs(video, audio).overwrite_output(), "demux")
 
 
 def read_frames(path: str | Path, width: int | None = None, height: int | None = None) -> np.ndarray:
@@ -117,8 +116,9 @@ def read_frames(path: str | Path, width: int | None = None, height: int | None =
         if not info.has_video:
             raise MediaError("no video stream")
         width, height = info.width, info.height
-    raw = _run(ffmpeg.input(str(path)).video.output("pipe:", format="rawvideo", pix_fmt="rgb24"),
-               "video decode")
+    raw = _run(
+        ffmpeg.input(str(path)).video.output("pipe:", format="rawvideo", pix_fmt="rgb24"), "video decode"
+    )
     frame_bytes = width * height * 3
     if len(raw) < frame_bytes:
         raise MediaError("no decodable video frame")
@@ -128,13 +128,15 @@ def read_frames(path: str | Path, width: int | None = None, height: int | None =
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Decode the first audio stream as mono float32 in [-1, 1] at ``sample_rate``."""
-    raw = _run(ffmpeg.input(str(path)).audio.output("pipe:", format="f32le", ac=1, ar=sample_rate),
-               "audio decode")
+    raw = _run(
+        ffmpeg.input(str(path)).audio.output("pipe:", format="f32le", ac=1, ar=sample_rate), "audio decode"
+    )
     return np.frombuffer(raw, np.float32).copy()
 
 
-def encode_clip(frames: np.ndarray, audio: np.ndarray | None, sample_rate: int, fps: int, dest: str | Path,
-                crf: int = 18) -> None:
+def encode_clip(
+    frames: np.ndarray, audio: np.ndarray | None, sample_rate: int, fps: int, dest: str | Path, crf: int = 18
+) -> None:
     """Write an MP4 (H.264 + AAC) from RGB frames (T, H, W, 3) and mono float audio, reproducibly.
 
     Bit-exact flags and a single encoder thread make the same input give the same bytes. With
@@ -151,9 +153,20 @@ def encode_clip(frames: np.ndarray, audio: np.ndarray | None, sample_rate: int, 
         audio_args = {"acodec": "aac", "audio_bitrate": "96k", "ar": sample_rate, "flags:a": "+bitexact"}
     try:
         proc = (
-            ffmpeg.output(*streams, str(dest), vcodec="libx264", preset="veryfast", crf=crf, pix_fmt="yuv420p",
-                          f="mp4", shortest=None, threads=1, map_metadata=-1,
-                          **{"fflags": "+bitexact", "flags:v": "+bitexact"}, **audio_args)
+            ffmpeg.output(
+                *streams,
+                str(dest),
+                vcodec="libx264",
+                preset="veryfast",
+                crf=crf,
+                pix_fmt="yuv420p",
+                f="mp4",
+                shortest=None,
+                threads=1,
+                map_metadata=-1,
+                **{"fflags": "+bitexact", "flags:v": "+bitexact"},
+                **audio_args,
+            )
             .overwrite_output()
             .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=True)
         )

@@ -14,13 +14,27 @@ LOG_FLOOR = 1e-6  # keeps log M finite in digital silence
 
 
 class LogMel(torch.nn.Module):
-    def __init__(self, sample_rate: int, n_fft: int, win_length: int, hop_length: int, n_mels: int,
-                 f_min: float, f_max: float):
+    def __init__(
+        self,
+        sample_rate: int,
+        n_fft: int,
+        win_length: int,
+        hop_length: int,
+        n_mels: int,
+        f_min: float,
+        f_max: float,
+    ):
         super().__init__()
         # power=2.0 gives |S(t, f)|^2; the Mel filter bank H_m(f) sums it into M(t, m).
         self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=n_fft, win_length=win_length, hop_length=hop_length,
-            n_mels=n_mels, f_min=f_min, f_max=f_max, power=2.0,
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            f_min=f_min,
+            f_max=f_max,
+            power=2.0,
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:

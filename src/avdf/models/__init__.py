@@ -17,5 +17,6 @@ MODALITY = {"audio_only": "audio", "visual_only": "visual", "av_concat": "audio-
 def build(method: str, n_mels: int, cfg: dict) -> nn.Module:
     if method not in REGISTRY:
         raise KeyError(f"unknown method {method!r}; known: {sorted(REGISTRY)}")
-    return REGISTRY[method](n_mels=n_mels, dim=cfg["dim"], depth=cfg["depth"], heads=cfg["heads"],
-                            dropout=cfg["dropout"])
+    return REGISTRY[method](
+        n_mels=n_mels, dim=cfg["dim"], depth=cfg["depth"], heads=cfg["heads"], dropout=cfg["dropout"]
+    )

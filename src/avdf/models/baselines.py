@@ -13,7 +13,9 @@ from avdf.models.encoders import AudioEncoder, VisualEncoder
 
 
 def _head(dim_in: int, dropout: float) -> nn.Module:
-    return nn.Sequential(nn.Linear(dim_in, dim_in // 2), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim_in // 2, 1))
+    return nn.Sequential(
+        nn.Linear(dim_in, dim_in // 2), nn.GELU(), nn.Dropout(dropout), nn.Linear(dim_in // 2, 1)
+    )
 
 
 class AudioOnly(nn.Module):

@@ -18,8 +18,15 @@ from torch import nn
 def _transformer(dim: int, depth: int, heads: int, dropout: float) -> nn.Module:
     if depth == 0:
         return nn.Identity()
-    layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * dim, dropout=dropout, batch_first=True,
-                                       norm_first=True, activation="gelu")
+    layer = nn.TransformerEncoderLayer(
+        dim,
+        heads,
+        dim_feedforward=2 * dim,
+        dropout=dropout,
+        batch_first=True,
+        norm_first=True,
+        activation="gelu",
+    )
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
@@ -31,9 +38,13 @@ def _conv(c_in: int, c_out: int, dims: int) -> nn.Sequential:
 class VisualEncoder(nn.Module):
     """Face crops (B, T, 3, S, S) -> tokens (B, T*4*4, D) and pooled (B, D)."""
 
-    def __init__(self, dim: int = 64, depth: int = 2, heads: int = 4, dropout: float = 0.1, max_frames: int = 64):
+    def __init__(
+        self, dim: int = 64, depth: int = 2, heads: int = 4, dropout: float = 0.1, max_frames: int = 64
+    ):
         super().__init__()
-        self.stem = nn.Sequential(_conv(3, 24, 2), _conv(24, 48, 2), _conv(48, dim, 2), nn.AdaptiveAvgPool2d(4))
+        self.stem = nn.Sequential(
+            _conv(3, 24, 2), _conv(24, 48, 2), _conv(48, dim, 2), nn.AdaptiveAvgPool2d(4)
+        )
         self.space_pos = nn.Parameter(torch.zeros(1, 1, 16, dim))
         self.time_pos = nn.Parameter(torch.zeros(1, max_frames, 1, dim))
         nn.init.trunc_normal_(self.space_pos, std=0.02)
@@ -53,8 +64,15 @@ class VisualEncoder(nn.Module):
 class AudioEncoder(nn.Module):
     """Log-Mel (B, n_mels, frames) -> tokens (B, N, D) and pooled (B, D)."""
 
-    def __init__(self, n_mels: int = 64, dim: int = 64, depth: int = 2, heads: int = 4, dropout: float = 0.1,
-                 max_tokens: int = 512):
+    def __init__(
+        self,
+        n_mels: int = 64,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        dropout: float = 0.1,
+        max_tokens: int = 512,
+    ):
         super().__init__()
         self.stem = nn.Sequential(_conv(1, 32, 2), _conv(32, dim, 2))  # (B, D, n_mels/4, frames/4)
         self.freq_proj = nn.Linear(dim * ((n_mels + 3) // 4), dim)  # one token per time patch

@@ -1,0 +1,139 @@
+"""Demux, face tracks, face crops and log-Mel (eq. 1) on real and bad clips."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torchaudio
+
+from avdf import preprocess
+from avdf.media import ffmpeg
+from avdf.media.faces import FaceTracker, crop_faces
+from avdf.media.log_mel import LOG_FLOOR, LogMel
+
+
+def test_demux_gives_25fps_video_and_16k_mono_wav(face_clip, tmp_path):
+    ffmpeg.demux(face_clip, tmp_path / "v.mp4", tmp_path / "a.wav", fps=25, sample_rate=16000)
+    info = ffmpeg.probe(tmp_path / "v.mp4")
+    assert info.has_video and not info.has_audio and info.fps == 25.0
+    audio, rate = ffmpeg.read_wav(tmp_path / "a.wav")
+    assert rate == 16000 and abs(len(audio) - 16000) < 1100 and np.abs(audio).max() > 0.05
+
+
+def test_demux_normalises_other_rates(tmp_path, face_clip):
+    """A 30 fps clip with 48 kHz audio comes out at 25 fps and 16 kHz."""
+    frames = ffmpeg.read_frames(face_clip)
+    audio = ffmpeg.read_audio(face_clip, 48000)
+    src = tmp_path / "odd.mp4"
+    ffmpeg.encode_clip(frames[:24], audio[:48000], 48000, 30, src)  # 0.8 s at 30 fps
+    ffmpeg.demux(src, tmp_path / "v.mp4", tmp_path / "a.wav", fps=25, sample_rate=16000)
+    assert ffmpeg.probe(tmp_path / "v.mp4").fps == 25.0
+    assert ffmpeg.read_wav(tmp_path / "a.wav")[1] == 16000
+
+
+def test_probe_names_the_problem(bad_clips):
+    assert not ffmpeg.probe(bad_clips["no_audio"]).has_audio
+    with pytest.raises(ffmpeg.MediaError, match="corrupt"):
+        ffmpeg.probe(bad_clips["corrupt"])
+    with pytest.raises(ffmpeg.MediaError, match="empty file"):
+        ffmpeg.probe(bad_clips["empty"])
+
+
+def test_tracker_follows_the_face_and_rejects_no_face(face_clip, bad_clips):
+    tracker = FaceTracker(keyframe_interval=5)
+    frames = ffmpeg.read_frames(face_clip)
+    track = tracker.track(frames)
+    assert (
+        track.boxes.shape == (len(frames), 4) and track.keyframes.sum() == len(range(0, len(frames), 5)) + 1
+    )
+    # interpolated boxes agree with per-frame detection (IoU)
+    full = FaceTracker(keyframe_interval=1).track(frames).boxes
+    inter = np.clip(
+        np.minimum(track.boxes[:, 2:], full[:, 2:]) - np.maximum(track.boxes[:, :2], full[:, :2]), 0, None
+    )
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    iou = inter.prod(1) / (area(track.boxes) + area(full) - inter.prod(1))
+    assert iou.mean() > 0.85
+    with pytest.raises(ffmpeg.MediaError, match="no detectable face"):
+        tracker.track(ffmpeg.read_frames(bad_clips["no_face"]))
+
+
+def test_crops_are_uint8_squares():
+    frames = np.random.default_rng(0).integers(0, 255, (3, 100, 120, 3), dtype=np.uint8)
+    boxes = np.array([[10, 10, 50, 60], [0, 0, 30, 30], [90, 70, 130, 110]], np.float32)  # last one off-frame
+    crops = crop_faces(frames, boxes, 32, 0.2)
+    assert crops.shape == (3, 32, 32, 3) and crops.dtype == np.uint8
+
+
+def test_log_mel_is_equation_1():
+    """M(t, m) = sum_f H_m(f) |S(t, f)|^2, then log; computed by hand from an STFT and the filter bank."""
+    wave = torch.randn(4000, generator=torch.Generator().manual_seed(0))
+    ours = LogMel(16000, n_fft=400, win_length=400, hop_length=160, n_mels=40, f_min=20.0, f_max=8000.0)(wave)
+    spec = (
+        torch.stft(
+            wave,
+            400,
+            160,
+            window=torch.hann_window(400),
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        ).abs()
+        ** 2
+    )  # (f, t)
+    fb = torchaudio.functional.melscale_fbanks(201, 20.0, 8000.0, 40, 16000)  # (f, m)
+    by_hand = torch.log(fb.T @ spec + LOG_FLOOR)
+    assert torch.allclose(ours, by_hand, atol=1e-4)
+
+
+def _manifest(tmp_path, paths):
+    rows = [
+        {
+            "clip_id": f"c{i}",
+            "path": str(p),
+            "label": 0,
+            "video_fake": 0,
+            "audio_fake": 0,
+            "category": "RVRA",
+            "identity": "x",
+            "method": "real",
+            "split": "train",
+        }
+        for i, p in enumerate(paths)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "manifest.csv", index=False)
+    return tmp_path / "manifest.csv"
+
+
+def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_clip, bad_clips):
+    manifest = _manifest(
+        tmp_path,
+        [
+            face_clip,
+            bad_clips["no_audio"],
+            bad_clips["corrupt"],
+            bad_clips["no_face"],
+            bad_clips["empty"],
+            tmp_path / "missing.mp4",
+        ],
+    )
+    preprocess.demux(str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), 25, 16000)
+    demux = pd.read_csv(tmp_path / "demux/index.csv", keep_default_na=False).set_index("clip_id")
+    assert demux.loc["c0", "status"] == "ok"
+    assert demux.loc["c1", "reason"] == "no audio stream"
+    assert demux.loc["c2", "reason"].startswith("corrupt or unreadable container")
+    assert demux.loc["c4", "reason"] == "empty file (0 bytes)"
+    assert demux.loc["c5", "reason"].startswith("file not found")
+    assert demux.loc["c3", "status"] == "ok"  # a faceless clip demuxes fine ...
+    cfg = {"min_face_size": 30, "detect_threshold": 0.9, "keyframe_interval": 10, "batch_size": 8}
+    preprocess.face_tracks(
+        str(tmp_path / "demux/index.csv"),
+        str(tmp_path / "demux"),
+        str(tmp_path / "faces"),
+        str(tmp_path / "faces/index.csv"),
+        cfg,
+    )
+    faces = pd.read_csv(tmp_path / "faces/index.csv", keep_default_na=False).set_index("clip_id")
+    assert list(faces.index) == ["c0", "c3"]
+    assert faces.loc["c0", "status"] == "ok"
+    assert faces.loc["c3", "reason"].startswith("no detectable face")  # ... and is rejected here

@@ -1,0 +1,92 @@
+"""The embedded synthetic dataset: deterministic, real MP4s, real faces, FakeAVCeleb metadata."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from avdf.data import synthetic
+from avdf.data.fakeavceleb import read_metadata
+from avdf.media import ffmpeg
+from avdf.media.faces import FaceTracker
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, tiny_synth_cfg):
+    cfg = dict(tiny_synth_cfg, faulty_clips=3)
+    a = synthetic.generate(tmp_path_factory.mktemp("a"), "synth_fakeavceleb", "fakeavceleb", cfg)
+    b = synthetic.generate(tmp_path_factory.mktemp("b"), "synth_fakeavceleb", "fakeavceleb", cfg, workers=2)
+    return a, b
+
+
+def test_same_seed_gives_identical_metadata_and_bytes(two_runs):
+    a, b = two_runs
+    assert a.read_bytes() == b.read_bytes()
+    for pa, pb in zip(read_metadata(a)["path"], read_metadata(b)["path"], strict=True):
+        with open(pa, "rb") as fa, open(pb, "rb") as fb:
+            assert fa.read() == fb.read(), pa
+
+
+def test_same_seed_gives_identical_decoded_content(two_runs):
+    a, b = two_runs
+    pa, pb = read_metadata(a)["path"][0], read_metadata(b)["path"][0]
+    assert np.array_equal(ffmpeg.read_frames(pa), ffmpeg.read_frames(pb))
+    assert np.array_equal(ffmpeg.read_audio(pa, 16000), ffmpeg.read_audio(pb, 16000))
+
+
+def test_another_seed_gives_other_clips(tmp_path, tiny_synth_cfg, two_runs):
+    c = synthetic.generate(
+        tmp_path, "synth_fakeavceleb", "fakeavceleb", dict(tiny_synth_cfg, seed=7, faulty_clips=3)
+    )
+    first = read_metadata(c)["path"][0]
+    assert open(first, "rb").read() != open(read_metadata(two_runs[0])["path"][0], "rb").read()
+
+
+def test_metadata_is_fakeavceleb_format(two_runs):
+    lines = two_runs[0].read_text().splitlines()
+    assert lines[0] == "source,target1,target2,method,category,type,race,gender,path,"
+    rows = list(csv.reader(lines[1:]))
+    assert all(len(r) == 10 for r in rows)
+    assert {r[4] for r in rows} == {"A", "B", "C", "D"}
+    assert all("(" in r[6] and " " in r[9] for r in rows)  # awkward folder names on purpose
+
+
+def test_clips_are_h264_aac_mp4_with_a_face(two_runs):
+    clips = read_metadata(two_runs[0])
+    good = clips[~clips["path"].str.contains("/9000")]
+    tracker = FaceTracker(keyframe_interval=10)
+    for path in good["path"]:
+        info = ffmpeg.probe(path)
+        assert info.has_video and info.has_audio and info.fps == 25.0
+        track = tracker.track(ffmpeg.read_frames(path))
+        assert np.isfinite(track.boxes).all()
+        width = track.boxes[:, 2] - track.boxes[:, 0]
+        assert (width > 40).all()
+
+
+def test_faulty_clips_are_faulty(two_runs):
+    paths = {p.split("/")[-1]: p for p in read_metadata(two_runs[0])["path"]}
+    assert not ffmpeg.probe(paths["90000.mp4"]).has_audio
+    with pytest.raises(ffmpeg.MediaError, match="corrupt"):
+        ffmpeg.probe(paths["90002.mp4"])
+
+
+def test_categories_share_identities(params):
+    """No identity is more often fake than real, so identity is no shortcut to the label."""
+    jobs, rows = synthetic.plan("/tmp/unused", "x", "dfdc", dict(params["synth"], faulty_clips=0))
+    by_category = {}
+    for job in jobs:
+        by_category.setdefault(job.category, []).append(job.who.name)
+    counts = {c: sorted(np.unique(names, return_counts=True)[1]) for c, names in by_category.items()}
+    assert len({tuple(v) for v in counts.values()}) == 1
+
+
+def test_fake_audio_differs_from_real_only_where_it_should(tiny_synth_cfg):
+    """RVFA keeps the real video; FVRA keeps the real audio (the same seed otherwise)."""
+    people = synthetic.identities(0, "dfdc", 3)
+    clip = {
+        c: synthetic.render_clip(tiny_synth_cfg, "dfdc", people[0], people[1], c, np.random.default_rng(5))
+        for c in "ABC"
+    }
+    assert np.array_equal(clip["A"][0], clip["B"][0]) and not np.array_equal(clip["A"][1], clip["B"][1])
+    assert np.array_equal(clip["A"][1], clip["C"][1]) and not np.array_equal(clip["A"][0], clip["C"][0])
