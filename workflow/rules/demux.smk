@@ -8,6 +8,7 @@ rule demux:
         layout.stage_index("{dataset}", "demux"),
     params:
         cfg=as_json(config["media"]),
+    priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:

@@ -8,6 +8,7 @@ rule face_crops:
         layout.stage_index("{dataset}", "face_crops"),
     params:
         cfg=as_json(config["faces"]),
+    priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:

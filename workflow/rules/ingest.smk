@@ -9,6 +9,7 @@ rule ingest:
         split=layout.split("{dataset}", PROTOCOL),
     params:
         cfg=as_json(config["split"]),
+    priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:

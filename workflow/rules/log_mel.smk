@@ -8,6 +8,7 @@ rule log_mel:
         layout.stage_index("{dataset}", "log_mel"),
     params:
         cfg=as_json({"sample_rate": config["media"]["sample_rate"], "log_mel": config["log_mel"]}),
+    priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:

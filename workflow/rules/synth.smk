@@ -7,6 +7,7 @@ rule synth:
     params:
         family=lambda wc: config["datasets"][wc.dataset]["family"],
         cfg=as_json(config["synth"]),
+    priority: 50  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     threads: workflow.cores
