@@ -64,7 +64,9 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
             f"{sorted(table['label'].unique())}"
         )
     data = make_clipset(table, caches, spec, train=True, seed=seed)
-    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
+    # log-Mel normalisation from the training clips; stored in the checkpoint for evaluation
+    spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
+    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
     loader = torch.utils.data.DataLoader(
         data,
         batch_size=cfg["batch_size"],
