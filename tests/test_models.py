@@ -17,7 +17,7 @@ def _batch(b=4, t=4, n_mels=32, frames=100):
     }
 
 
-@pytest.mark.parametrize("method", sorted(models.REGISTRY))
+@pytest.mark.parametrize("method", ["audio_only", "visual_only", "av_concat"])  # macbdf: test_macbdf.py
 def test_logit_per_clip_and_gradients_reach_every_parameter(method):
     torch.manual_seed(0)
     model = models.build(method, 32, CFG)

@@ -54,8 +54,8 @@ def workflow(tmp_path_factory):
 @pytest.mark.slow
 def test_table1_has_a_row_per_method_and_values_in_range(workflow):
     table = pd.read_csv(workflow / "results/table1.csv")
-    assert list(table["method"]) == ["audio_only", "visual_only", "av_concat"]
-    assert list(table["modality"]) == ["audio", "visual", "audio-visual"]
+    assert list(table["method"]) == ["audio_only", "visual_only", "av_concat", "macbdf"]
+    assert list(table["modality"]) == ["audio", "visual", "audio-visual", "audio-visual"]
     assert (table["data"] == "synthetic (avdf embedded)").all()
     metric_cols = [f"{d}_{m}" for d in DATASETS for m in ("acc", "auc")] + ["avg_acc", "avg_auc"]
     assert list(table.columns) == ["method", "modality", "data", "seeds", *metric_cols]
@@ -89,10 +89,34 @@ def test_every_run_is_in_mlflow_with_tags(workflow):
     exp = client.get_experiment_by_name("avdf")
     runs = client.search_runs([exp.experiment_id], max_results=100)
     stages = sorted(r.data.tags["stage"] for r in runs)
-    assert stages == ["evaluate"] * 6 + ["train"] * 6
+    assert stages == ["evaluate"] * 8 + ["train"] * 8
     train = [r for r in runs if r.data.tags["stage"] == "train"][0]
     assert {"dataset", "method", "ablation", "seed", "table"} <= set(train.data.tags)
     assert len(client.get_metric_history(train.info.run_id, "loss")) == 2  # one value per epoch
+
+
+@pytest.mark.slow
+def test_macbdf_logs_its_loss_components(workflow):
+    client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
+    exp = client.get_experiment_by_name("avdf")
+    run = client.search_runs([exp.experiment_id], "tags.stage = 'train' and tags.method = 'macbdf'")[0]
+    expected = {
+        "L_C",
+        "L_av",
+        "L_va",
+        "L_vv",
+        "L_aa",
+        "tau",
+        "w_v",
+        "w_a",
+        "om_alpha_m_audio",
+        "om_cos_theta_audio",
+        "om_alpha_m_video",
+        "om_cos_theta_video",
+        "loss",
+    }
+    assert expected <= set(run.data.metrics)
+    assert len(client.get_metric_history(run.info.run_id, "tau")) == 2  # per epoch
 
 
 @pytest.mark.slow

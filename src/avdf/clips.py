@@ -47,6 +47,8 @@ class ClipSet(torch.utils.data.Dataset):
         self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
         self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
         self.labels = torch.tensor(clips["label"].to_numpy(), dtype=torch.float32)
+        self.audio_fake = torch.tensor(clips["audio_fake"].to_numpy(), dtype=torch.float32)
+        self.video_fake = torch.tensor(clips["video_fake"].to_numpy(), dtype=torch.float32)
         self.mel_mean, self.mel_std = 0.0, 1.0  # set from the training set (see mel_stats)
 
     def __len__(self) -> int:
@@ -65,7 +67,13 @@ class ClipSet(torch.utils.data.Dataset):
         if mel.shape[1] < self.audio_len:
             mel = np.pad(mel, ((0, 0), (0, self.audio_len - mel.shape[1])), mode="edge")
         mel = (mel - self.mel_mean) / self.mel_std
-        return {"video": video.permute(0, 3, 1, 2), "audio": torch.from_numpy(mel), "label": self.labels[i]}
+        return {
+            "video": video.permute(0, 3, 1, 2),
+            "audio": torch.from_numpy(mel),
+            "label": self.labels[i],
+            "audio_fake": self.audio_fake[i],
+            "video_fake": self.video_fake[i],
+        }
 
 
 def mel_stats(dataset: ClipSet) -> tuple[float, float]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
-from avdf import atomic, clips, models, tracking
+from avdf import atomic, clips, models, steps, tracking
+from avdf.losses.macbdf_objective import MACBDFObjective
+from avdf.losses.macl import MACL
+from avdf.optim.om_pareto import OMParetoConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,46 @@ def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> cli
     )
 
 
+def make_step(method: str, model: torch.nn.Module, params: dict):
+    """The optimisation step of a method, and the parameters it trains."""
+    if method != "macbdf":
+        return (lambda batch, opt: steps.baseline_step(model, batch, opt)), list(model.parameters())
+    m = params["macbdf"]
+    macl = None
+    if m["contrastive"]:
+        macl = MACL(
+            params["model"]["dim"],
+            tau0=m["tau0"],
+            margin=m["margin"],
+            k_nearest=m["k_nearest"],
+            queue_size=m["queue_size"],
+            use_cross=m["cross"],
+            use_intra=m["intra"],
+        )
+    om = OMParetoConfig(m["om_lambda0"], m["om_kappa"], m["om_pgd_steps"]) if m["om_pareto"] else None
+    step = steps.MACBDFStep(model, MACBDFObjective(macl, m["lambda_c"]), om)
+    return step, step.parameters()
+
+
+def ablation_tag(method: str, params: dict) -> str:
+    """Which parts of MACB-DF are switched off ("none" for the full model and the baselines)."""
+    if method != "macbdf":
+        return "none"
+    m = params["macbdf"]
+    off = [
+        name
+        for name, on in (
+            ("L_C", m["contrastive"]),
+            ("L_intra", m["intra"]),
+            ("L_cross", m["cross"]),
+            ("w", m["fusion_weights"]),
+            ("om_pareto", m["om_pareto"]),
+        )
+        if not on
+    ]
+    return "w/o " + ",".join(off) if off else "none"
+
+
 def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_dir: str) -> dict:
     cfg = params["train"]
     gen = seed_everything(seed, cfg["threads"])
@@ -74,27 +117,26 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
         generator=gen,
         drop_last=len(data) > cfg["batch_size"],
     )
-    model = models.build(method, spec["n_mels"], params["model"])
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+    model = models.build(method, spec["n_mels"], params["model"], params.get("macbdf"))
+    step, trainable = make_step(method, model, params)
+    opt = torch.optim.AdamW(trainable, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader), pct_start=0.2
     )
-    loss_fn = nn.BCEWithLogitsLoss()
-    history = {"loss": [], "train_acc": [], "seconds": []}
+    history = defaultdict(list)
     started = time.monotonic()
     for epoch in range(cfg["epochs"]):
         model.train()
-        total, correct, seen = 0.0, 0, 0
+        total, correct, seen, step_stats = 0.0, 0, 0, []
         for batch in loader:
-            logit = model(batch)["logit"]
-            loss = loss_fn(logit, batch["label"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            logit, loss, stats = step(batch, opt)
             sched.step()
-            total += loss.item() * len(logit)
+            total += loss * len(logit)
             correct += int(((logit > 0).float() == batch["label"]).sum())
             seen += len(logit)
+            step_stats.append(stats)
+        for k, v in steps.mean_stats(step_stats).items():  # L_C terms, tau, fusion weights, OM-Pareto
+            history[k].append(v)
         history["loss"].append(total / seen)
         history["train_acc"].append(100 * correct / seen)
         history["seconds"].append(time.monotonic() - started)
@@ -115,7 +157,13 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
     out = Path(out_dir)
     with atomic.atomic_path(out / "model.pt") as tmp:
         torch.save(
-            {"method": method, "model_cfg": params["model"], "input": spec, "state_dict": model.state_dict()},
+            {
+                "method": method,
+                "model_cfg": params["model"],
+                "macbdf": params.get("macbdf"),
+                "input": spec,
+                "state_dict": model.state_dict(),
+            },
             tmp,
         )
     summary = {
@@ -124,7 +172,7 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
         "seed": seed,
         "n_train": len(data),
         "epochs": cfg["epochs"],
-        "history": history,
+        "history": dict(history),
         "input": spec,
     }
     mlf = params["mlflow"]
@@ -138,13 +186,14 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
             "dataset": dataset,
             "train_dataset": dataset,
             "method": method,
-            "ablation": "none",
+            "ablation": ablation_tag(method, params),
             "seed": seed,
             "data": params["data_label"],
         },
         params={
             **tracking.flatten("train", cfg),
             **tracking.flatten("model", params["model"]),
+            **(tracking.flatten("macbdf", params["macbdf"]) if method == "macbdf" else {}),
             "method": method,
             "seed": seed,
             "n_train": len(data),

@@ -38,7 +38,7 @@ def raw_meta(wildcards):
 
 
 def train_cfg():
-    keys = ("train", "model", "log_mel", "media", "synth", "mlflow", "data_label")
+    keys = ("train", "model", "macbdf", "log_mel", "media", "synth", "mlflow", "data_label")
     return as_json({k: config[k] for k in keys})
 
 

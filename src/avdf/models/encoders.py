@@ -62,7 +62,12 @@ class VisualEncoder(nn.Module):
 
 
 class AudioEncoder(nn.Module):
-    """Log-Mel (B, n_mels, frames) -> tokens (B, N, D) and pooled (B, D)."""
+    """Log-Mel (B, n_mels, frames) -> tokens (B, N, D) and pooled (B, D).
+
+    With ``freq_tokens=1`` there is one token per time patch (N = frames/4); with ``freq_tokens=F``
+    each time patch keeps F frequency bands (N = frames/4 * F, time-major), so that the tokens
+    form a time-frequency map for 2D blocks.
+    """
 
     def __init__(
         self,
@@ -72,10 +77,15 @@ class AudioEncoder(nn.Module):
         heads: int = 4,
         dropout: float = 0.1,
         max_tokens: int = 512,
+        freq_tokens: int = 1,
     ):
         super().__init__()
+        self.freq_tokens = freq_tokens
         self.stem = nn.Sequential(_conv(1, 32, 2), _conv(32, dim, 2))  # (B, D, n_mels/4, frames/4)
-        self.freq_proj = nn.Linear(dim * ((n_mels + 3) // 4), dim)  # one token per time patch
+        if freq_tokens == 1:
+            self.freq_proj = nn.Linear(dim * ((n_mels + 3) // 4), dim)  # one token per time patch
+        else:
+            self.freq_pool = nn.AdaptiveAvgPool2d((freq_tokens, None))  # F frequency bands per time patch
         self.pos = nn.Parameter(torch.zeros(1, max_tokens, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
         self.encoder = _transformer(dim, depth, heads, dropout)
@@ -83,6 +93,9 @@ class AudioEncoder(nn.Module):
 
     def forward(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.stem(log_mel.unsqueeze(1))  # (B, D, F', T')
-        x = self.freq_proj(x.permute(0, 3, 1, 2).flatten(2))  # (B, T', D)
+        if self.freq_tokens == 1:
+            x = self.freq_proj(x.permute(0, 3, 1, 2).flatten(2))  # (B, T', D)
+        else:
+            x = self.freq_pool(x).permute(0, 3, 2, 1).flatten(1, 2)  # (B, T' * F, D), time-major
         h = self.norm(self.encoder(x + self.pos[:, : x.shape[1]]))
         return h, h.mean(1)

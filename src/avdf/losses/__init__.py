@@ -1,0 +1,1 @@
+"""Losses: one small module each, its math in the docstring."""

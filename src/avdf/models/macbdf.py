@@ -1,0 +1,114 @@
+"""MACB-DF (Xiong et al., ICMR 2025), assembled from its blocks.
+
+    encoders (3.1)        E_v: face crops -> H_v tokens        E_a: log-Mel -> H_a tokens (time x 2 bands)
+    MACL (3.2.1)          projections z_v, z_a of the pooled tokens (the loss is avdf.losses.macl)
+    fusion weights (3.2.2) w_v, w_a from clusters + attention over per-time tokens, eqs. (9)-(10)
+    multi-scale (3.2.3)   L layers of MSTLKA (video, 3D) and MFTLKA (audio, 2D), eqs. (11)-(16)
+    fusion (3.2.4)        x_fused = w_v V + w_a A (eq. 17) guides the next layer of each modality (eq. 18)
+    RFMF (3.3)            attention over the stacked per-layer audio and video vectors
+    classify (3.4)        MLP with progressive width reduction, BatchNorm and Dropout -> fake logit
+                          frame-level branches per modality on the encoder features -> frame logits
+
+The model is split into :meth:`encode` (the two encoders) and :meth:`head` (everything after), so
+that OM-Pareto (avdf.optim.om_pareto) can balance the gradients that reach each encoder.
+Eq. (18) is applied as ``K_i = K'_i * 2 sigmoid(x_fused_i)``, a gate that is the identity at 0 (paper-notes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from avdf.models.blocks import MultiScaleBlock
+from avdf.models.encoders import AudioEncoder, VisualEncoder
+from avdf.models.fusion import RFMF, FusionWeights
+
+FREQ_TOKENS = 2  # audio tokens keep 2 frequency bands, a time-frequency map for the 2D blocks
+SPACE = 4  # video tokens are a 4 x 4 grid per frame
+
+
+def _frame_head(dim: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(dim, dim // 2), nn.GELU(), nn.Linear(dim // 2, 1))
+
+
+class MACBDF(nn.Module):
+    modalities = ("audio", "video")
+
+    def __init__(
+        self,
+        n_mels: int,
+        dim: int,
+        depth: int,
+        heads: int,
+        dropout: float,
+        ms_depth: int = 2,
+        use_fusion_weights: bool = True,
+        fusion_beta: float = 0.5,
+        fusion_gamma: float = 0.5,
+        k_max: int = 4,
+    ):
+        super().__init__()
+        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, freq_tokens=FREQ_TOKENS)
+        self.video = VisualEncoder(dim, depth, heads, dropout)
+        self.project = nn.ModuleDict({m: nn.Linear(dim, dim) for m in ("audio", "video")})
+        self.fusion_weights = (
+            FusionWeights(dim, heads, k_max, fusion_beta, fusion_gamma) if use_fusion_weights else None
+        )
+        self.video_blocks = nn.ModuleList(MultiScaleBlock(dim, dims=3) for _ in range(ms_depth))
+        self.audio_blocks = nn.ModuleList(MultiScaleBlock(dim, dims=2) for _ in range(ms_depth))
+        self.rfmf = RFMF(dim, heads, 2 * (ms_depth + 1), dropout)
+        self.classifier = nn.Sequential(
+            nn.Linear(dim, dim // 2),
+            nn.BatchNorm1d(dim // 2),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(dim // 2, dim // 4),
+            nn.BatchNorm1d(dim // 4),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(dim // 4, 1),
+        )
+        self.frame_heads = nn.ModuleDict({m: _frame_head(dim) for m in ("audio", "video")})
+
+    def encoders(self) -> dict[str, nn.Module]:
+        return {"audio": self.audio, "video": self.video}
+
+    def encode(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder tokens: audio (B, T_a * 2, D), video (B, T_v * 16, D)."""
+        return self.audio(batch["audio"])[0], self.video(batch["video"])[0]
+
+    def head(self, h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+        b, _, d = h_a.shape
+        a_map = h_a.view(b, -1, FREQ_TOKENS, d).permute(0, 3, 1, 2)  # (B, D, T_a, 4)
+        v_map = h_v.view(b, -1, SPACE, SPACE, d).permute(0, 4, 1, 2, 3)  # (B, D, T_v, 4, 4)
+        pooled_a, pooled_v = h_a.mean(1), h_v.mean(1)
+        z_a = nn.functional.normalize(self.project["audio"](pooled_a), dim=-1)
+        z_v = nn.functional.normalize(self.project["video"](pooled_v), dim=-1)
+        if self.fusion_weights is not None:
+            per_time = {
+                "video": h_v.view(b, -1, SPACE * SPACE, d).mean(2),
+                "audio": h_a.view(b, -1, FREQ_TOKENS, d).mean(2),
+            }
+            w_v, w_a = self.fusion_weights(per_time, {"video": pooled_v.detach(), "audio": pooled_a.detach()})
+        else:  # "w/o w": equal weights
+            w_v = w_a = torch.full((b,), 0.5, device=h_a.device)
+        stacked = [pooled_a, pooled_v]
+        for video_block, audio_block in zip(self.video_blocks, self.audio_blocks, strict=True):
+            x_fused = w_v[:, None] * v_map.mean((2, 3, 4)) + w_a[:, None] * a_map.mean((2, 3))  # eq. (17)
+            gate = 2 * torch.sigmoid(x_fused)
+            v_map = video_block(v_map) * gate[:, :, None, None, None]  # eq. (18)
+            a_map = audio_block(a_map) * gate[:, :, None, None]
+            stacked += [a_map.mean((2, 3)), v_map.mean((2, 3, 4))]
+        fused = self.rfmf(torch.stack(stacked, 1))
+        return {
+            "logit": self.classifier(fused).squeeze(-1),
+            "frame_audio": self.frame_heads["audio"](h_a.view(b, -1, FREQ_TOKENS, d).mean(2)).squeeze(-1),
+            "frame_video": self.frame_heads["video"](h_v.view(b, -1, SPACE * SPACE, d).mean(2)).squeeze(-1),
+            "z_a": z_a,
+            "z_v": z_v,
+            "w_v": w_v,
+            "w_a": w_a,
+        }
+
+    def forward(self, batch: dict) -> dict:
+        return self.head(*self.encode(batch))

@@ -1,0 +1,1 @@
+"""Gradient balancing components that the trainer calls."""

@@ -1,0 +1,96 @@
+"""One optimisation step per kind of model: the trainer calls these, and the benchmark times them.
+
+- :func:`baseline_step`: BCE on the clip logit, one backward pass.
+- :class:`MACBDFStep`: the MACB-DF objective. Without OM-Pareto, the plain summed loss
+  ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, the head (everything after
+  the encoders) is differentiated once for the multimodal loss and once for the unimodal losses,
+  which also yields each loss's gradient at each encoder's output features; OM-Pareto
+  (:mod:`avdf.optim.om_pareto`) combines the two gradients per encoder, and a single backward pass
+  through the encoders applies the result. The encoders, the costly part, are differentiated once,
+  as in the plain step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from torch import nn
+from torch.nn.functional import binary_cross_entropy_with_logits as bce
+
+from avdf.optim import om_pareto
+
+ENCODERS = ("audio", "video")
+
+
+def baseline_step(
+    model: nn.Module, batch: dict, opt: torch.optim.Optimizer
+) -> tuple[torch.Tensor, float, dict]:
+    logit = model(batch)["logit"]
+    loss = bce(logit, batch["label"])
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return logit.detach(), loss.item(), {}
+
+
+class MACBDFStep:
+    def __init__(self, model: nn.Module, objective: nn.Module, om: om_pareto.OMParetoConfig | None):
+        self.model, self.objective, self.om = model, objective, om
+        self.head_params = [
+            p for n, p in model.named_parameters() if not n.startswith(tuple(f"{e}." for e in ENCODERS))
+        ]
+        self.head_params += list(objective.parameters())
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters()) + list(self.objective.parameters())
+
+    def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
+        opt.zero_grad(set_to_none=True)
+        h_a, h_v = self.model.encode(batch)
+        if self.om is None:
+            out = self.model.head(h_a, h_v)
+            parts = self.objective(out, batch)
+            loss = parts["multimodal"] + sum(parts["unimodal"].values())
+            loss.backward()
+            loss = loss.detach()
+            stats = {}
+        else:
+            out, parts, stats = self._balanced_backward(h_a, h_v, batch)
+            loss = (parts["multimodal"] + sum(parts["unimodal"].values())).detach()
+        opt.step()
+        stats.update({k: float(v.detach()) for k, v in parts["terms"].items()})
+        stats.update(w_v=float(out["w_v"].detach().mean()), w_a=float(out["w_a"].detach().mean()))
+        return out["logit"].detach(), float(loss), stats
+
+    def _balanced_backward(self, h_a: torch.Tensor, h_v: torch.Tensor, batch: dict):
+        features = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
+        out = self.model.head(features["audio"], features["video"])
+        parts = self.objective(out, batch)
+        inputs = [features["audio"], features["video"], *self.head_params]
+        g_multi = torch.autograd.grad(parts["multimodal"], inputs, allow_unused=True)
+        # Each unimodal branch reads only its own encoder's features, so the gradient of their sum
+        # at the audio features is the gradient of the audio unimodal loss alone (and so for video).
+        g_uni = torch.autograd.grad(sum(parts["unimodal"].values()), inputs, allow_unused=True)
+        for p, a, b in zip(self.head_params, g_multi[2:], g_uni[2:], strict=True):
+            grads = [g for g in (a, b) if g is not None]
+            p.grad = sum(grads) if grads else None
+        stats, deltas = {}, []
+        for i, name in enumerate(ENCODERS):
+            g_m = g_multi[i] if g_multi[i] is not None else torch.zeros_like(features[name])
+            g_u = g_uni[i] if g_uni[i] is not None else torch.zeros_like(features[name])
+            delta, info = om_pareto.combine(g_m, g_u, self.om)
+            deltas.append(delta)
+            stats.update({f"om_{k}_{name}": v for k, v in info.items()})
+        torch.autograd.backward([h_a, h_v], deltas)
+        return out, parts, stats
+
+
+def mean_stats(history: list[dict]) -> dict:
+    """Per-epoch means of the per-step statistics."""
+    sums, counts = defaultdict(float), defaultdict(int)
+    for stats in history:
+        for k, v in stats.items():
+            sums[k] += v
+            counts[k] += 1
+    return {k: sums[k] / counts[k] for k in sums}
