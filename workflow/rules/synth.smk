@@ -7,10 +7,12 @@ rule synth:
     params:
         family=lambda wc: config["datasets"][wc.dataset]["family"],
         cfg=as_json(config["synth"]),
-    priority: 50  # preprocess every dataset first, so training jobs keep both cores busy
+    priority: 50  # preprocess every dataset first, so training jobs keep all cores busy
     conda:
         "../../envs/avdf.yaml"
-    threads: workflow.cores
+    # One core per dataset: a job asking for every core would wait behind single-core jobs of the
+    # datasets already synthesised until all cores happen to be free at once.
+    threads: 1
     log:
         "logs/synth/{dataset}.log",
     shell:
