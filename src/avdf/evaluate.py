@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from avdf import atomic, clips, metrics, models, tracking
-from avdf.train import make_clipset
+from avdf.train import ablation_tag, make_clipset
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def evaluate(
             "train_dataset": train_dataset,
             "eval_dataset": eval_dataset,
             "method": ckpt["method"],
-            "ablation": "none",
+            "ablation": ablation_tag(ckpt["method"], {"macbdf": ckpt.get("macbdf")}),
             "seed": seed,
             "data": params["data_label"],
             "checkpoint": str(Path(checkpoint)),
