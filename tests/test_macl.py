@@ -104,3 +104,18 @@ def test_temperature_equations():
     tau = temp(s, z, z)
     (3 * tau).backward()
     assert math.isclose(temp.grad_prev.item(), 3.0)  # dL/dtau remembered for eq. (5)
+
+
+def test_unimodal_loss_is_sample_plus_frame_bce():
+    """Eqs. (19)-(20) for one modality: BCE of the mean frame logit plus the mean frame-level BCE."""
+    from avdf.losses.macbdf_objective import unimodal_loss
+
+    frames = torch.tensor([[0.0, 2.0]])  # one clip, two frames
+    y = torch.tensor([1.0])
+
+    def bce(logit, target):
+        p = 1 / (1 + math.exp(-logit))
+        return -(target * math.log(p) + (1 - target) * math.log(1 - p))
+
+    expected = bce(1.0, 1.0) + (bce(0.0, 1.0) + bce(2.0, 1.0)) / 2
+    assert math.isclose(unimodal_loss(frames, y).item(), expected, rel_tol=1e-6)
