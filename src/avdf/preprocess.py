@@ -44,32 +44,23 @@ def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate
 
 
 def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
-    out, src = Path(out_dir), Path(demux_dir)
+    src = Path(demux_dir)
     tracker = faces.FaceTracker(
         cfg["min_face_size"], cfg["detect_threshold"], cfg["keyframe_interval"], cfg["batch_size"]
     )
-    clips = clip_stage.accepted(demux_index)
 
     def process(cid, path, outs):
         track = tracker.track(ffmpeg.read_frames(src / f"{cid}.mp4"))
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
-    clip_stage.run(
-        "faces",
-        zip(clips["clip_id"], clips["path"], strict=True),
-        lambda cid: [out / f"{cid}.npz"],
-        process,
-        index_out,
-        {**cfg, "upstream": clip_stage.stamp_of(demux_dir)},
-    )
+    clip_stage.run_after("faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, cfg)
 
 
 def face_crops(
     faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, index_out: str, cfg: dict
 ) -> None:
-    out, src, tracks = Path(out_dir), Path(demux_dir), Path(faces_dir)
-    clips = clip_stage.accepted(faces_index)
+    src, tracks = Path(demux_dir), Path(faces_dir)
 
     def process(cid, path, outs):
         boxes = np.load(tracks / f"{cid}.npz")["boxes"]
@@ -77,21 +68,13 @@ def face_crops(
         n = min(len(frames), len(boxes))
         atomic.write_npy(outs[0], faces.crop_faces(frames[:n], boxes[:n], cfg["crop_size"], cfg["margin"]))
 
-    clip_stage.run(
-        "face_crops",
-        zip(clips["clip_id"], clips["path"], strict=True),
-        lambda cid: [out / f"{cid}.npy"],
-        process,
-        index_out,
-        {**cfg, "upstream": clip_stage.stamp_of(faces_dir)},
-    )
+    clip_stage.run_after("face_crops", faces_index, faces_dir, out_dir, ".npy", process, index_out, cfg)
 
 
 def log_mels(
     demux_index: str, demux_dir: str, out_dir: str, index_out: str, sample_rate: int, cfg: dict
 ) -> None:
-    out, src = Path(out_dir), Path(demux_dir)
-    clips = clip_stage.accepted(demux_index)
+    src = Path(demux_dir)
 
     def process(cid, path, outs):
         waveform, rate = ffmpeg.read_wav(src / f"{cid}.wav")
@@ -101,11 +84,5 @@ def log_mels(
             raise ffmpeg.MediaError(f"audio too short ({len(waveform)} samples)")
         atomic.write_npy(outs[0], log_mel.log_mel(waveform, sample_rate, cfg))
 
-    clip_stage.run(
-        "log_mel",
-        zip(clips["clip_id"], clips["path"], strict=True),
-        lambda cid: [out / f"{cid}.npy"],
-        process,
-        index_out,
-        {"sample_rate": sample_rate, **cfg, "upstream": clip_stage.stamp_of(demux_dir)},
-    )
+    params = {"sample_rate": sample_rate, **cfg}
+    clip_stage.run_after("log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params)

@@ -37,9 +37,8 @@ def baseline_step(
 class MACBDFStep:
     def __init__(self, model: nn.Module, objective: nn.Module, om: om_pareto.OMParetoConfig | None):
         self.model, self.objective, self.om = model, objective, om
-        self.head_params = [
-            p for n, p in model.named_parameters() if not n.startswith(tuple(f"{e}." for e in ENCODERS))
-        ]
+        encoder_params = {id(p) for e in model.encoders().values() for p in e.parameters()}
+        self.head_params = [p for p in model.parameters() if id(p) not in encoder_params]
         self.head_params += list(objective.parameters())
 
     def parameters(self) -> list[nn.Parameter]:

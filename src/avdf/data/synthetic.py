@@ -41,6 +41,7 @@ from avdf import atomic
 from avdf.data import speech
 from avdf.data.manipulations import VideoFake, fake_audio
 from avdf.data.portraits import SOURCES, HeadMotion, draw_mouth, identity_portrait, view
+from avdf.media import clip_stage
 from avdf.media.ffmpeg import encode_clip
 
 log = logging.getLogger(__name__)
@@ -210,12 +211,7 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: i
     if family not in FAMILIES:
         raise ValueError(f"unknown synthetic family {family!r}; choose from {sorted(FAMILIES)}")
     root = Path(out_root) / name
-    stamp = root / ".avdf_synth.json"
-    fingerprint = _params_fingerprint(cfg, family)
-    if root.exists() and (not stamp.exists() or json.loads(stamp.read_text())["fingerprint"] != fingerprint):
-        log.info("parameters changed: clearing %s", root)
-        shutil.rmtree(root)
-    atomic.write_json(stamp, {"fingerprint": fingerprint, "family": family})
+    clip_stage.claim(root, _params_fingerprint(cfg, family))  # clears clips made with other parameters
 
     jobs, rows = plan(out_root, name, family, cfg)
     todo = [j for j in jobs if not j.dest.exists()]

@@ -53,13 +53,39 @@ def sources_stamp(paths) -> str:
     return h.hexdigest()[:16]
 
 
-def _claim(stage_dir: Path, stamp: str) -> None:
-    """Clear ``stage_dir`` if its clips were made with other parameters or code, then stamp it."""
+def claim(stage_dir: Path, stamp: str) -> None:
+    """Clear ``stage_dir`` if its files were made with other parameters or code, then stamp it."""
     marker = stage_dir / ".avdf_stage.json"
     if stage_dir.exists() and (not marker.exists() or json.loads(marker.read_text())["fingerprint"] != stamp):
         log.info("parameters or code changed: clearing %s", stage_dir)
         shutil.rmtree(stage_dir)
     atomic.write_json(marker, {"fingerprint": stamp})
+
+
+def run_after(
+    stage: str,
+    upstream_index: str | Path,
+    upstream_dir: str | Path,
+    out_dir: str | Path,
+    suffix: str,
+    process: Callable[[str, str, list[Path]], None],
+    index_out: str | Path,
+    params: dict,
+) -> pd.DataFrame:
+    """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each.
+
+    The upstream stage's fingerprint joins ``params``: what it made feeds every output here.
+    """
+    clips = accepted(upstream_index)
+    out = Path(out_dir)
+    return run(
+        stage,
+        zip(clips["clip_id"], clips["path"], strict=True),
+        lambda cid: [out / f"{cid}{suffix}"],
+        process,
+        index_out,
+        {**params, "upstream": stamp_of(upstream_dir)},
+    )
 
 
 def accepted(index_csv: str | Path) -> pd.DataFrame:
@@ -82,7 +108,7 @@ def run(
     atomically, so that their existence means the clip is finished. ``params`` are the parameters
     the stage uses; with the stage's code they decide whether earlier outputs can be reused.
     """
-    _claim(Path(index_out).parent, fingerprint(params))
+    claim(Path(index_out).parent, fingerprint(params))
     clips = list(clips)
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):
