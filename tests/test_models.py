@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from avdf import models
+from avdf.models.transformer import Block
 
 CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0}
 
@@ -64,3 +65,27 @@ def test_fixed_seed_gives_identical_losses():
 def test_unknown_method_is_named():
     with pytest.raises(KeyError, match="magic"):
         models.build("magic", 32, CFG)
+
+
+def test_transformer_block_attends_as_written():
+    """Block.attend is softmax(q k^T / sqrt(d_h)) v per head, then the output projection."""
+    torch.manual_seed(0)
+    block = Block(dim=8, heads=2, mlp_dim=16, dropout=0.0).eval()
+    x = torch.randn(3, 5, 8)
+    q, k, v = block.qkv(x).chunk(3, -1)
+    heads = [
+        torch.softmax(q[..., h * 4 : (h + 1) * 4] @ k[..., h * 4 : (h + 1) * 4].transpose(1, 2) / 2.0, -1)
+        @ v[..., h * 4 : (h + 1) * 4]
+        for h in range(2)
+    ]
+    expected = block.out(torch.cat(heads, -1))
+    assert torch.allclose(block.attend(x), expected, atol=1e-6)
+
+
+def test_attention_dropout_is_its_own_switch():
+    x = torch.randn(2, 6, 8)
+    quiet = Block(8, 2, 16, dropout=0.0, attn_dropout=0.0).train()
+    assert torch.equal(quiet(x), quiet(x))  # no dropout anywhere: deterministic in training mode
+    noisy = Block(8, 2, 16, dropout=0.0, attn_dropout=0.5).train()
+    assert not torch.equal(noisy(x), noisy(x))
+    assert torch.equal(noisy.eval()(x), noisy.eval()(x))

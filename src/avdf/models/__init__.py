@@ -31,6 +31,7 @@ def build(method: str, n_mels: int, cfg: dict, macbdf: dict | None = None) -> nn
         "depth": cfg["depth"],
         "heads": cfg["heads"],
         "dropout": cfg["dropout"],
+        "attn_dropout": cfg.get("attn_dropout", 0.0),
     }
     if method != "macbdf":
         return REGISTRY[method](**common)

@@ -21,9 +21,11 @@ def _head(dim_in: int, dropout: float) -> nn.Module:
 class AudioOnly(nn.Module):
     modalities = ("audio",)
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float):
+    def __init__(
+        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float = 0.0
+    ):
         super().__init__()
-        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout)
+        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
         self.head = _head(dim, dropout)
 
     def forward(self, batch: dict) -> dict:
@@ -33,9 +35,11 @@ class AudioOnly(nn.Module):
 class VisualOnly(nn.Module):
     modalities = ("video",)
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float):
+    def __init__(
+        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float = 0.0
+    ):
         super().__init__()
-        self.video = VisualEncoder(dim, depth, heads, dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
         self.head = _head(dim, dropout)
 
     def forward(self, batch: dict) -> dict:
@@ -47,10 +51,12 @@ class AVConcat(nn.Module):
 
     modalities = ("audio", "video")
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float):
+    def __init__(
+        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float = 0.0
+    ):
         super().__init__()
-        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout)
-        self.video = VisualEncoder(dim, depth, heads, dropout)
+        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
         self.head = _head(2 * dim, dropout)
 
     def forward(self, batch: dict) -> dict:

@@ -14,20 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def _transformer(dim: int, depth: int, heads: int, dropout: float) -> nn.Module:
-    if depth == 0:
-        return nn.Identity()
-    layer = nn.TransformerEncoderLayer(
-        dim,
-        heads,
-        dim_feedforward=2 * dim,
-        dropout=dropout,
-        batch_first=True,
-        norm_first=True,
-        activation="gelu",
-    )
-    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+from avdf.models import transformer
 
 
 def _conv(c_in: int, c_out: int, dims: int) -> nn.Sequential:
@@ -39,7 +26,13 @@ class VisualEncoder(nn.Module):
     """Face crops (B, T, 3, S, S) -> tokens (B, T*4*4, D) and pooled (B, D)."""
 
     def __init__(
-        self, dim: int = 64, depth: int = 2, heads: int = 4, dropout: float = 0.1, max_frames: int = 64
+        self,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        dropout: float = 0.1,
+        attn_dropout: float = 0.0,
+        max_frames: int = 64,
     ):
         super().__init__()
         self.stem = nn.Sequential(
@@ -49,12 +42,12 @@ class VisualEncoder(nn.Module):
         self.time_pos = nn.Parameter(torch.zeros(1, max_frames, 1, dim))
         nn.init.trunc_normal_(self.space_pos, std=0.02)
         nn.init.trunc_normal_(self.time_pos, std=0.02)
-        self.encoder = _transformer(dim, depth, heads, dropout)
+        self.encoder = transformer.encoder(dim, depth, heads, dropout, attn_dropout)
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t = video.shape[:2]
-        x = self.stem(video.flatten(0, 1))  # (B*T, D, 4, 4)
+        x = self.stem(video.flatten(0, 1).contiguous(memory_format=torch.channels_last))  # (B*T, D, 4, 4)
         x = x.flatten(2).transpose(1, 2).reshape(b, t, 16, -1)
         x = (x + self.space_pos + self.time_pos[:, :t]).flatten(1, 2)
         h = self.norm(self.encoder(x))
@@ -76,6 +69,7 @@ class AudioEncoder(nn.Module):
         depth: int = 2,
         heads: int = 4,
         dropout: float = 0.1,
+        attn_dropout: float = 0.0,
         max_tokens: int = 512,
         freq_tokens: int = 1,
     ):
@@ -88,11 +82,11 @@ class AudioEncoder(nn.Module):
             self.freq_pool = nn.AdaptiveAvgPool2d((freq_tokens, None))  # F frequency bands per time patch
         self.pos = nn.Parameter(torch.zeros(1, max_tokens, dim))
         nn.init.trunc_normal_(self.pos, std=0.02)
-        self.encoder = _transformer(dim, depth, heads, dropout)
+        self.encoder = transformer.encoder(dim, depth, heads, dropout, attn_dropout)
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, log_mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.stem(log_mel.unsqueeze(1))  # (B, D, F', T')
+        x = self.stem(log_mel.unsqueeze(1).contiguous(memory_format=torch.channels_last))  # (B, D, F', T')
         if self.freq_tokens == 1:
             x = self.freq_proj(x.permute(0, 3, 1, 2).flatten(2))  # (B, T', D)
         else:

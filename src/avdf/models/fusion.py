@@ -18,31 +18,41 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from avdf.models import transformer
+
 
 def kmeans(x: torch.Tensor, k: int, iters: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-    """Deterministic k-means (farthest-point start): centres (k, D) and assignments (N,)."""
-    centres = [x[0]]
+    """Deterministic k-means (farthest-point start): centres (k, D) and assignments (N,).
+
+    Each update is one matrix product: centres = (onehot^T x) / counts, where an empty
+    cluster keeps its centre.
+    """
+    chosen = [0]
     for _ in range(1, k):
-        dist = torch.cdist(x, torch.stack(centres)).min(1).values
-        centres.append(x[int(dist.argmax())])
-    c = torch.stack(centres)
+        chosen.append(int(torch.cdist(x, x[chosen]).min(1).values.argmax()))
+    c = x[chosen]
     for _ in range(iters):
-        assign = torch.cdist(x, c).argmin(1)
-        c = torch.stack([x[assign == j].mean(0) if (assign == j).any() else c[j] for j in range(k)])
+        onehot = nn.functional.one_hot(torch.cdist(x, c).argmin(1), k).to(x.dtype)  # (N, k)
+        counts = onehot.sum(0)[:, None]
+        c = torch.where(counts > 0, onehot.T @ x / counts.clamp_min(1), c)
     return c, torch.cdist(x, c).argmin(1)
 
 
 def silhouette(x: torch.Tensor, assign: torch.Tensor) -> float:
-    d = torch.cdist(x, x)
-    labels = assign.unique()
-    if len(labels) < 2:
+    """Mean silhouette s = (b - a) / max(a, b): a = mean distance to the own cluster's other members,
+    b = smallest mean distance to another cluster; s = 0 for a point alone in its cluster (as in
+    scikit-learn), and -1 overall when there is a single cluster."""
+    onehot = nn.functional.one_hot(assign).to(x.dtype)  # (N, K), columns of empty clusters are 0
+    counts = onehot.sum(0)
+    if int((counts > 0).sum()) < 2:
         return -1.0
-    same = assign[:, None] == assign[None, :]
-    n_same = (same.sum(1) - 1).clamp_min(1)
-    a = (d * same).sum(1) / n_same
-    b = torch.stack([d[:, assign == lab].mean(1) for lab in labels], 1)
-    b = b.masked_fill(assign[:, None] == labels[None, :], float("inf")).min(1).values
-    return float(((b - a) / torch.maximum(a, b).clamp_min(1e-9)).mean())
+    mean_to = torch.cdist(x, x) @ onehot / counts.clamp_min(1)  # (N, K) mean distance to each cluster
+    own = onehot.bool()
+    n_own = counts[assign]
+    a = mean_to[own] * n_own / (n_own - 1).clamp_min(1)  # the own cluster without the point itself
+    b = mean_to.masked_fill(own | (counts == 0), float("inf")).min(1).values
+    s = (b - a) / torch.maximum(a, b).clamp_min(1e-9)
+    return float(torch.where(n_own > 1, s, torch.zeros_like(s)).mean())
 
 
 class ClusterDistance(nn.Module):
@@ -129,13 +139,11 @@ class FusionWeights(nn.Module):
 class RFMF(nn.Module):
     """Sec. 3.3: multi-head self-attention over the stacked per-layer audio and video vectors."""
 
-    def __init__(self, dim: int, heads: int, n_tokens: int, dropout: float):
+    def __init__(self, dim: int, heads: int, n_tokens: int, dropout: float, attn_dropout: float = 0.0):
         super().__init__()
         self.position = nn.Parameter(torch.zeros(1, n_tokens, dim))
         nn.init.trunc_normal_(self.position, std=0.02)
-        self.attention = nn.TransformerEncoderLayer(
-            dim, heads, 2 * dim, dropout, batch_first=True, norm_first=True
-        )
+        self.attention = transformer.Block(dim, heads, 2 * dim, dropout, attn_dropout)
 
     def forward(self, stacked: torch.Tensor) -> torch.Tensor:
         """(B, 2(L+1), D) -> fused (B, D)."""

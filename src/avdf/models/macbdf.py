@@ -41,6 +41,7 @@ class MACBDF(nn.Module):
         depth: int,
         heads: int,
         dropout: float,
+        attn_dropout: float = 0.0,
         ms_depth: int = 2,
         use_fusion_weights: bool = True,
         fusion_beta: float = 0.5,
@@ -48,15 +49,15 @@ class MACBDF(nn.Module):
         k_max: int = 4,
     ):
         super().__init__()
-        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, freq_tokens=FREQ_TOKENS)
-        self.video = VisualEncoder(dim, depth, heads, dropout)
+        self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout, freq_tokens=FREQ_TOKENS)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
         self.project = nn.ModuleDict({m: nn.Linear(dim, dim) for m in ("audio", "video")})
         self.fusion_weights = (
             FusionWeights(dim, heads, k_max, fusion_beta, fusion_gamma) if use_fusion_weights else None
         )
         self.video_blocks = nn.ModuleList(MultiScaleBlock(dim, dims=3) for _ in range(ms_depth))
         self.audio_blocks = nn.ModuleList(MultiScaleBlock(dim, dims=2) for _ in range(ms_depth))
-        self.rfmf = RFMF(dim, heads, 2 * (ms_depth + 1), dropout)
+        self.rfmf = RFMF(dim, heads, 2 * (ms_depth + 1), dropout, attn_dropout)
         self.classifier = nn.Sequential(
             nn.Linear(dim, dim // 2),
             nn.BatchNorm1d(dim // 2),
