@@ -66,7 +66,7 @@ def test_ablations_switch_parts_off():
     out = model(_batch())
     assert torch.equal(out["w_v"], torch.full((8,), 0.5))
     step, _ = make_step("macbdf", model, params)
-    assert step.objective.macl is None
+    assert step.objective.contrast is None
     assert ablation_tag("macbdf", params) == "w/o L_C,w"
     assert ablation_tag("macbdf", PARAMS) == "none"
 

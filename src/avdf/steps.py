@@ -1,6 +1,6 @@
 """One optimisation step per kind of model: the trainer calls these, and the benchmark times them.
 
-- :func:`baseline_step`: BCE on the clip logit, one backward pass.
+- :class:`BaselineStep`: BCE on the clip logit, one backward pass.
 - :class:`MACBDFStep`: the MACB-DF objective. Without OM-Pareto, the plain summed loss
   ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, the head (everything after
   the encoders) is differentiated once for the multimodal loss and once for the unimodal losses,
@@ -23,15 +23,23 @@ from avdf.optim import om_pareto
 ENCODERS = ("audio", "video")
 
 
-def baseline_step(
-    model: nn.Module, batch: dict, opt: torch.optim.Optimizer
-) -> tuple[torch.Tensor, float, dict]:
-    logit = model(batch)["logit"]
-    loss = bce(logit, batch["label"])
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return logit.detach(), loss.item(), {}
+class BaselineStep:
+    def __init__(self, model: nn.Module):
+        self.model = model
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.model.parameters())
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
+        logit = self.model(batch)["logit"]
+        loss = bce(logit, batch["label"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return logit.detach(), loss.item(), {}
 
 
 class MACBDFStep:
@@ -43,6 +51,9 @@ class MACBDFStep:
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters()) + list(self.objective.parameters())
+
+    def start_epoch(self, epoch: int) -> None:
+        self.objective.start_epoch(epoch)
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
         opt.zero_grad(set_to_none=True)

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from avdf import atomic, clips, models, steps, tracking
+from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
-from avdf.losses.macl import MACL
 from avdf.optim.om_pareto import OMParetoConfig
 
 log = logging.getLogger(__name__)
@@ -59,21 +59,16 @@ def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> cli
 def make_step(method: str, model: torch.nn.Module, params: dict):
     """The optimisation step of a method, and the parameters it trains."""
     if method != "macbdf":
-        return (lambda batch, opt: steps.baseline_step(model, batch, opt)), list(model.parameters())
+        step = steps.BaselineStep(model)
+        return step, step.parameters()
     m = params["macbdf"]
-    macl = None
+    contrast = None
     if m["contrastive"]:
-        macl = MACL(
-            params["model"]["dim"],
-            tau0=m["tau0"],
-            margin=m["margin"],
-            k_nearest=m["k_nearest"],
-            queue_size=m["queue_size"],
-            use_cross=m["cross"],
-            use_intra=m["intra"],
+        contrast = contrastive.build(
+            m["objective"], params["model"]["dim"], m, params["contrastive"], params["train"]["batch_size"]
         )
     om = OMParetoConfig(m["om_lambda0"], m["om_kappa"], m["om_pgd_steps"]) if m["om_pareto"] else None
-    step = steps.MACBDFStep(model, MACBDFObjective(macl, m["lambda_c"]), om)
+    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m["lambda_c"]), om)
     return step, step.parameters()
 
 
@@ -133,6 +128,7 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
     started = time.monotonic()
     for epoch in range(cfg["epochs"]):
         model.train()
+        step.start_epoch(epoch)
         total, correct, seen, step_stats = 0.0, 0, 0, []
         for batch in loader:
             logit, loss, stats = step(batch, opt)

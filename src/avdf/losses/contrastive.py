@@ -1,0 +1,56 @@
+"""The contrastive term L_C of MACB-DF's multimodal loss, by name: MACL (the paper's, eq. 8) or one
+of the alternatives of the contrastive-objective study (results/table_contrastive.csv).
+
+Every objective maps (z_a, z_v, y_a, y_v), the L2-normalised audio and video embeddings (B, D) and
+the audio and video fake labels (B,), to a dict whose ``L_C`` is the loss and whose other entries
+are detached values to log.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from avdf.losses.infonce import InfoNCE
+from avdf.losses.macl import MACL
+from avdf.losses.siglip import SigLIP
+from avdf.losses.supcon import SupCon
+from avdf.losses.svr import SVR
+
+OBJECTIVES = (
+    "macl",
+    "infonce",
+    "siglip",
+    "svr_static",
+    "svr_dynamic",
+    "supcon_cosine",
+    "supcon_angular",
+    "supcon_cosine_queue",
+    "supcon_angular_queue",
+)
+
+
+def build(objective: str, dim: int, macbdf: dict, contrastive: dict, batch_size: int) -> nn.Module:
+    """``macbdf`` and ``contrastive`` are those sections of params.yaml."""
+    c = contrastive
+    if objective == "macl":
+        return MACL(
+            dim,
+            tau0=macbdf["tau0"],
+            margin=macbdf["margin"],
+            k_nearest=macbdf["k_nearest"],
+            queue_size=macbdf["queue_size"],
+            use_cross=macbdf["cross"],
+            use_intra=macbdf["intra"],
+        )
+    if objective == "infonce":
+        return InfoNCE(c["infonce_tau"])
+    if objective == "siglip":
+        return SigLIP(c["siglip_t0"], c["siglip_b0"])
+    if objective in ("svr_static", "svr_dynamic"):
+        radius = objective.removeprefix("svr_")
+        return SVR(radius, batch_size, c["svr_tau"], c["svr_alpha"], c["svr_beta"], c["svr_r0"])
+    if objective.startswith("supcon_"):
+        kind = objective.split("_")[1]
+        queue = c["supcon_queue_size"] if objective.endswith("_queue") else 0
+        return SupCon(dim, kind, c[f"supcon_tau_{kind}"], queue, c["supcon_queue_warmup_epochs"])
+    raise ValueError(f"unknown contrastive objective {objective!r}; known: {', '.join(OBJECTIVES)}")
