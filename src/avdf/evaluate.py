@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def load_model(checkpoint: str) -> tuple[torch.nn.Module, dict]:
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model = models.build(ckpt["method"], ckpt["input"]["n_mels"], ckpt["model_cfg"], ckpt.get("macbdf"))
+    model = models.build(ckpt["method"], ckpt["input"]["n_mels"], ckpt["model_cfg"], ckpt["method_cfg"])
     model.load_state_dict(ckpt["state_dict"])
     return model.eval(), ckpt
 

@@ -1,6 +1,6 @@
 """One optimisation step per kind of model: the trainer calls these, and the benchmark times them.
 
-- :class:`BaselineStep`: BCE on the clip logit, one backward pass.
+- :class:`BaselineStep`: the model's own loss (``model.loss``) or BCE on the clip logit, one backward pass.
 - :class:`MACBDFStep`: the MACB-DF objective. Without OM-Pareto, the plain summed loss
   ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, the head (everything after
   the encoders) is differentiated once for the multimodal loss and once for the unimodal losses,
@@ -34,12 +34,15 @@ class BaselineStep:
         pass
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
-        logit = self.model(batch)["logit"]
-        loss = bce(logit, batch["label"])
+        out = self.model(batch)
+        if hasattr(self.model, "loss"):
+            loss, stats = self.model.loss(out, batch)
+        else:
+            loss, stats = bce(out["logit"], batch["label"]), {}
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return logit.detach(), loss.item(), {}
+        return out["logit"].detach(), loss.item(), stats
 
 
 class MACBDFStep:

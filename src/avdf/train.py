@@ -118,7 +118,7 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
         generator=gen,
         drop_last=len(data) > cfg["batch_size"],
     )
-    model = models.build(method, spec["n_mels"], params["model"], params.get("macbdf"))
+    model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
     step, trainable = make_step(method, model, params)
     opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
@@ -163,6 +163,7 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
                 "method": method,
                 "model_cfg": params["model"],
                 "macbdf": params.get("macbdf"),
+                "method_cfg": models.method_cfg(method, params),
                 "input": spec,
                 "state_dict": model.state_dict(),
             },
