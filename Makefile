@@ -17,10 +17,10 @@ run: setup
 	@echo "results/table1.csv is ready (synthetic data: see its 'data' column); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
 lint: setup
-	ruff check src tests
-	ruff format --check src tests
+	ruff check src tests benchmarks
+	ruff format --check src tests benchmarks
 	snakemake --lint
-	snakemake -n results/table1.csv --quiet rules
+	snakemake -n all --quiet rules
 
 test: lint
 	pytest -q

@@ -23,9 +23,7 @@ include: "workflow/rules/tables.smk"
 
 rule all:
     input:
-        "results/table1.csv",
-        "results/table1_by_category.csv",
-        "results/rejects.csv",
+        all_targets(),
 
 
 rule synth_all:

@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+# The interpreter a venv was made from, never a venv's own (this script deletes .venv below).
+PYTHON=$("$PYTHON" -c 'import sys; print(getattr(sys, "_base_executable", sys.executable))')
 LOCK=envs/requirements.lock
 ROOT=${AVDF_ENV_ROOT:-$HOME/.cache/avdf/envs}
 pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')

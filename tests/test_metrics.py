@@ -44,3 +44,46 @@ def test_bootstrap_interval_covers_chance_for_identical_classes():
     probs = rng.random(40)
     lo, hi = bootstrap_auc_ci(np.array([0, 1] * 20), probs)
     assert lo < 50 < hi
+
+
+def test_fast_auc_and_ap_match_scikit_learn_with_ties():
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    from avdf.metrics import auc, average_precision
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 30)
+        labels[:2] = [0, 1]
+        scores = rng.integers(0, 6, 30) / 5  # many ties
+        assert np.isclose(auc(labels, scores), 100 * roc_auc_score(labels, scores))
+        assert np.isclose(average_precision(labels, scores), 100 * average_precision_score(labels, scores))
+
+
+def test_eer_matches_the_quadratic_definition():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 25).astype(bool)
+        labels[:2] = [False, True]
+        scores = rng.integers(0, 8, 25) / 7
+        t = np.sort(scores)
+        called = scores[None, :] >= t[:, None]
+        frr, far = (~called[:, labels]).mean(1), called[:, ~labels].mean(1)
+        i = np.argmin(np.abs(frr - far))
+        assert np.isclose(eer(labels, scores), 100 * (frr[i] + far[i]) / 2)
+
+
+def test_seed_mean_interval_contains_the_seed_mean_and_narrows_with_more_clips():
+    from avdf.metrics import bootstrap_seed_mean_ci
+
+    rng = np.random.default_rng(2)
+
+    def width(n):
+        labels = np.r_[np.zeros(n), np.ones(n)].astype(int)
+        probs = np.clip(labels * 0.3 + rng.random((3, 2 * n)) * 0.7, 0, 1)  # 3 seeds, overlapping
+        ci = bootstrap_seed_mean_ci(labels, probs, n_boot=300)
+        mean_auc = np.mean([binary_metrics(labels, p)["auc"] for p in probs])
+        assert ci["auc"][0] <= mean_auc <= ci["auc"][1]
+        return ci["auc"][1] - ci["auc"][0]
+
+    assert width(200) < width(20)

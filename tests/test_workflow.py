@@ -37,8 +37,15 @@ def tiny_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["datasets"] = {d: params["datasets"][d] for d in DATASETS}
     params["synth"].update(identities=3, clips_per_category=3, faulty_clips=3, duration_s=1.0)
-    params["train"].update(epochs=2, batch_size=4)
+    params["train"].update(epochs=2, batch_size=4, methods=["aasist", "mcl", "macbdf"], seeds=[0, 1])
     params["model"].update(dim=32, depth=1)
+    params["studies"].update(
+        table2={"datasets": ["DFDC"], "variants": ["no_contrastive", "default"]},
+        fig5={"datasets": ["DFDC"], "variants": ["depth0", "depth2"]},
+        fig67={"datasets": ["DFDC"], "variants": ["default", "no_om_pareto"]},
+        contrastive={"datasets": ["DFDC"], "variants": ["default", "siglip"]},
+        fig4={"dataset": "DFDC", "variants": ["default", "no_contrastive"]},
+    )
     return params
 
 
@@ -46,21 +53,58 @@ def tiny_params() -> dict:
 def workflow(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflow")
     (workdir / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
-    run = snakemake(workdir, "--cores", "2", "results/table1.csv")
+    run = snakemake(workdir, "--cores", "2", "all")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
 
 
+METRICS = ("acc", "auc", "eer", "ap")
+
+
+def _stats(dataset):
+    return [f"{dataset}_{m}{s}" for m in METRICS for s in ("", "_std", "_ci_lo", "_ci_hi")]
+
+
 @pytest.mark.slow
-def test_table1_has_a_row_per_method_and_values_in_range(workflow):
-    table = pd.read_csv(workflow / "results/table1.csv")
-    assert list(table["method"]) == ["audio_only", "visual_only", "av_concat", "macbdf"]
-    assert list(table["modality"]) == ["audio", "visual", "audio-visual", "audio-visual"]
-    assert (table["data"] == "synthetic (avdf embedded)").all()
-    metric_cols = [f"{d}_{m}" for d in DATASETS for m in ("acc", "auc")] + ["avg_acc", "avg_auc"]
-    assert list(table.columns) == ["method", "modality", "data", "seeds", *metric_cols]
-    values = table[metric_cols].to_numpy()
+def test_table1_rows_cells_and_paper_columns(workflow):
+    table = pd.read_csv(workflow / "results/table1.csv").set_index("row")
+    ours = table[table["source"] == "avdf"]
+    assert list(ours["method"]) == ["aasist", "mcl", "macbdf"]
+    assert (ours["data"] == "synthetic (avdf embedded)").all()
+    cells = [c for d in DATASETS for c in _stats(d)]
+    values = ours[cells].to_numpy(float)
     assert ((values >= 0) & (values <= 100)).all()
+    for d in DATASETS:
+        assert (ours[f"{d}_seeds"] == 2).all()
+        for m in METRICS:
+            assert (ours[f"{d}_{m}_ci_lo"] <= ours[f"{d}_{m}_ci_hi"]).all()
+    # the paper's numbers sit in *_paper columns only, on the row of the method they belong to
+    assert table.loc["MACB-DF", "synth_dfdc_acc_paper"] == 97.9
+    assert table.loc["AASIST", "synth_defakeavmit_auc_paper"] == 69.8
+    reported = table[table["source"] == "reported"]
+    assert {"AVoiD-DF", "SLADD", "Multiple-Attention"} <= set(reported.index)
+    assert reported[cells].isna().all().all() and (reported["reason"].str.len() > 10).all()
+
+
+@pytest.mark.slow
+def test_study_tables_and_figures(workflow):
+    table2 = pd.read_csv(workflow / "results/table2.csv")
+    assert list(table2["variant"]) == ["no_contrastive", "default"]
+    assert list(table2["ablation"]) == ["w/o L_C", "none"]
+    assert list(table2["synth_dfdc_acc_paper"]) == [93.2, 97.9]
+    table3 = pd.read_csv(workflow / "results/table3.csv")
+    ours = table3[table3["source"] == "avdf"]
+    assert set(ours["train_dataset"]) == {"synth_dfdc"} and "synth_defakeavmit_auc" in table3
+    contrastive = pd.read_csv(workflow / "results/table_contrastive.csv")
+    assert list(contrastive["objective"]) == ["macl", "siglip"]
+    depth = pd.read_csv(workflow / "results/fig5_depth.csv")
+    assert list(depth["depth"]) == [0, 2]
+    curves = pd.read_csv(workflow / "results/fig67_ompareto.csv")
+    assert set(curves["om_pareto"]) == {"on", "off"} and list(curves["epoch"].unique()) == [1, 2]
+    latent = pd.read_csv(workflow / "results/fig4_latent.csv")
+    assert list(latent["panel"]) == ["default", "no_contrastive"]
+    for png in ("fig4_latent", "fig5_depth", "fig6_ompareto_loss", "fig7_ompareto_auc"):
+        assert (workflow / f"results/{png}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.slow
@@ -85,14 +129,39 @@ def test_split_is_a_file_and_stratified(workflow):
 
 @pytest.mark.slow
 def test_every_run_is_in_mlflow_with_tags(workflow):
+    from avdf import studies
+
+    params = tiny_params()
     client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
     exp = client.get_experiment_by_name("avdf")
-    runs = client.search_runs([exp.experiment_id], max_results=100)
-    stages = sorted(r.data.tags["stage"] for r in runs)
-    assert stages == ["evaluate"] * 8 + ["train"] * 8
-    train = [r for r in runs if r.data.tags["stage"] == "train"][0]
-    assert {"dataset", "method", "ablation", "seed", "table"} <= set(train.data.tags)
-    assert len(client.get_metric_history(train.info.run_id, "loss")) == 2  # one value per epoch
+    runs = client.search_runs([exp.experiment_id], "tags.stage = 'train'", max_results=1000)
+    assert len(runs) == len(studies.runs(params))
+    evals = client.search_runs([exp.experiment_id], "tags.stage = 'evaluate'", max_results=1000)
+    assert len(evals) == len(
+        {e for t in studies.TARGETS if t not in ("fig4", "fig67") for e in studies.evals(params, t)}
+    )
+    required = {"table", "dataset", "train_dataset", "method", "ablation", "objective", "seed"}
+    for run in runs + evals:
+        assert required <= set(run.data.tags), run.info.run_name
+    assert {"eval_dataset"} <= set(evals[0].data.tags)
+    assert len(client.get_metric_history(runs[0].info.run_id, "loss")) == 2  # one value per epoch
+
+
+@pytest.mark.slow
+def test_one_mlflow_filter_shows_a_whole_table(workflow):
+    """What the UI shows for the filter tags.table = 'table2': a parent run with the CSV, a child
+    per row, and the training and evaluation runs made for Table 2."""
+    client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
+    exp = client.get_experiment_by_name("avdf")
+    runs = client.search_runs([exp.experiment_id], "tags.table = 'table2'", max_results=1000)
+    parents = [r for r in runs if r.data.tags["stage"] == "table" and "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert sorted(r.data.tags["row.variant"] for r in children) == ["default", "no_contrastive"]
+    assert "synth_dfdc_auc" in children[0].data.metrics
+    assert [a.path for a in client.list_artifacts(parents[0].info.run_id)] == ["table2.csv"]
+    made_for_table2 = {r.data.tags["stage"] for r in runs}
+    assert {"train", "evaluate"} <= made_for_table2
 
 
 @pytest.mark.slow
@@ -121,7 +190,7 @@ def test_macbdf_logs_its_loss_components(workflow):
 
 @pytest.mark.slow
 def test_second_run_is_a_no_op(workflow):
-    again = snakemake(workflow, "--cores", "2", "-n", "results/table1.csv")
+    again = snakemake(workflow, "--cores", "2", "-n", "all")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 

@@ -10,10 +10,22 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 
 def _cfg(text: str) -> dict:
     return json.loads(text)
+
+
+TABLES = {  # avdf table NAME -> function of avdf.tables
+    "table1": "table1",
+    "table1_by_category": "table1_by_category",
+    "table2": "table2",
+    "table3": "table3",
+    "contrastive": "table_contrastive",
+    "fig5": "depth_sweep",
+    "fig67": "om_pareto_curves",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("train", help="train one detector")
     p.add_argument("--dataset", required=True)
     p.add_argument("--method", required=True)
+    p.add_argument(
+        "--variant", default="default", help="the name of the parameter changes applied (for the record)"
+    )
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--cfg", type=_cfg, required=True)
@@ -67,11 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scores", required=True)
     p.add_argument("--cfg", type=_cfg, required=True)
 
-    p = sub.add_parser("table1", help="Table 1 (+ per-category AUC) from evaluation JSON files")
+    p = sub.add_parser("table", help="a table (CSV) and its figures (PNG) from per-run JSON files")
+    p.add_argument("name", choices=sorted(TABLES))
+    p.add_argument("--out", required=True, help="the CSV")
+    p.add_argument("--png", nargs="*", default=[], help="the figure(s) drawn from the CSV")
+    p.add_argument("--cfg", type=_cfg, required=True, help="params.yaml, as JSON")
+    p.add_argument("inputs", nargs="+", help="evaluation JSONs (train JSONs for fig67)")
+
+    p = sub.add_parser("latent", help="Fig. 4: t-SNE of MACB-DF's fused features from checkpoints")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--checkpoint", nargs="+", required=True, help="PANEL=PATH, one per panel")
     p.add_argument("--out", required=True)
-    p.add_argument("--by-category", required=True)
-    p.add_argument("--cfg", type=_cfg, required=True)
-    p.add_argument("evals", nargs="+")
+    p.add_argument("--png", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help='{"data_label": ..., "mlflow": {...}}')
 
     p = sub.add_parser("rejects", help="gather every rejected clip with its reason")
     p.add_argument("--out", required=True)
@@ -134,7 +157,15 @@ def _dispatch(args) -> int:
     elif args.command == "train":
         from avdf import train
 
-        train.train(args.dataset, args.method, args.seed, layout.caches(args.dataset), args.cfg, args.out_dir)
+        train.train(
+            args.dataset,
+            args.method,
+            args.variant,
+            args.seed,
+            layout.caches(args.dataset),
+            args.cfg,
+            args.out_dir,
+        )
     elif args.command == "evaluate":
         from avdf import evaluate
 
@@ -148,11 +179,41 @@ def _dispatch(args) -> int:
             args.out_json,
             args.scores,
         )
-    elif args.command == "table1":
-        from avdf import tables
+    elif args.command == "table":
+        from avdf import figures, tables, tracking
 
-        tables.table1(args.evals, args.cfg["datasets"], args.cfg["methods"], args.cfg["data_label"], args.out)
-        tables.table1_by_category(args.evals, args.cfg["data_label"], args.by_category)
+        getattr(tables, TABLES[args.name])(args.inputs, args.cfg, args.out)
+        if args.name == "fig5":
+            figures.depth_sweep(args.out, *args.png)
+        elif args.name == "fig67":
+            figures.om_pareto(args.out, *args.png)
+        mlf = args.cfg["mlflow"]
+        tracking.log_table(
+            mlf["tracking_uri"],
+            mlf["experiment"],
+            Path(args.out).stem,
+            args.out,
+            args.png,
+            args.cfg["data_label"],
+            list(args.cfg["datasets"]),
+        )
+    elif args.command == "latent":
+        from avdf import figures
+
+        panels = dict(c.split("=", 1) for c in args.checkpoint)
+        figures.latent_space(panels, layout.caches(args.dataset), args.cfg["data_label"], args.out, args.png)
+        from avdf import tracking
+
+        mlf = args.cfg["mlflow"]
+        tracking.log_table(
+            mlf["tracking_uri"],
+            mlf["experiment"],
+            "fig4_latent",
+            args.out,
+            [args.png],
+            args.cfg["data_label"],
+            [args.dataset],
+        )
     elif args.command == "rejects":
         from avdf import tables
 

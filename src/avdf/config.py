@@ -44,3 +44,21 @@ def validate_params(params: dict, source: str = "params.yaml", schema_path: Path
     if errors:
         lines = [f"  - key '{_key_path(e)}': {e.message}" for e in errors]
         raise ParamsError(f"{source} does not match {schema_path.name}:\n" + "\n".join(lines))
+    _check_variants_and_studies(params, source, validator)
+
+
+def _check_variants_and_studies(params: dict, source: str, validator) -> None:
+    """Each variant, merged into the parameters, must match the schema; each study must name
+    variants that exist."""
+    from avdf.studies import apply_variant
+
+    problems = []
+    for name in params["variants"]:
+        for e in validator.iter_errors(apply_variant(params, name)):
+            problems.append(f"  - variant '{name}', key '{_key_path(e)}': {e.message}")
+    for study, spec in params["studies"].items():
+        for v in spec.get("variants", []):
+            if v not in params["variants"]:
+                problems.append(f"  - key 'studies.{study}.variants': unknown variant '{v}'")
+    if problems:
+        raise ParamsError(f"{source}:\n" + "\n".join(problems))

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from avdf import atomic, clips, metrics, models, tracking
-from avdf.train import ablation_tag, make_clipset
+from avdf.train import make_clipset
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ def evaluate(
         "train_dataset": train_dataset,
         "eval_dataset": eval_dataset,
         "method": ckpt["method"],
+        "variant": ckpt["variant"],
+        "ablation": ckpt["ablation"],
+        "objective": ckpt["objective"],
         "seed": seed,
         **metrics.binary_metrics(table["label"].to_numpy(), probs, params["evaluate"]["threshold"]),
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
@@ -79,15 +82,17 @@ def evaluate(
     result["mlflow_run_id"] = tracking.log_run(
         mlf["tracking_uri"],
         mlf["experiment"],
-        f"eval {train_dataset}->{eval_dataset} {ckpt['method']} seed{seed}",
+        f"eval {train_dataset}->{eval_dataset} {ckpt['method']} {ckpt['variant']} seed{seed}",
         tags={
             "stage": "evaluate",
-            "table": "table1" if train_dataset == eval_dataset else "cross_dataset",
+            "table": params["table"] if train_dataset == eval_dataset else "table3",
             "dataset": eval_dataset,
             "train_dataset": train_dataset,
             "eval_dataset": eval_dataset,
             "method": ckpt["method"],
-            "ablation": ablation_tag(ckpt["method"], {"macbdf": ckpt.get("macbdf")}),
+            "variant": ckpt["variant"],
+            "ablation": ckpt["ablation"],
+            "objective": ckpt["objective"],
             "seed": seed,
             "data": params["data_label"],
             "checkpoint": str(Path(checkpoint)),

@@ -7,8 +7,8 @@ Data flow one way, each step in its own folder::
     data/splits/<dataset>/<protocol>.csv         the split, a versioned file
     data/interim/<dataset>/{demux,faces}/        demuxed media, face tracks
     data/cache/<dataset>/{face_crops,log_mel}/   model inputs (uint8 / float16 .npy)
-    runs/<dataset>/<method>/seed<k>/             checkpoint + train.json
-    evals/<train>/<method>/seed<k>/<eval>.json   metrics (+ per-clip scores)
+    runs/<dataset>/<method>/<variant>/seed<k>/   checkpoint + train.json
+    evals/<train>/<method>/<variant>/seed<k>/<eval>.json   metrics (+ per-clip scores)
     results/                                     tables
 """
 
@@ -55,21 +55,26 @@ def cache_inputs(dataset: str) -> dict:
     return {k: c[k] for k in ("manifest", "crops_index", "log_mel_index")}
 
 
-def run_dir(dataset: str, method: str, seed: int | str) -> str:
-    return f"runs/{dataset}/{method}/seed{seed}"
+def run_dir(dataset: str, method: str, variant: str, seed: int | str) -> str:
+    """One training run; ``variant`` names a set of parameter changes (params.yaml: variants)."""
+    return f"runs/{dataset}/{method}/{variant}/seed{seed}"
 
 
-def checkpoint(dataset: str, method: str, seed: int | str) -> str:
-    return f"{run_dir(dataset, method, seed)}/model.pt"
+def checkpoint(dataset: str, method: str, variant: str, seed: int | str) -> str:
+    return f"{run_dir(dataset, method, variant, seed)}/model.pt"
 
 
-def train_summary(dataset: str, method: str, seed: int | str) -> str:
-    return f"{run_dir(dataset, method, seed)}/train.json"
+def train_summary(dataset: str, method: str, variant: str, seed: int | str) -> str:
+    return f"{run_dir(dataset, method, variant, seed)}/train.json"
 
 
-def eval_scores(train_dataset: str, method: str, seed: int | str, eval_dataset: str) -> str:
-    return f"evals/{train_dataset}/{method}/seed{seed}/{eval_dataset}_scores.csv"
+def eval_dir(train_dataset: str, method: str, variant: str, seed: int | str) -> str:
+    return f"evals/{train_dataset}/{method}/{variant}/seed{seed}"
 
 
-def eval_json(train_dataset: str, method: str, seed: int | str, eval_dataset: str) -> str:
-    return f"evals/{train_dataset}/{method}/seed{seed}/{eval_dataset}.json"
+def eval_scores(train_dataset: str, method: str, variant: str, seed: int | str, eval_dataset: str) -> str:
+    return f"{eval_dir(train_dataset, method, variant, seed)}/{eval_dataset}_scores.csv"
+
+
+def eval_json(train_dataset: str, method: str, variant: str, seed: int | str, eval_dataset: str) -> str:
+    return f"{eval_dir(train_dataset, method, variant, seed)}/{eval_dataset}.json"

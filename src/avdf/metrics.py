@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
@@ -17,11 +18,72 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> float:
     if labels.all() or not labels.any():
         return float("nan")
     thresholds = np.sort(scores)
-    called_fake = scores[None, :] >= thresholds[:, None]
-    frr = (~called_fake[:, labels]).mean(1)  # fakes missed
-    far = called_fake[:, ~labels].mean(1)  # reals called fake
+    fake, real = np.sort(scores[labels]), np.sort(scores[~labels])
+    frr = np.searchsorted(fake, thresholds, "left") / len(fake)  # fakes missed: score < threshold
+    far = 1 - np.searchsorted(real, thresholds, "left") / len(real)  # reals called fake: score >= t
     i = int(np.argmin(np.abs(frr - far)))
     return float(100 * (frr[i] + far[i]) / 2)
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC in percent from ranks (ties count half): (R_fake - n_f (n_f + 1) / 2) / (n_f n_r)."""
+    labels = np.asarray(labels).astype(bool)
+    n_f, n_r = int(labels.sum()), int((~labels).sum())
+    if n_f == 0 or n_r == 0:
+        return float("nan")
+    ranks = rankdata(scores)
+    return float(100 * (ranks[labels].sum() - n_f * (n_f + 1) / 2) / (n_f * n_r))
+
+
+def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AP in percent, as scikit-learn defines it: sum over thresholds of (R_k - R_{k-1}) P_k,
+    one threshold per distinct score."""
+    labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, float)
+    if not labels.any():
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    s, y = scores[order], labels[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    recall_gain = np.diff(np.r_[0, tp]) / labels.sum()
+    return float(100 * (recall_gain * precision).sum())
+
+
+METRICS = ("acc", "auc", "eer", "ap")
+
+
+def _all(labels: np.ndarray, probs: np.ndarray, threshold: float) -> np.ndarray:
+    return np.array(
+        [
+            100 * ((probs >= threshold) == labels).mean(),
+            auc(labels, probs),
+            eer(labels, probs),
+            average_precision(labels, probs),
+        ]
+    )
+
+
+def bootstrap_seed_mean_ci(
+    labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5, n_boot: int = 1000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """95% percentile bootstrap intervals of the seed-mean ACC, AUC, EER and AP over test clips.
+
+    ``probs`` is (seeds, clips): every seed scored the same test clips. Each resample draws clips
+    with replacement within each class (so both classes stay present), scores every seed on the
+    same draw, and averages over seeds: the interval is that of the number a table cell reports.
+    """
+    labels, probs = np.asarray(labels).astype(bool), np.atleast_2d(np.asarray(probs, float))
+    fake, real = np.flatnonzero(labels), np.flatnonzero(~labels)
+    if len(fake) == 0 or len(real) == 0:
+        return {m: (float("nan"), float("nan")) for m in METRICS}
+    rng = np.random.default_rng(seed)
+    draws = np.empty((n_boot, len(METRICS)))
+    for b in range(n_boot):
+        idx = np.r_[rng.choice(fake, len(fake)), rng.choice(real, len(real))]
+        draws[b] = np.mean([_all(labels[idx], p[idx], threshold) for p in probs], axis=0)
+    lo, hi = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    return {m: (float(lo[i]), float(hi[i])) for i, m in enumerate(METRICS)}
 
 
 def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5) -> dict:

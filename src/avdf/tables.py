@@ -1,8 +1,11 @@
-"""Tables built from the per-run JSON files that Snakemake tracks (never from MLflow queries).
+"""Tables, built from the per-run JSON files and per-clip score CSVs that Snakemake tracks (never
+from MLflow queries).
 
-``table1``: ACC and AUC per dataset and their average, one row per method, as in the paper's
-Table 1 (datasets in the paper's column order). Every value is the mean over the seeds that ran,
-and the ``data`` column says what the numbers were measured on (synthetic for the embedded data).
+Every cell is a group of runs that differ only in the seed. It reports, for ACC, AUC, EER and AP
+(percent): the mean over seeds, the standard deviation over seeds, and a 95% bootstrap interval of
+that mean over test clips (``_ci_lo``, ``_ci_hi``; avdf.metrics.bootstrap_seed_mean_ci). Columns
+whose names end in ``_paper`` hold the paper's numbers (avdf.paper), on the paper's real data; the
+``data`` column says what avdf's own numbers were measured on.
 """
 
 from __future__ import annotations
@@ -10,71 +13,274 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from avdf import atomic, models
+from avdf import atomic, metrics, models, paper, studies
 from avdf.data.manifest import CATEGORIES
 
 PAPER_ORDER = ["DefakeAVMiT", "FakeAVCeleb", "DFDC", "LAV-DF"]
 
 
-def _load(paths: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([json.loads(Path(p).read_text()) for p in paths])
-
-
-def _dataset_order(datasets: dict) -> list[str]:
-    def key(name):
-        paper = datasets[name].get("paper_name", "")
-        return (PAPER_ORDER.index(paper) if paper in PAPER_ORDER else len(PAPER_ORDER), name)
-
-    return sorted(datasets, key=key)
-
-
-def table1(
-    eval_jsons: list[str], datasets: dict, methods: list[str], data_label: str, out_csv: str
-) -> pd.DataFrame:
-    runs = _load(eval_jsons)
-    runs = runs[runs["train_dataset"] == runs["eval_dataset"]]
-    order = _dataset_order(datasets)
+def load_evals(paths: list[str]) -> pd.DataFrame:
     rows = []
-    for method in methods:
-        mine = runs[runs["method"] == method]
+    for p in paths:
+        row = json.loads(Path(p).read_text())
+        row["scores_csv"] = str(p).removesuffix(".json") + "_scores.csv"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _scores(group: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The test clips (in one order) and each seed's fake probability for them: (seeds, clips)."""
+    frames = [
+        pd.read_csv(p).sort_values("clip_id", kind="stable") for p in group.sort_values("seed")["scores_csv"]
+    ]
+    clips = frames[0][["clip_id", "category", "label"]].reset_index(drop=True)
+    for f in frames[1:]:
+        if not f["clip_id"].reset_index(drop=True).equals(clips["clip_id"]):
+            raise ValueError(f"seeds scored different test clips: {list(group['scores_csv'])}")
+    return clips, np.stack([f["prob_fake"].to_numpy() for f in frames])
+
+
+def cell(group: pd.DataFrame, threshold: float, prefix: str = "") -> dict:
+    """Mean, std over seeds and the 95% bootstrap CI of the mean, for each metric of ``group``."""
+    out = {f"{prefix}seeds": int(group["seed"].nunique())}
+    clips, probs = _scores(group)
+    ci = metrics.bootstrap_seed_mean_ci(clips["label"].to_numpy(), probs, threshold)
+    for m in metrics.METRICS:
+        values = group[m].astype(float)
+        out[f"{prefix}{m}"] = round(values.mean(), 2)
+        out[f"{prefix}{m}_std"] = round(values.std(ddof=1), 2) if len(values) > 1 else float("nan")
+        out[f"{prefix}{m}_ci_lo"], out[f"{prefix}{m}_ci_hi"] = (round(v, 2) for v in ci[m])
+    return out
+
+
+def dataset_order(datasets: dict, names) -> list[str]:
+    def key(name):
+        p = datasets[name].get("paper_name", "")
+        return (PAPER_ORDER.index(p) if p in PAPER_ORDER else len(PAPER_ORDER), name)
+
+    return sorted(names, key=key)
+
+
+def _paper_name(params: dict, dataset: str) -> str:
+    return params["datasets"][dataset].get("paper_name", "")
+
+
+def _in_dataset(runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["train_dataset"] == runs["eval_dataset"]]
+
+
+def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """The paper's Table 1 with ACC, AUC, EER and AP: avdf's methods, then the paper-only rows."""
+    runs = _in_dataset(load_evals(eval_jsons))
+    runs = runs[runs["variant"] == "default"]
+    order = dataset_order(params["datasets"], runs["eval_dataset"].unique())
+    threshold = params["evaluate"]["threshold"]
+    rows = []
+    for method in params["train"]["methods"]:
+        row_name = paper.PAPER_ROW.get(method)
         row = {
+            "row": paper.ROW_NAME.get(method, method),
             "method": method,
+            "source": "avdf",
             "modality": models.MODALITY[method],
-            "data": data_label,
-            "seeds": int(mine["seed"].nunique()),
+            "data": params["data_label"],
+            "reason": "",
         }
         for ds in order:
-            cell = mine[mine["eval_dataset"] == ds]
-            row[f"{ds}_acc"] = round(cell["acc"].mean(), 2)
-            row[f"{ds}_auc"] = round(cell["auc"].mean(), 2)
-        row["avg_acc"] = round(sum(row[f"{d}_acc"] for d in order) / len(order), 2)
-        row["avg_auc"] = round(sum(row[f"{d}_auc"] for d in order) / len(order), 2)
+            row |= cell(runs[(runs["method"] == method) & (runs["eval_dataset"] == ds)], threshold, f"{ds}_")
+            row |= _table1_paper(row_name, _paper_name(params, ds), f"{ds}_")
+        for m in metrics.METRICS:
+            row[f"avg_{m}"] = round(float(np.mean([row[f"{ds}_{m}"] for ds in order])), 2)
+        avg = paper.TABLE1_AVG.get(row_name, (None, None))
+        row["avg_acc_paper"], row["avg_auc_paper"] = avg
+        rows.append(row)
+    for row_name, reason in paper.REPORTED.items():
+        row = {
+            "row": row_name,
+            "method": "",
+            "source": "reported",
+            "modality": paper.TABLE1[row_name][0],
+            "data": "the paper's number only",
+            "reason": reason,
+        }
+        for ds in order:
+            row |= _table1_paper(row_name, _paper_name(params, ds), f"{ds}_")
+        row["avg_acc_paper"], row["avg_auc_paper"] = paper.TABLE1_AVG[row_name]
         rows.append(row)
     table = pd.DataFrame(rows)
     atomic.write_csv(out_csv, table)
     return table
 
 
-def table1_by_category(eval_jsons: list[str], data_label: str, out_csv: str) -> pd.DataFrame:
-    """AUC of each fake category against RVRA alone, per method and dataset (mean over seeds).
+def _table1_paper(row_name: str | None, paper_dataset: str, prefix: str) -> dict:
+    acc, auc = paper.TABLE1.get(row_name, ("", {}))[1].get(paper_dataset, (None, None))
+    return {f"{prefix}acc_paper": acc, f"{prefix}auc_paper": auc}
 
-    This is the wiring check of the skeleton: an audio-only model must sit near chance (50) on
-    FVRA, whose audio is real, and a visual-only model near chance on RVFA, whose video is real.
-    ``ci95_<cat>`` is the 95% bootstrap interval over test clips (of the first seed).
+
+def table1_by_category(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """AUC of each fake category (RVFA, FVRA, FVFA) against RVRA alone, per method and dataset.
+
+    Mean and std over seeds, and the 95% bootstrap interval of the seed-mean over test clips. The
+    paper does not report this. It also checks the wiring: an audio-only model must sit near
+    chance (50) on FVRA, whose audio is real, and a visual-only model on RVFA, whose video is real.
     """
-    runs = _load(eval_jsons)
-    runs = runs[runs["train_dataset"] == runs["eval_dataset"]]
+    runs = _in_dataset(load_evals(eval_jsons))
+    runs = runs[runs["variant"] == "default"]
     rows = []
-    for (ds, method), group in runs.groupby(["eval_dataset", "method"], sort=True):
-        row = {"dataset": ds, "method": method, "data": data_label}
+    for (ds, method), group in runs.groupby(["eval_dataset", "method"], sort=False):
+        clips, probs = _scores(group)
+        row = {"dataset": ds, "method": method, "data": params["data_label"], "seeds": len(probs)}
         for cat in CATEGORIES[1:]:
-            cells = [r[cat] for r in group.sort_values("seed")["auc_by_category"] if cat in r]
-            row[f"auc_{cat}"] = round(pd.Series([c["auc"] for c in cells], dtype=float).mean(), 2)
-            row[f"ci95_{cat}"] = "{:.1f}-{:.1f}".format(*cells[0]["ci95"]) if cells else ""
+            keep = clips["category"].isin([CATEGORIES[0], cat]).to_numpy()
+            labels = (clips["category"][keep] == cat).to_numpy()
+            per_seed = [metrics.auc(labels, p[keep]) for p in probs]
+            ci = metrics.bootstrap_seed_mean_ci(labels, probs[:, keep])["auc"]
+            row[f"auc_{cat}"] = round(float(np.mean(per_seed)), 2)
+            row[f"auc_{cat}_std"] = round(float(np.std(per_seed, ddof=1)), 2) if len(per_seed) > 1 else np.nan
+            row[f"auc_{cat}_ci_lo"], row[f"auc_{cat}_ci_hi"] = (round(v, 2) for v in ci)
+        rows.append(row)
+    order = {m: i for i, m in enumerate(params["train"]["methods"])}
+    table = pd.DataFrame(rows)
+    table = table.sort_values(
+        ["dataset", "method"],
+        key=lambda c: (
+            c.map(order)
+            if c.name == "method"
+            else c.map(
+                {d: i for i, d in enumerate(dataset_order(params["datasets"], table["dataset"].unique()))}
+            )
+        ),
+    )
+    atomic.write_csv(out_csv, table)
+    return table
+
+
+def _variant_table(
+    eval_jsons: list[str], params: dict, target: str, names: dict, paper_values: dict | None
+) -> pd.DataFrame:
+    """One row per variant of MACB-DF in the study's order, one column group per dataset."""
+    runs = _in_dataset(load_evals(eval_jsons))
+    threshold = params["evaluate"]["threshold"]
+    study = params["studies"][target]
+    datasets = studies.study_datasets(params, study["datasets"])
+    rows = []
+    for variant in study["variants"]:
+        run_variant = studies.canonical(params, "macbdf", variant)
+        row = {"row": names.get(variant, variant), "variant": variant, "data": params["data_label"]}
+        mine = runs[(runs["method"] == "macbdf") & (runs["variant"] == run_variant)]
+        row["ablation"] = mine["ablation"].iloc[0]
+        row["objective"] = mine["objective"].iloc[0]
+        for ds in datasets:
+            row |= cell(mine[mine["eval_dataset"] == ds], threshold, f"{ds}_")
+            if paper_values is not None:
+                acc, auc = paper_values.get(variant, {}).get(_paper_name(params, ds), (None, None))
+                row[f"{ds}_acc_paper"], row[f"{ds}_auc_paper"] = acc, auc
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table2(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """The paper's Table 2: MACB-DF without L_C, L_intra, L_cross or the fusion weights w."""
+    table = _variant_table(eval_jsons, params, "table2", paper.TABLE2_NAME, paper.TABLE2)
+    atomic.write_csv(out_csv, table)
+    return table
+
+
+def table_contrastive(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """MACB-DF with L_C = MACL (default) or each alternative objective, all else fixed. Not in the paper."""
+    names = {"default": f"MACL (paper), {params['macbdf']['objective']}"}
+    table = _variant_table(eval_jsons, params, "contrastive", names, None)
+    atomic.write_csv(out_csv, table)
+    return table
+
+
+def table3(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """The paper's Table 3: trained on the DFDC stand-in, tested on the other datasets (ACC, with
+    AUC, EER and AP as well), then the paper-only rows."""
+    runs = load_evals(eval_jsons)
+    runs = runs[runs["train_dataset"] != runs["eval_dataset"]]
+    threshold = params["evaluate"]["threshold"]
+    study = params["studies"]["table3"]
+    train = studies.dataset_named(params, study["train"])
+    targets = studies.study_datasets(params, study["eval"])
+    rows = []
+    for method in params["train"]["methods"]:
+        row = {
+            "row": paper.ROW_NAME.get(method, method),
+            "method": method,
+            "source": "avdf",
+            "train_dataset": train,
+            "data": params["data_label"],
+            "reason": "",
+        }
+        for ds in targets:
+            row |= cell(runs[(runs["method"] == method) & (runs["eval_dataset"] == ds)], threshold, f"{ds}_")
+            row[f"{ds}_acc_paper"] = paper.TABLE3.get(paper.PAPER_ROW.get(method), {}).get(
+                _paper_name(params, ds)
+            )
+        rows.append(row)
+    for row_name, reason in paper.TABLE3_REPORTED.items():
+        row = {"row": row_name, "method": "", "source": "reported", "train_dataset": "DFDC (paper)"}
+        row |= {"data": "the paper's number only", "reason": reason}
+        for ds in targets:
+            row[f"{ds}_acc_paper"] = paper.TABLE3[row_name].get(_paper_name(params, ds))
         rows.append(row)
     table = pd.DataFrame(rows)
+    atomic.write_csv(out_csv, table)
+    return table
+
+
+def depth_sweep(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """Fig. 5 as a table: one row per dataset and multi-scale depth (long format, for plotting)."""
+    runs = _in_dataset(load_evals(eval_jsons))
+    threshold = params["evaluate"]["threshold"]
+    study = params["studies"]["fig5"]
+    rows = []
+    for ds in studies.study_datasets(params, study["datasets"]):
+        for variant in study["variants"]:
+            depth = studies.apply_variant(params, variant)["macbdf"]["ms_depth"]
+            run_variant = studies.canonical(params, "macbdf", variant)
+            group = runs[
+                (runs["method"] == "macbdf") & (runs["variant"] == run_variant) & (runs["eval_dataset"] == ds)
+            ]
+            row = {"dataset": ds, "depth": depth, "variant": variant, "data": params["data_label"]}
+            row |= cell(group, threshold)
+            row["acc_paper"] = paper.FIG5_TEXT.get(_paper_name(params, ds), {}).get(depth)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    atomic.write_csv(out_csv, table)
+    return table
+
+
+FIG67_CURVES = {  # the per-epoch series of the OM-Pareto study, from each run's train.json
+    "loss": "training loss",
+    "test_auc_audio": "audio branch AUC (test)",
+    "test_acc_audio": "audio branch ACC (test)",
+    "test_auc_video": "video branch AUC (test)",
+    "test_acc_video": "video branch ACC (test)",
+    "test_auc": "fused AUC (test)",
+}
+
+
+def om_pareto_curves(train_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+    """Figs. 6-7 as a table: per dataset, OM-Pareto on/off and epoch, the mean and std over seeds
+    of the training loss and of each branch's test AUC and ACC."""
+    rows = []
+    for p in train_jsons:
+        run = json.loads(Path(p).read_text())
+        om = "on" if "om_pareto" not in run["ablation"] else "off"
+        for epoch in range(run["epochs"]):
+            row = {"dataset": run["dataset"], "om_pareto": om, "seed": run["seed"], "epoch": epoch + 1}
+            row |= {k: run["history"][k][epoch] for k in FIG67_CURVES}
+            rows.append(row)
+    long = pd.DataFrame(rows)
+    grouped = long.groupby(["dataset", "om_pareto", "epoch"], sort=True)[list(FIG67_CURVES)]
+    table = grouped.mean().round(4).join(grouped.std(ddof=1).round(4), rsuffix="_std").reset_index()
+    table.insert(3, "seeds", grouped.size().to_numpy())
+    table["data"] = params["data_label"]
     atomic.write_csv(out_csv, table)
     return table
 

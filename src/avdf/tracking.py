@@ -86,3 +86,61 @@ def flatten(prefix: str, cfg: dict) -> dict:
         key = f"{prefix}.{k}" if prefix else k
         out.update(flatten(key, v) if isinstance(v, dict) else {key: v})
     return out
+
+
+def log_table(
+    uri: str, experiment: str, table: str, csv: str, figures: list[str], data_label: str, datasets: list[str]
+) -> str:
+    """A parent run for one table (its CSV and figures as artifacts) and a child run per row, so that
+    the filter ``tags.table = '<table>'`` in the MLflow UI shows the whole table. A table logged
+    again replaces its earlier parent and children."""
+    import math
+
+    import pandas as pd
+    from mlflow.entities import Metric
+
+    client = _client(uri)
+    rows = pd.read_csv(csv)
+
+    def write():
+        exp = client.get_experiment_by_name(experiment)
+        old = client.search_runs(
+            [exp.experiment_id], f"tags.stage = 'table' and tags.table = '{table}'", max_results=5000
+        )
+        for run in old:
+            client.delete_run(run.info.run_id)
+        parent = client.create_run(
+            exp.experiment_id, run_name=table, tags={"stage": "table", "table": table, "data": data_label}
+        )
+        for path in [csv, *figures]:
+            client.log_artifact(parent.info.run_id, path)
+        now = int(time.time() * 1000)
+        for i, row in rows.iterrows():
+            text = {k: str(v) for k, v in row.items() if isinstance(v, str)}
+            numbers = {
+                k: float(v) for k, v in row.items() if not isinstance(v, str) and not math.isnan(float(v))
+            }
+            in_columns = ",".join(d for d in datasets if any(c.startswith(f"{d}_") for c in rows.columns))
+            tags = {
+                "stage": "table",
+                "table": table,
+                "mlflow.parentRunId": parent.info.run_id,
+                "dataset": text.get("dataset", in_columns),
+                "train_dataset": text.get("train_dataset", text.get("dataset", in_columns)),
+                "eval_dataset": text.get("dataset", in_columns),
+                "method": text.get("method", "macbdf" if "variant" in text else ""),
+                "ablation": text.get("ablation", "none"),
+                "objective": text.get("objective", ""),
+                "seed": "mean over seeds",
+                "data": text.get("data", data_label),
+                **{f"row.{k}": v for k, v in text.items()},
+            }
+            child = client.create_run(exp.experiment_id, run_name=f"{table}: {text.get('row', i)}", tags=tags)
+            ms = [Metric(k, v, now, 0) for k, v in numbers.items()]
+            for j in range(0, len(ms), 900):
+                client.log_batch(child.info.run_id, metrics=ms[j : j + 900])
+            client.set_terminated(child.info.run_id)
+        client.set_terminated(parent.info.run_id)
+        return parent.info.run_id
+
+    return _retry(write, f"logging table {table}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import atomic, clips, models, steps, tracking
+from avdf import atomic, clips, metrics, models, steps, studies, tracking
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
 from avdf.optim.om_pareto import OMParetoConfig
@@ -97,7 +97,35 @@ def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.opt
     return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay, fused=True)
 
 
-def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_dir: str) -> dict:
+@torch.inference_mode()
+def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float) -> dict:
+    """ACC and AUC on ``data`` of the fused score and, for MACB-DF, of the audio and video branches
+    (the mean frame logit of each modality against that modality's own fake label)."""
+    model.eval()
+    outs = [
+        model(b) | {k: b[k] for k in ("label", "audio_fake", "video_fake")}
+        for b in torch.utils.data.DataLoader(data, batch_size=32)
+    ]
+    cat = {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
+    scores = {"": (cat["logit"], cat["label"])}
+    if "frame_audio" in cat:
+        scores["_audio"] = (cat["frame_audio"].mean(1), cat["audio_fake"])
+        scores["_video"] = (cat["frame_video"].mean(1), cat["video_fake"])
+    result = {}
+    for suffix, (logit, label) in scores.items():
+        m = metrics.binary_metrics(label.numpy(), torch.sigmoid(logit).numpy(), threshold)
+        result[f"test_acc{suffix}"], result[f"test_auc{suffix}"] = m["acc"], m["auc"]
+    return result
+
+
+def train(
+    dataset: str, method: str, variant: str, seed: int, caches: dict, params: dict, out_dir: str
+) -> dict:
+    """Train ``method`` on ``dataset`` with ``params`` (the variant's changes already applied).
+
+    MACB-DF runs also score the test split after every epoch (overall and per branch) for Figs. 6-7;
+    nothing is selected on it: the checkpoint is the last epoch's.
+    """
     cfg = params["train"]
     gen = seed_everything(seed, cfg["threads"])
     spec = input_spec(params)
@@ -118,6 +146,11 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
         generator=gen,
         drop_last=len(data) > cfg["batch_size"],
     )
+    test_data = None
+    if method == "macbdf":
+        test = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "test")
+        test_data = make_clipset(test, caches, spec, train=False, seed=seed)
+        test_data.mel_mean, test_data.mel_std = spec["mel_mean"], spec["mel_std"]
     model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
     step, trainable = make_step(method, model, params)
     opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
@@ -141,12 +174,16 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
             history[k].append(v)
         history["loss"].append(total / seen)
         history["train_acc"].append(100 * correct / seen)
+        if test_data is not None:
+            for k, v in branch_metrics(model, test_data, params["evaluate"]["threshold"]).items():
+                history[k].append(v)
         history["seconds"].append(time.monotonic() - started)
         eta = history["seconds"][-1] / (epoch + 1) * (cfg["epochs"] - epoch - 1)
         log.info(
-            "train %s/%s/seed%d: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)",
+            "train %s/%s/%s/seed%d: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)",
             dataset,
             method,
+            variant,
             seed,
             epoch + 1,
             cfg["epochs"],
@@ -164,6 +201,9 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
                 "model_cfg": params["model"],
                 "macbdf": params.get("macbdf"),
                 "method_cfg": models.method_cfg(method, params),
+                "variant": variant,
+                "ablation": ablation_tag(method, params),
+                "objective": studies.objective_of(params, method),
                 "input": spec,
                 "state_dict": model.state_dict(),
             },
@@ -172,6 +212,10 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
     summary = {
         "dataset": dataset,
         "method": method,
+        "variant": variant,
+        "ablation": ablation_tag(method, params),
+        "objective": studies.objective_of(params, method),
+        "ms_depth": params["macbdf"]["ms_depth"] if method == "macbdf" else None,
         "seed": seed,
         "n_train": len(data),
         "epochs": cfg["epochs"],
@@ -182,21 +226,24 @@ def train(dataset: str, method: str, seed: int, caches: dict, params: dict, out_
     summary["mlflow_run_id"] = tracking.log_run(
         mlf["tracking_uri"],
         mlf["experiment"],
-        f"train {dataset} {method} seed{seed}",
+        f"train {dataset} {method} {variant} seed{seed}",
         tags={
             "stage": "train",
-            "table": "table1",
+            "table": studies.study_of(params, variant),
             "dataset": dataset,
             "train_dataset": dataset,
             "method": method,
-            "ablation": ablation_tag(method, params),
+            "variant": variant,
+            "ablation": summary["ablation"],
+            "objective": summary["objective"],
             "seed": seed,
             "data": params["data_label"],
         },
         params={
             **tracking.flatten("train", cfg),
             **tracking.flatten("model", params["model"]),
-            **(tracking.flatten("macbdf", params["macbdf"]) if method == "macbdf" else {}),
+            **tracking.flatten(method, models.method_cfg(method, params)),
+            **(tracking.flatten("contrastive", params["contrastive"]) if method == "macbdf" else {}),
             "method": method,
             "seed": seed,
             "n_train": len(data),

@@ -2,7 +2,7 @@
 import json
 import shlex
 
-from avdf import layout
+from avdf import layout, models, studies
 from avdf.config import ParamsError, validate_params
 
 try:
@@ -13,6 +13,7 @@ except ParamsError as error:
 DATASETS = list(config["datasets"])
 METHODS = config["train"]["methods"]
 SEEDS = config["train"]["seeds"]
+VARIANTS = list(config["variants"])
 PROTOCOL = config["split"]["protocol"]
 
 
@@ -20,7 +21,8 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     train_dataset="|".join(DATASETS),
     eval_dataset="|".join(DATASETS),
-    method="|".join(METHODS),
+    method="|".join(models.REGISTRY),
+    variant="|".join(VARIANTS),
     seed=r"\d+",
 
 
@@ -37,9 +39,55 @@ def raw_meta(wildcards):
     return f"{spec['root']}/meta_data.csv"
 
 
-def train_cfg():
-    keys = ("train", "model", "macbdf", "log_mel", "media", "synth", "mlflow", "data_label")
-    return as_json({k: config[k] for k in keys})
+def train_cfg(wildcards):
+    """The parameters a training run reads, with its variant's changes applied."""
+    params = studies.apply_variant(config, wildcards.variant)
+    keys = ("train", "model", "macbdf", "contrastive", "baselines", "log_mel", "media", "synth")
+    keys += ("evaluate", "mlflow", "data_label", "studies", "variants")
+    return as_json({k: params[k] for k in keys})
+
+
+def eval_cfg(wildcards):
+    keys = ("train", "evaluate", "mlflow", "data_label")
+    return as_json({k: config[k] for k in keys} | {"table": studies.study_of(config, wildcards.variant)})
+
+
+def eval_files(target):
+    """The evaluation JSONs a table or figure reads."""
+    return [layout.eval_json(*e) for e in studies.evals(config, target)]
+
+
+def eval_score_files(target):
+    return [layout.eval_scores(*e) for e in studies.evals(config, target)]
+
+
+TABLE_STUDY = {  # results/<table>.csv -> the study it reports
+    "table1": "table1",
+    "table1_by_category": "table1",
+    "table2": "table2",
+    "table3": "table3",
+    "table_contrastive": "contrastive",
+}
+FIG4_DATASET = studies.dataset_named(config, config["studies"]["fig4"]["dataset"])
+
+
+def fig67_train_files():
+    return sorted({layout.train_summary(e.train_dataset, e.method, e.variant, e.seed) for e in studies.evals(config, "fig67")})
+
+
+def all_targets():
+    """Every table and figure of the paper (and avdf's extras), as the ``all`` target builds them."""
+    return [
+        "results/table1.csv",
+        "results/table1_by_category.csv",
+        "results/table2.csv",
+        "results/table3.csv",
+        "results/table_contrastive.csv",
+        "results/fig5_depth.png",
+        "results/fig6_ompareto_loss.png",
+        "results/fig4_latent.png",
+        "results/rejects.csv",
+    ]
 
 
 def raw_targets():
@@ -51,8 +99,8 @@ def preprocess_targets():
 
 
 def train_targets():
-    return [layout.train_summary(d, m, s) for d in DATASETS for m in METHODS for s in SEEDS]
+    return [layout.train_summary(*run) for run in studies.runs(config)]
 
 
 def eval_targets():
-    return [layout.eval_json(d, m, s, d) for d in DATASETS for m in METHODS for s in SEEDS]
+    return sorted({f for target in studies.TARGETS for f in eval_files(target)})

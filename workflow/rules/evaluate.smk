@@ -4,18 +4,18 @@
 rule evaluate:
     input:
         unpack(lambda wc: layout.cache_inputs(wc.eval_dataset)),
-        model=layout.checkpoint("{train_dataset}", "{method}", "{seed}"),
+        model=layout.checkpoint("{train_dataset}", "{method}", "{variant}", "{seed}"),
         store=ancient("runs/mlflow_store.json"),
     output:
-        metrics=layout.eval_json("{train_dataset}", "{method}", "{seed}", "{eval_dataset}"),
-        scores=layout.eval_scores("{train_dataset}", "{method}", "{seed}", "{eval_dataset}"),
+        metrics=layout.eval_json("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
+        scores=layout.eval_scores("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
     params:
-        cfg=as_json({k: config[k] for k in ("train", "evaluate", "mlflow", "data_label")}),
+        cfg=eval_cfg,
     threads: config["train"]["threads"]
     conda:
         "../../envs/avdf.yaml"
     log:
-        "logs/evaluate/{train_dataset}/{method}/seed{seed}/{eval_dataset}.log",
+        "logs/evaluate/{train_dataset}/{method}/{variant}/seed{seed}/{eval_dataset}.log",
     shell:
         "avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
         " --eval-dataset {wildcards.eval_dataset} --seed {wildcards.seed} --out-json {output.metrics}"

@@ -1,4 +1,5 @@
-# Stage 7: tables, built only from the per-run JSON files above.
+# Stage 7: tables (CSV) and figures (PNG), built only from the per-run JSON files above.
+# Each target trains and evaluates whatever it is missing (avdf.studies lists what it needs).
 
 
 rule rejects:
@@ -16,21 +17,82 @@ rule rejects:
         "avdf rejects --out {output} --cfg {params.cfg} 2> {log}"
 
 
-rule table1:
+rule table:
     input:
-        evals=eval_targets(),
-        rejects="results/rejects.csv",
+        evals=lambda wc: eval_files(TABLE_STUDY[wc.table]),
+        scores=lambda wc: eval_score_files(TABLE_STUDY[wc.table]),
+        store=ancient("runs/mlflow_store.json"),
     output:
-        table="results/table1.csv",
-        by_category="results/table1_by_category.csv",
+        "results/{table}.csv",
+    wildcard_constraints:
+        table="table1|table1_by_category|table2|table3|table_contrastive",
     params:
-        cfg=as_json(
-            {"datasets": config["datasets"], "methods": METHODS, "data_label": config["data_label"]}
-        ),
+        name=lambda wc: TABLE_STUDY[wc.table] if wc.table != "table1_by_category" else wc.table,
+        cfg=as_json(config),
     conda:
         "../../envs/avdf.yaml"
     log:
-        "logs/tables/table1.log",
+        "logs/tables/{table}.log",
     shell:
-        "avdf table1 --out {output.table} --by-category {output.by_category} --cfg {params.cfg}"
-        " {input.evals} 2> {log}"
+        "avdf table {params.name} --out {output} --cfg {params.cfg} {input.evals} 2> {log}"
+
+
+rule fig5_depth:
+    input:
+        evals=eval_files("fig5"),
+        scores=eval_score_files("fig5"),
+        store=ancient("runs/mlflow_store.json"),
+    output:
+        csv="results/fig5_depth.csv",
+        png="results/fig5_depth.png",
+    params:
+        cfg=as_json(config),
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/tables/fig5_depth.log",
+    shell:
+        "avdf table fig5 --out {output.csv} --png {output.png} --cfg {params.cfg} {input.evals} 2> {log}"
+
+
+rule fig67_om_pareto:
+    input:
+        runs=fig67_train_files(),
+        store=ancient("runs/mlflow_store.json"),
+    output:
+        csv="results/fig67_ompareto.csv",
+        loss="results/fig6_ompareto_loss.png",
+        branches="results/fig7_ompareto_auc.png",
+    params:
+        cfg=as_json(config),
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/tables/fig67_ompareto.log",
+    shell:
+        "avdf table fig67 --out {output.csv} --png {output.loss} {output.branches} --cfg {params.cfg}"
+        " {input.runs} 2> {log}"
+
+
+rule fig4_latent:
+    input:
+        unpack(lambda wc: layout.cache_inputs(FIG4_DATASET)),
+        checkpoints=[layout.checkpoint(e.train_dataset, e.method, e.variant, e.seed) for e in studies.evals(config, "fig4")],
+        store=ancient("runs/mlflow_store.json"),
+    output:
+        csv="results/fig4_latent.csv",
+        png="results/fig4_latent.png",
+    params:
+        panels=" ".join(
+            f"{shlex.quote(name)}={layout.checkpoint(e.train_dataset, e.method, e.variant, e.seed)}"
+            for name, e in zip(config["studies"]["fig4"]["variants"], studies.evals(config, "fig4"))
+        ),
+        cfg=as_json({"data_label": config["data_label"], "mlflow": config["mlflow"]}),
+        dataset=FIG4_DATASET,
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/tables/fig4_latent.log",
+    shell:
+        "avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
+        " --png {output.png} --cfg {params.cfg} 2> {log}"

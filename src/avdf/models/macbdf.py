@@ -103,6 +103,7 @@ class MACBDF(nn.Module):
         fused = self.rfmf(torch.stack(stacked, 1))
         return {
             "logit": self.classifier(fused).squeeze(-1),
+            "fused": fused,
             "frame_audio": self.frame_heads["audio"](h_a.view(b, -1, FREQ_TOKENS, d).mean(2)).squeeze(-1),
             "frame_video": self.frame_heads["video"](h_v.view(b, -1, SPACE * SPACE, d).mean(2)).squeeze(-1),
             "z_a": z_a,
