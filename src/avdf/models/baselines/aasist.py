@@ -1,7 +1,7 @@
 """AASIST (Jung et al., ICASSP 2022: "AASIST: Audio anti-spoofing using integrated
 spectro-temporal graph attention networks"), audio only.
 
-    input (B, 1, F, T) -> residual 2D encoder -> feature map h (B, C, F', T')
+    input (B, 1, F, T) -> max-pool 2x2 -> residual 2D encoder -> feature map h (B, C, F/8, T/16)
     spectral graph:  nodes = frequency bins, e_S = max_t |h| + positional embedding   (B, F', C)
     temporal graph:  nodes = frames,         e_T = max_f |h|                           (B, T', C)
     each: graph attention layer (GAT) -> graph pooling (keep the top-k scored nodes)
@@ -30,7 +30,7 @@ from torch.nn import functional as F
 
 
 class ResBlock2d(nn.Module):
-    def __init__(self, c_in: int, c_out: int, first: bool = False):
+    def __init__(self, c_in: int, c_out: int, first: bool = False, pool=(2, 2)):
         super().__init__()
         self.pre = nn.Identity() if first else nn.Sequential(nn.BatchNorm2d(c_in), nn.SELU())
         self.body = nn.Sequential(
@@ -40,7 +40,7 @@ class ResBlock2d(nn.Module):
             nn.Conv2d(c_out, c_out, 3, padding=1),
         )
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
-        self.pool = nn.MaxPool2d(2)
+        self.pool = nn.MaxPool2d(pool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.body(self.pre(x)) + self.skip(x))
@@ -116,10 +116,11 @@ class AASIST(nn.Module):
 
     def __init__(self, n_mels: int, channels: int = 32, graph_dim: int = 32, dropout: float = 0.3):
         super().__init__()
-        self.encoder = nn.Sequential(
+        self.encoder = nn.Sequential(  # (F, T) -> (F/8, T/16), as AASIST pools its front-end output
+            nn.MaxPool2d(2),
             ResBlock2d(1, channels // 2, first=True),
             ResBlock2d(channels // 2, channels),
-            ResBlock2d(channels, channels),
+            ResBlock2d(channels, channels, pool=(1, 2)),
         )
         self.pos_s = nn.Parameter(torch.zeros(1, n_mels // 8, channels))
         self.gat = nn.ModuleDict({k: GraphAttention(channels, graph_dim) for k in ("T", "S")})
