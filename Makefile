@@ -1,20 +1,30 @@
 # avdf: two commands for a fresh machine.
 #   make run   sets up the environment, then builds results/table1.csv on the embedded synthetic data
 #   make test  sets up the environment, then runs lint checks and the tests
+#   make all   every table and figure, the metrics and the HTML report (results/report.html)
 SHELL := /bin/bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 CORES ?= all
 
-.PHONY: setup run test lint unit dvc-init lock clean
+.PHONY: setup run all report test lint unit dvc-init lock clean
 
 setup:
 	@bash envs/setup.sh
 
 run: setup
 	snakemake --cores $(CORES) results/table1.csv
-	dvc commit --force --quiet
+	dvc commit --force --quiet synth preprocess
 	@echo "results/table1.csv is ready (synthetic data: see its 'data' column); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
+
+all: setup
+	snakemake --cores $(CORES) all results/metrics.json
+	snakemake --report results/report.html
+	dvc commit --force --quiet
+	@echo "every table and figure is in results/ (see results/report.html); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
+
+report: setup
+	snakemake --report results/report.html
 
 lint: setup
 	ruff check src tests benchmarks

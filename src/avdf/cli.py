@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cfg", type=_cfg, required=True, help="params.yaml, as JSON")
     p.add_argument("inputs", nargs="+", help="evaluation JSONs (train JSONs for fig67)")
 
+    p = sub.add_parser("metrics-json", help="results/metrics.json (DVC metrics) from the tables' CSVs")
+    p.add_argument("--out", required=True)
+    p.add_argument("tables", nargs="+")
+
     p = sub.add_parser("latent", help="Fig. 4: t-SNE of MACB-DF's fused features from checkpoints")
     p.add_argument("--dataset", required=True)
     p.add_argument("--checkpoint", nargs="+", required=True, help="PANEL=PATH, one per panel")
@@ -197,6 +201,10 @@ def _dispatch(args) -> int:
             args.cfg["data_label"],
             list(args.cfg["datasets"]),
         )
+    elif args.command == "metrics-json":
+        from avdf import tables
+
+        tables.metrics_json(args.tables, args.out)
     elif args.command == "latent":
         from avdf import figures
 

@@ -304,3 +304,31 @@ def rejects(index_csvs: dict[str, list[str]], out_csv: str) -> pd.DataFrame:
     )
     atomic.write_csv(out_csv, table.sort_values(["dataset", "stage", "clip_id"], kind="stable"))
     return table
+
+
+def metrics_json(table_csvs: list[str], out_json: str) -> dict:
+    """The headline numbers of every table, for ``dvc metrics show`` / ``dvc metrics diff``:
+    per table, per row, the seed-mean of each metric column (no std, CI or paper columns)."""
+    out = {}
+    for path in table_csvs:
+        table = pd.read_csv(path)
+        name = Path(path).stem
+        if "source" in table:
+            table = table[table["source"] == "avdf"]
+        key = "row" if "row" in table else None
+        if name == "fig5_depth":
+            table = table.assign(row=table["dataset"] + "/depth" + table["depth"].astype(str))
+            key = "row"
+        keep = [
+            c
+            for c in table.columns
+            if c.endswith(tuple(f"_{m}" for m in metrics.METRICS)) or c in metrics.METRICS
+        ]
+        keep = [c for c in keep if not c.endswith("_paper")]
+        out[name] = {
+            str(r[key]): {c: (None if pd.isna(r[c]) else float(r[c])) for c in keep}
+            for _, r in table.iterrows()
+        }
+        out["data"] = str(table["data"].iloc[0]) if "data" in table and len(table) else ""
+    atomic.write_json(out_json, out)
+    return out

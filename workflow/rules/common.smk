@@ -26,6 +26,26 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+def code_version(*paths):
+    """sha256 of the avdf source files a rule's result depends on, passed as a rule parameter so
+    that Snakemake reruns a job when that code changes (and `dvc repro` needs no --forcerun)."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    root = Path(workflow.basedir) / "src" / "avdf"
+    for rel in paths:
+        files = sorted((root / rel).rglob("*.py")) if (root / rel).is_dir() else [root / rel]
+        for f in files:
+            digest.update(str(f.relative_to(root)).encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+TRAIN_CODE = code_version("models", "losses", "optim", "steps.py", "train.py", "clips.py", "studies.py")
+EVAL_CODE = code_version("models", "evaluate.py", "metrics.py", "clips.py")
+TABLE_CODE = code_version("tables.py", "figures.py", "paper.py", "metrics.py", "studies.py", "tracking.py")
+
+
 def as_json(obj):
     """A parameter section as one shell-quoted JSON argument for the avdf command."""
     return shlex.quote(json.dumps(obj, sort_keys=True))
@@ -87,6 +107,7 @@ def all_targets():
         "results/fig6_ompareto_loss.png",
         "results/fig4_latent.png",
         "results/rejects.csv",
+        "results/metrics.json",
     ]
 
 

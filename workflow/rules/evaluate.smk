@@ -11,6 +11,7 @@ rule evaluate:
         scores=layout.eval_scores("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
     params:
         cfg=eval_cfg,
+        code=EVAL_CODE,
     threads: config["train"]["threads"]
     conda:
         "../../envs/avdf.yaml"

@@ -23,12 +23,13 @@ rule table:
         scores=lambda wc: eval_score_files(TABLE_STUDY[wc.table]),
         store=ancient("runs/mlflow_store.json"),
     output:
-        "results/{table}.csv",
+        report("results/{table}.csv", caption="../report/table.rst", category="Tables"),
     wildcard_constraints:
         table="table1|table1_by_category|table2|table3|table_contrastive",
     params:
         name=lambda wc: TABLE_STUDY[wc.table] if wc.table != "table1_by_category" else wc.table,
         cfg=as_json(config),
+        code=TABLE_CODE,
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -44,9 +45,10 @@ rule fig5_depth:
         store=ancient("runs/mlflow_store.json"),
     output:
         csv="results/fig5_depth.csv",
-        png="results/fig5_depth.png",
+        png=report("results/fig5_depth.png", caption="../report/fig5.rst", category="Figures"),
     params:
         cfg=as_json(config),
+        code=TABLE_CODE,
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -61,10 +63,11 @@ rule fig67_om_pareto:
         store=ancient("runs/mlflow_store.json"),
     output:
         csv="results/fig67_ompareto.csv",
-        loss="results/fig6_ompareto_loss.png",
-        branches="results/fig7_ompareto_auc.png",
+        loss=report("results/fig6_ompareto_loss.png", caption="../report/fig6.rst", category="Figures"),
+        branches=report("results/fig7_ompareto_auc.png", caption="../report/fig7.rst", category="Figures"),
     params:
         cfg=as_json(config),
+        code=TABLE_CODE,
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -81,7 +84,7 @@ rule fig4_latent:
         store=ancient("runs/mlflow_store.json"),
     output:
         csv="results/fig4_latent.csv",
-        png="results/fig4_latent.png",
+        png=report("results/fig4_latent.png", caption="../report/fig4.rst", category="Figures"),
     params:
         panels=" ".join(
             f"{shlex.quote(name)}={layout.checkpoint(e.train_dataset, e.method, e.variant, e.seed)}"
@@ -89,6 +92,7 @@ rule fig4_latent:
         ),
         cfg=as_json({"data_label": config["data_label"], "mlflow": config["mlflow"]}),
         dataset=FIG4_DATASET,
+        code=TABLE_CODE,
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -96,3 +100,19 @@ rule fig4_latent:
     shell:
         "avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
         " --png {output.png} --cfg {params.cfg} 2> {log}"
+
+
+rule metrics_json:
+    input:
+        tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3", "table_contrastive")],
+        depth="results/fig5_depth.csv",
+    output:
+        "results/metrics.json",
+    params:
+        code=TABLE_CODE,
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/tables/metrics_json.log",
+    shell:
+        "avdf metrics-json --out {output} {input.tables} {input.depth} 2> {log}"

@@ -10,6 +10,7 @@ rule train:
         summary=layout.train_summary("{dataset}", "{method}", "{variant}", "{seed}"),
     params:
         cfg=train_cfg,
+        code=TRAIN_CODE,
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
     threads: config["train"]["threads"]
     conda:
