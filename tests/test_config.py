@@ -3,6 +3,7 @@
 import copy
 
 import pytest
+import yaml
 
 from avdf.config import REPO_ROOT, ParamsError, load_params, validate_params
 
@@ -30,3 +31,16 @@ def test_unknown_method_is_named(params):
     bad["train"]["methods"] = ["audio_only", "magic"]
     with pytest.raises(ParamsError, match=r"key 'train\.methods\.1'"):
         validate_params(bad)
+
+
+def test_the_paper_profile_is_valid_and_switches_the_datasets():
+    from snakemake.utils import update_config
+
+    from avdf import studies
+
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    update_config(params, yaml.safe_load((REPO_ROOT / "workflow/profiles/paper/params.yaml").read_text()))
+    validate_params(params, source="paper profile")
+    assert studies.dataset_named(params, "FakeAVCeleb") == "fakeavceleb"
+    assert studies.dataset_named(params, "DFDC") is None  # the synthetic stand-in is switched off
+    assert params["train"]["frames"] == 16 and params["faces"]["crop_size"] == 224

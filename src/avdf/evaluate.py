@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ def evaluate(
     out_json: str,
     scores_csv: str,
 ) -> dict:
+    started = time.time()
     torch.set_num_threads(params["train"]["threads"])
     model, ckpt = load_model(checkpoint)
     spec = ckpt["input"]
@@ -100,6 +102,7 @@ def evaluate(
         params={"checkpoint": checkpoint, "threshold": params["evaluate"]["threshold"], "n_test": len(table)},
         metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
+        started=started,
     )
     atomic.write_json(out_json, result)
     return result

@@ -72,7 +72,7 @@ def objective_of(params: dict, method: str) -> str:
 def dataset_named(params: dict, paper_name: str) -> str | None:
     """The configured dataset standing for the paper's ``paper_name`` (None if there is none)."""
     for name, spec in params["datasets"].items():
-        if spec.get("paper_name") == paper_name:
+        if spec.get("paper_name") == paper_name and spec.get("enabled", True):
             return name
     return None
 

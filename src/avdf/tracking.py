@@ -42,9 +42,14 @@ def init_store(uri: str, experiment: str, artifact_root: str = "mlartifacts") ->
     """Create the store (schema migrations included) and the experiment; return the experiment id."""
     client = _client(uri)
     found = client.get_experiment_by_name(experiment)
-    if found is not None:
-        return found.experiment_id
-    return client.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
+    exp_id = (
+        found.experiment_id
+        if found is not None
+        else client.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
+    )
+    # open the UI on the runs table (model training), not MLflow 3's GenAI overview
+    client.set_experiment_tag(exp_id, "mlflow.experimentKind", "custom_model_development")
+    return exp_id
 
 
 def log_run(
@@ -54,8 +59,10 @@ def log_run(
     tags: dict,
     params: dict,
     metrics: dict[str, list[tuple[int, float]]],
+    started: float | None = None,
 ) -> str:
-    """Log one finished run: tags, params and metric histories ``{name: [(step, value), ...]}``."""
+    """Log one finished run: tags, params and metric histories ``{name: [(step, value), ...]}``;
+    ``started`` (time.time() when the job began) gives the run its real duration in the UI."""
     from mlflow.entities import Metric, Param
 
     client = _client(uri)
@@ -67,7 +74,10 @@ def log_run(
                 f"MLflow experiment {experiment!r} missing in {uri}: run the mlflow_store rule first"
             )
         run = client.create_run(
-            exp.experiment_id, run_name=run_name, tags={k: str(v) for k, v in tags.items()}
+            exp.experiment_id,
+            run_name=run_name,
+            tags={k: str(v) for k, v in tags.items()},
+            start_time=int(started * 1000) if started else None,
         )
         now = int(time.time() * 1000)
         ms = [Metric(k, float(v), now, int(step)) for k, hist in metrics.items() for step, v in hist]

@@ -127,6 +127,7 @@ def train(
     nothing is selected on it: the checkpoint is the last epoch's.
     """
     cfg = params["train"]
+    wall_start = time.time()
     gen = seed_everything(seed, cfg["threads"])
     spec = input_spec(params)
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
@@ -249,6 +250,7 @@ def train(
             "n_train": len(data),
         },
         metrics={k: list(enumerate(v)) for k, v in history.items()},
+        started=wall_start,
     )
     atomic.write_json(out / "train.json", summary)
     return summary

@@ -10,7 +10,7 @@ try:
 except ParamsError as error:
     raise WorkflowError(str(error)) from None
 
-DATASETS = list(config["datasets"])
+DATASETS = [d for d, spec in config["datasets"].items() if spec.get("enabled", True)]
 METHODS = config["train"]["methods"]
 SEEDS = config["train"]["seeds"]
 VARIANTS = list(config["variants"])
