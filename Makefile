@@ -13,7 +13,7 @@ setup:
 	@bash envs/setup.sh
 
 run: setup
-	snakemake --cores $(CORES) results/table1.csv
+	snakemake --cores $(CORES) results/table1.csv results/table1_by_category.csv results/rejects.csv
 	dvc commit --force --quiet synth preprocess
 	@echo "results/table1.csv is ready (synthetic data: see its 'data' column); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
