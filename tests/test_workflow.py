@@ -168,7 +168,9 @@ def test_one_mlflow_filter_shows_a_whole_table(workflow):
 def test_macbdf_logs_its_loss_components(workflow):
     client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
     exp = client.get_experiment_by_name("avdf")
-    run = client.search_runs([exp.experiment_id], "tags.stage = 'train' and tags.method = 'macbdf'")[0]
+    run = client.search_runs(
+        [exp.experiment_id], "tags.stage = 'train' and tags.method = 'macbdf' and tags.variant = 'default'"
+    )[0]
     expected = {
         "L_C",
         "L_av",
