@@ -110,8 +110,16 @@ def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
             row |= _table1_paper(row_name, _paper_name(params, ds), f"{ds}_")
         row["avg_acc_paper"], row["avg_auc_paper"] = paper.TABLE1_AVG[row_name]
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = _int_seeds(pd.DataFrame(rows))
     atomic.write_csv(out_csv, table)
+    return table
+
+
+def _int_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """Seed counts stay integers next to the paper-only rows, where they are empty."""
+    for c in table.columns:
+        if c == "seeds" or c.endswith("_seeds"):
+            table[c] = table[c].astype("Int64")
     return table
 
 
@@ -228,7 +236,7 @@ def table3(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
         for ds in targets:
             row[f"{ds}_acc_paper"] = paper.TABLE3[row_name].get(_paper_name(params, ds))
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = _int_seeds(pd.DataFrame(rows))
     atomic.write_csv(out_csv, table)
     return table
 
