@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from avdf import atomic, clips, metrics, models, tracking
-from avdf.train import make_clipset
+from avdf.train import scoring_clipset
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ def evaluate(
     torch.set_num_threads(params["train"]["threads"])
     model, ckpt = load_model(checkpoint)
     spec = ckpt["input"]
-    table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "test")
-    data = make_clipset(table, caches, spec, train=False, seed=seed)
-    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    table, data = scoring_clipset(caches, spec, "test", seed)
     probs = score(model, data)
     result = {
         "train_dataset": train_dataset,

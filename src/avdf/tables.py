@@ -138,32 +138,29 @@ def table1_by_category(eval_jsons: list[str], params: dict, out_csv: str) -> pd.
     runs = _in_dataset(load_evals(eval_jsons))
     runs = runs[runs["variant"] == "default"]
     rows = []
-    for (ds, method), group in runs.groupby(["eval_dataset", "method"], sort=False):
-        clips, probs = _scores(group)
-        row = {"dataset": ds, "method": method, "data": params["data_label"], "seeds": len(probs)}
-        for cat in CATEGORIES[1:]:
-            keep = clips["category"].isin([CATEGORIES[0], cat]).to_numpy()
-            labels = (clips["category"][keep] == cat).to_numpy()
-            per_seed = [metrics.auc(labels, p[keep]) for p in probs]
-            ci = metrics.bootstrap_seed_mean_ci(labels, probs[:, keep])["auc"]
-            row[f"auc_{cat}"] = round(float(np.mean(per_seed)), 2)
-            row[f"auc_{cat}_std"] = round(float(np.std(per_seed, ddof=1)), 2) if len(per_seed) > 1 else np.nan
-            row[f"auc_{cat}_ci_lo"], row[f"auc_{cat}_ci_hi"] = (round(v, 2) for v in ci)
-        rows.append(row)
-    order = {m: i for i, m in enumerate(params["train"]["methods"])}
+    for ds in dataset_order(params["datasets"], runs["eval_dataset"].unique()):
+        for method in params["train"]["methods"]:
+            group = runs[(runs["eval_dataset"] == ds) & (runs["method"] == method)]
+            if group.empty:
+                continue
+            rows.append(_category_row(group, ds, method, params["data_label"]))
     table = pd.DataFrame(rows)
-    table = table.sort_values(
-        ["dataset", "method"],
-        key=lambda c: (
-            c.map(order)
-            if c.name == "method"
-            else c.map(
-                {d: i for i, d in enumerate(dataset_order(params["datasets"], table["dataset"].unique()))}
-            )
-        ),
-    )
     atomic.write_csv(out_csv, table)
     return table
+
+
+def _category_row(group: pd.DataFrame, ds: str, method: str, data_label: str) -> dict:
+    clips, probs = _scores(group)
+    row = {"dataset": ds, "method": method, "data": data_label, "seeds": len(probs)}
+    for cat in CATEGORIES[1:]:
+        keep = clips["category"].isin([CATEGORIES[0], cat]).to_numpy()
+        labels = (clips["category"][keep] == cat).to_numpy()
+        per_seed = [metrics.auc(labels, p[keep]) for p in probs]
+        ci = metrics.bootstrap_seed_mean_ci(labels, probs[:, keep])["auc"]
+        row[f"auc_{cat}"] = round(float(np.mean(per_seed)), 2)
+        row[f"auc_{cat}_std"] = round(float(np.std(per_seed, ddof=1)), 2) if len(per_seed) > 1 else np.nan
+        row[f"auc_{cat}_ci_lo"], row[f"auc_{cat}_ci_hi"] = (round(v, 2) for v in ci)
+    return row
 
 
 def _variant_table(
@@ -337,6 +334,7 @@ def metrics_json(table_csvs: list[str], out_json: str) -> dict:
             str(r[key]): {c: (None if pd.isna(r[c]) else float(r[c])) for c in keep}
             for _, r in table.iterrows()
         }
-        out["data"] = str(table["data"].iloc[0]) if "data" in table and len(table) else ""
+        if "data" in table and len(table):
+            out["data"] = str(table["data"].iloc[0])
     atomic.write_json(out_json, out)
     return out

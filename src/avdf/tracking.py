@@ -111,6 +111,7 @@ def log_table(
 
     client = _client(uri)
     rows = pd.read_csv(csv)
+    in_columns = ",".join(d for d in datasets if any(c.startswith(f"{d}_") for c in rows.columns))
 
     def write():
         exp = client.get_experiment_by_name(experiment)
@@ -130,7 +131,6 @@ def log_table(
             numbers = {
                 k: float(v) for k, v in row.items() if not isinstance(v, str) and not math.isnan(float(v))
             }
-            in_columns = ",".join(d for d in datasets if any(c.startswith(f"{d}_") for c in rows.columns))
             tags = {
                 "stage": "table",
                 "table": table,

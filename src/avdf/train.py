@@ -56,6 +56,15 @@ def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> cli
     )
 
 
+def scoring_clipset(caches: dict, spec: dict, split: str | None, seed: int) -> tuple:
+    """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
+    clip table and its ClipSet, normalised with the training clips' log-Mel statistics in ``spec``."""
+    table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
+    data = make_clipset(table, caches, spec, train=False, seed=seed)
+    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    return table, data
+
+
 def make_step(method: str, model: torch.nn.Module, params: dict):
     """The optimisation step of a method, and the parameters it trains."""
     if method != "macbdf":
@@ -149,9 +158,7 @@ def train(
     )
     test_data = None
     if method == "macbdf":
-        test = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "test")
-        test_data = make_clipset(test, caches, spec, train=False, seed=seed)
-        test_data.mel_mean, test_data.mel_std = spec["mel_mean"], spec["mel_std"]
+        _, test_data = scoring_clipset(caches, spec, "test", seed)
     model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
     step, trainable = make_step(method, model, params)
     opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
