@@ -137,9 +137,9 @@ def test_every_run_is_in_mlflow_with_tags(workflow):
     runs = client.search_runs([exp.experiment_id], "tags.stage = 'train'", max_results=1000)
     assert len(runs) == len(studies.runs(params))
     evals = client.search_runs([exp.experiment_id], "tags.stage = 'evaluate'", max_results=1000)
-    assert len(evals) == len(
-        {e for t in studies.TARGETS if t not in ("fig4", "fig67") for e in studies.evals(params, t)}
-    )
+    in_dataset = {studies.Eval(*run, run[0]) for run in studies.runs(params)}  # written by training
+    needed = {e for t in studies.TARGETS if t not in ("fig4", "fig67") for e in studies.evals(params, t)}
+    assert len(evals) == len(in_dataset | needed)
     required = {"table", "dataset", "train_dataset", "method", "ablation", "objective", "seed"}
     for run in runs + evals:
         assert required <= set(run.data.tags), run.info.run_name
@@ -188,6 +188,42 @@ def test_macbdf_logs_its_loss_components(workflow):
     }
     assert expected <= set(run.data.metrics)
     assert len(client.get_metric_history(run.info.run_id, "tau")) == 2  # per epoch
+
+
+@pytest.mark.slow
+def test_training_scores_its_test_split_as_evaluate_would(workflow, tmp_path):
+    """The training job writes the in-dataset evaluation itself; the same checkpoint evaluated
+    by ``avdf evaluate`` in a separate process gives the same per-clip scores and metrics."""
+    import json
+
+    from avdf import evaluate, layout
+
+    run = ("synth_dfdc", "macbdf", "default", 0)
+    ckpt, written = layout.checkpoint(*run), layout.eval_json(*run, "synth_dfdc")
+    cwd = os.getcwd()
+    os.chdir(workflow)
+    try:
+        params = tiny_params() | {"table": "table1"}
+        params["mlflow"] = {"tracking_uri": f"sqlite:///{workflow}/mlflow.db", "experiment": "avdf"}
+        again = evaluate.evaluate(
+            ckpt,
+            "synth_dfdc",
+            "synth_dfdc",
+            0,
+            layout.caches("synth_dfdc"),
+            params,
+            str(tmp_path / "e.json"),
+            str(tmp_path / "s.csv"),
+        )
+        first = json.loads(Path(written).read_text())
+        scores = pd.read_csv(layout.eval_scores(*run, "synth_dfdc"))
+    finally:
+        os.chdir(cwd)
+    for key in ("acc", "auc", "eer", "ap", "auc_by_category", "method", "variant", "objective"):
+        assert first[key] == again[key], key
+    pd.testing.assert_series_equal(
+        scores["prob_fake"], pd.read_csv(tmp_path / "s.csv")["prob_fake"], rtol=1e-5
+    )
 
 
 @pytest.mark.slow

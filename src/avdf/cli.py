@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--cfg", type=_cfg, required=True)
+    p.add_argument("--eval-json", help="also score the dataset's own test split: its metrics JSON")
+    p.add_argument("--scores", help="... and its per-clip scores CSV (with --eval-json)")
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset's test split")
     p.add_argument("--checkpoint", required=True)
@@ -169,6 +171,8 @@ def _dispatch(args) -> int:
             layout.caches(args.dataset),
             args.cfg,
             args.out_dir,
+            args.eval_json,
+            args.scores,
         )
     elif args.command == "evaluate":
         from avdf import evaluate

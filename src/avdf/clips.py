@@ -80,3 +80,26 @@ def mel_stats(dataset: ClipSet) -> tuple[float, float]:
     """Mean and standard deviation of the log-Mel values of a (training) set, for normalisation."""
     values = np.concatenate([np.asarray(a, np.float32).ravel() for a in dataset.audio])
     return float(values.mean()), float(values.std() + 1e-6)
+
+
+def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> ClipSet:
+    return ClipSet(
+        table,
+        caches["crops_dir"],
+        caches["log_mel_dir"],
+        spec["frames"],
+        spec["clip_seconds"],
+        spec["fps"],
+        spec["mel_frames_per_second"],
+        train=train,
+        seed=seed,
+    )
+
+
+def scoring_clipset(caches: dict, spec: dict, split: str | None, seed: int) -> tuple:
+    """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
+    clip table and its ClipSet, normalised with the training clips' log-Mel statistics in ``spec``."""
+    table = usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
+    data = make_clipset(table, caches, spec, train=False, seed=seed)
+    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    return table, data

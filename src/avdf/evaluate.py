@@ -11,7 +11,6 @@ import pandas as pd
 import torch
 
 from avdf import atomic, clips, metrics, models, tracking
-from avdf.train import scoring_clipset
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +39,42 @@ def evaluate(
     out_json: str,
     scores_csv: str,
 ) -> dict:
+    """Evaluate a saved checkpoint (cross-dataset runs; a training job scores its own test split)."""
     started = time.time()
     torch.set_num_threads(params["train"]["threads"])
     model, ckpt = load_model(checkpoint)
-    spec = ckpt["input"]
-    table, data = scoring_clipset(caches, spec, "test", seed)
+    return evaluate_model(
+        model,
+        ckpt,
+        checkpoint,
+        train_dataset,
+        eval_dataset,
+        seed,
+        caches,
+        params,
+        out_json,
+        scores_csv,
+        started,
+    )
+
+
+def evaluate_model(
+    model: torch.nn.Module,
+    ckpt: dict,
+    checkpoint: str,
+    train_dataset: str,
+    eval_dataset: str,
+    seed: int,
+    caches: dict,
+    params: dict,
+    out_json: str,
+    scores_csv: str,
+    started: float,
+) -> dict:
+    """Score the test split of ``eval_dataset`` with a trained model (``ckpt``: what its checkpoint
+    records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
+    model.eval()
+    table, data = clips.scoring_clipset(caches, ckpt["input"], "test", seed)
     probs = score(model, data)
     result = {
         "train_dataset": train_dataset,

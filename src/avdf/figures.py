@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from avdf import atomic, tables  # noqa: E402
+from avdf import atomic, clips, tables  # noqa: E402
 from avdf.data.manifest import CATEGORIES  # noqa: E402
 
 
@@ -77,10 +77,9 @@ def om_pareto(csv: str, loss_png: str, branches_png: str) -> None:
 def fused_features(checkpoint: str, caches: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """MACB-DF's fused vectors (input of the classifier) for every usable clip, and their categories."""
     from avdf.evaluate import load_model
-    from avdf.train import scoring_clipset
 
     model, ckpt = load_model(checkpoint)
-    table, data = scoring_clipset(caches, ckpt["input"], None, seed)
+    table, data = clips.scoring_clipset(caches, ckpt["input"], None, seed)
     loader = torch.utils.data.DataLoader(data, batch_size=32)
     fused = torch.cat([model(b)["fused"] for b in loader]).numpy()
     return fused, table["category"].to_numpy()

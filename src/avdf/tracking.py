@@ -9,6 +9,7 @@ Tables are never built from MLflow: they come from the per-run JSON files that S
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -19,7 +20,9 @@ log = logging.getLogger(__name__)
 RETRIES = 8
 
 
+@functools.cache
 def _client(uri: str):
+    """One client per store and process (a training job logs its run and its evaluation)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
 

@@ -42,29 +42,6 @@ def input_spec(params: dict) -> dict:
     }
 
 
-def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> clips.ClipSet:
-    return clips.ClipSet(
-        table,
-        caches["crops_dir"],
-        caches["log_mel_dir"],
-        spec["frames"],
-        spec["clip_seconds"],
-        spec["fps"],
-        spec["mel_frames_per_second"],
-        train=train,
-        seed=seed,
-    )
-
-
-def scoring_clipset(caches: dict, spec: dict, split: str | None, seed: int) -> tuple:
-    """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
-    clip table and its ClipSet, normalised with the training clips' log-Mel statistics in ``spec``."""
-    table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
-    data = make_clipset(table, caches, spec, train=False, seed=seed)
-    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
-    return table, data
-
-
 def make_step(method: str, model: torch.nn.Module, params: dict):
     """The optimisation step of a method, and the parameters it trains."""
     if method != "macbdf":
@@ -128,12 +105,22 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
 
 
 def train(
-    dataset: str, method: str, variant: str, seed: int, caches: dict, params: dict, out_dir: str
+    dataset: str,
+    method: str,
+    variant: str,
+    seed: int,
+    caches: dict,
+    params: dict,
+    out_dir: str,
+    eval_json: str | None = None,
+    eval_scores: str | None = None,
 ) -> dict:
     """Train ``method`` on ``dataset`` with ``params`` (the variant's changes already applied).
 
     MACB-DF runs also score the test split after every epoch (overall and per branch) for Figs. 6-7;
-    nothing is selected on it: the checkpoint is the last epoch's.
+    nothing is selected on it: the checkpoint is the last epoch's. With ``eval_json`` and
+    ``eval_scores``, the finished model then scores its own test split exactly as ``avdf evaluate``
+    would from the checkpoint, in the same process (one job per run instead of two).
     """
     cfg = params["train"]
     wall_start = time.time()
@@ -145,7 +132,7 @@ def train(
             f"{dataset}: the training split needs real and fake clips, found labels "
             f"{sorted(table['label'].unique())}"
         )
-    data = make_clipset(table, caches, spec, train=True, seed=seed)
+    data = clips.make_clipset(table, caches, spec, train=True, seed=seed)
     # log-Mel normalisation from the training clips; stored in the checkpoint for evaluation
     spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
     data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
@@ -158,7 +145,7 @@ def train(
     )
     test_data = None
     if method == "macbdf":
-        _, test_data = scoring_clipset(caches, spec, "test", seed)
+        _, test_data = clips.scoring_clipset(caches, spec, "test", seed)
     model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
     step, trainable = make_step(method, model, params)
     opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
@@ -202,21 +189,19 @@ def train(
         )
 
     out = Path(out_dir)
+    ckpt = {
+        "method": method,
+        "model_cfg": params["model"],
+        "macbdf": params.get("macbdf"),
+        "method_cfg": models.method_cfg(method, params),
+        "variant": variant,
+        "ablation": ablation_tag(method, params),
+        "objective": studies.objective_of(params, method),
+        "input": spec,
+        "state_dict": model.state_dict(),
+    }
     with atomic.atomic_path(out / "model.pt") as tmp:
-        torch.save(
-            {
-                "method": method,
-                "model_cfg": params["model"],
-                "macbdf": params.get("macbdf"),
-                "method_cfg": models.method_cfg(method, params),
-                "variant": variant,
-                "ablation": ablation_tag(method, params),
-                "objective": studies.objective_of(params, method),
-                "input": spec,
-                "state_dict": model.state_dict(),
-            },
-            tmp,
-        )
+        torch.save(ckpt, tmp)
     summary = {
         "dataset": dataset,
         "method": method,
@@ -259,5 +244,22 @@ def train(
         metrics={k: list(enumerate(v)) for k, v in history.items()},
         started=wall_start,
     )
+    if eval_json is not None:
+        from avdf import evaluate  # evaluation imports the clip helpers, not training
+
+        evaluate.evaluate_model(
+            model,
+            ckpt,
+            str(out / "model.pt"),
+            dataset,
+            dataset,
+            seed,
+            caches,
+            params | {"table": studies.study_of(params, variant)},
+            eval_json,
+            eval_scores,
+            time.time(),
+        )
+    # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
     return summary

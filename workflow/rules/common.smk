@@ -41,7 +41,9 @@ def code_version(*paths):
     return digest.hexdigest()[:16]
 
 
-TRAIN_CODE = code_version("models", "losses", "optim", "steps.py", "train.py", "clips.py", "studies.py")
+TRAIN_CODE = code_version(
+    "models", "losses", "optim", "steps.py", "train.py", "clips.py", "studies.py", "evaluate.py", "metrics.py"
+)
 EVAL_CODE = code_version("models", "evaluate.py", "metrics.py", "clips.py")
 TABLE_CODE = code_version("tables.py", "figures.py", "paper.py", "metrics.py", "studies.py", "tracking.py")
 

@@ -1,4 +1,9 @@
-# Stage 6: evaluation of a checkpoint on a dataset's test split (in-dataset or cross-dataset).
+# Stage 6: evaluation of a checkpoint on another dataset's test split (cross-dataset, Table 3).
+# In-dataset evaluations come out of the training job itself (rule train); this rule would write
+# the same files from the checkpoint, and the ruleorder says which of the two makes them.
+
+
+ruleorder: train > evaluate
 
 
 rule evaluate:

@@ -1,4 +1,6 @@
 # Stage 5: training, per dataset, method, variant (params.yaml: variants) and seed.
+# The job also scores the dataset's own test split (in-dataset evaluation, stage 6) while the model
+# is in memory: the same files `rule evaluate` writes, without a second process per run.
 
 
 rule train:
@@ -8,6 +10,8 @@ rule train:
     output:
         model=layout.checkpoint("{dataset}", "{method}", "{variant}", "{seed}"),
         summary=layout.train_summary("{dataset}", "{method}", "{variant}", "{seed}"),
+        metrics=layout.eval_json("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
+        scores=layout.eval_scores("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
     params:
         cfg=train_cfg,
         code=TRAIN_CODE,
@@ -19,4 +23,5 @@ rule train:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
     shell:
         "avdf train --dataset {wildcards.dataset} --method {wildcards.method} --variant {wildcards.variant}"
-        " --seed {wildcards.seed} --out-dir {params.out_dir} --cfg {params.cfg} 2> {log}"
+        " --seed {wildcards.seed} --out-dir {params.out_dir} --cfg {params.cfg}"
+        " --eval-json {output.metrics} --scores {output.scores} 2> {log}"
