@@ -115,6 +115,11 @@ def evals(params: dict, target: str) -> list[Eval]:
     raise KeyError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
 
+def runs_of(params: dict, target: str) -> set[tuple[str, str, str, int]]:
+    """The training runs one table or figure needs."""
+    return {(e.train_dataset, e.method, e.variant, e.seed) for e in evals(params, target)}
+
+
 def runs(params: dict) -> list[tuple[str, str, str, int]]:
     """Every training run of every study, once."""
     seen = {}

@@ -117,8 +117,9 @@ def train(
 ) -> dict:
     """Train ``method`` on ``dataset`` with ``params`` (the variant's changes already applied).
 
-    MACB-DF runs also score the test split after every epoch (overall and per branch) for Figs. 6-7;
-    nothing is selected on it: the checkpoint is the last epoch's. With ``eval_json`` and
+    ``params["run"]`` says what the studies want of this run: its MLflow ``table`` tag, and whether
+    to score the test split after every epoch (overall and per branch; MACB-DF runs of Figs. 6-7).
+    Nothing is selected on that score: the checkpoint is the last epoch's. With ``eval_json`` and
     ``eval_scores``, the finished model then scores its own test split exactly as ``avdf evaluate``
     would from the checkpoint, in the same process (one job per run instead of two).
     """
@@ -144,7 +145,7 @@ def train(
         drop_last=len(data) > cfg["batch_size"],
     )
     test_data = None
-    if method == "macbdf":
+    if params["run"]["test_every_epoch"]:
         _, test_data = clips.scoring_clipset(caches, spec, "test", seed)
     model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
     step, trainable = make_step(method, model, params)
@@ -222,7 +223,7 @@ def train(
         f"train {dataset} {method} {variant} seed{seed}",
         tags={
             "stage": "train",
-            "table": studies.study_of(params, variant),
+            "table": params["run"]["table"],
             "dataset": dataset,
             "train_dataset": dataset,
             "method": method,
@@ -255,7 +256,7 @@ def train(
             dataset,
             seed,
             caches,
-            params | {"table": studies.study_of(params, variant)},
+            params | {"table": params["run"]["table"]},
             eval_json,
             eval_scores,
             time.time(),

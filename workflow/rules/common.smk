@@ -62,11 +62,21 @@ def raw_meta(wildcards):
 
 
 def train_cfg(wildcards):
-    """The parameters a training run reads, with its variant's changes applied."""
+    """The parameters a training run reads, with its variant's changes applied. Of the studies, only
+    what concerns this run: adding a variant to a study must not retrain every other run."""
     params = studies.apply_variant(config, wildcards.variant)
     keys = ("train", "model", "macbdf", "contrastive", "baselines", "log_mel", "media", "synth")
-    keys += ("evaluate", "mlflow", "data_label", "studies", "variants")
-    return as_json({k: params[k] for k in keys})
+    keys += ("evaluate", "mlflow", "data_label")
+    run = (wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
+    return as_json(
+        {k: params[k] for k in keys}
+        | {
+            "run": {
+                "table": studies.study_of(config, wildcards.variant),
+                "test_every_epoch": run in studies.runs_of(config, "fig67"),
+            }
+        }
+    )
 
 
 def eval_cfg(wildcards):
