@@ -25,7 +25,7 @@ def tree(tmp_path):
 
 
 def test_rows_become_manifest_rows(tree):
-    clips = read_metadata(tree / "meta_data.csv")
+    clips, _ = read_metadata(tree / "meta_data.csv")
     assert list(clips["category"]) == ["RVRA", "RVFA", "FVRA", "FVFA"]
     assert list(clips["label"]) == [0, 1, 1, 1]
     assert list(clips["video_fake"]) == [0, 0, 1, 1]
@@ -34,14 +34,14 @@ def test_rows_become_manifest_rows(tree):
 
 
 def test_paths_with_spaces_and_parentheses_resolve(tree):
-    clips = read_metadata(tree / "meta_data.csv")
+    clips, _ = read_metadata(tree / "meta_data.csv")
     paths = list(clips["path"])
     assert any("Asian (East)" in p for p in paths)
     assert all(__import__("os").path.exists(p) for p in paths)
 
 
 def test_clip_ids_are_safe_and_stable(tree):
-    clips = read_metadata(tree / "meta_data.csv")
+    clips, _ = read_metadata(tree / "meta_data.csv")
     assert clips["clip_id"].is_unique
     assert all(c.replace("_", "").replace("-", "").isalnum() for c in clips["clip_id"])
     assert clip_id("a/b (c)/x.mp4") == clip_id("a/b (c)/x.mp4") != clip_id("a/b (d)/x.mp4")
@@ -59,3 +59,17 @@ def test_a_foreign_header_is_refused(tmp_path):
     meta.write_text("file,label\nx.mp4,FAKE\n")
     with pytest.raises(MetadataError, match="not a FakeAVCeleb"):
         read_metadata(meta)
+
+
+def test_a_file_listed_twice_is_kept_once_and_counted(tree):
+    meta = tree / "meta_data.csv"
+    twice = META.splitlines()[4].replace("faceswap-wav2lip", "fsgan-wav2lip")
+    meta.write_text(META + twice + "\n")
+    clips, report = read_metadata(meta)
+    assert len(clips) == 4 and report["duplicates_dropped"] == 1
+    assert clips.loc[clips["category"] == "FVFA", "method"].item() == "faceswap-wav2lip+fsgan-wav2lip"
+
+
+def test_identities_hold_source_and_targets(tree):
+    clips, _ = read_metadata(tree)  # the root folder works as well as the file
+    assert list(clips["identities"]) == ["id00076", "id00166", "id00076;id01234", "id00076;id01234"]

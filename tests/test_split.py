@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from avdf.data.manifest import paper_split
+from avdf.data.splits import paper_split
 
 
 def _clips(n_per_category=10, identities=4):
@@ -38,3 +38,42 @@ def test_test_parts_of_all_categories_hold_the_same_people():
     people = {c: sorted(g["identity"]) for c, g in test.groupby("category")}
     assert len({tuple(p) for p in people.values()}) == 1
     assert all(len(set(p)) == 2 for p in people.values())  # spread over people, not one twice
+
+
+def _fakeavceleb_like(n_people=12, seed=0):
+    """Fakes made from a source and a target person, as in FakeAVCeleb."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_people):
+        src = f"id{i:02d}"
+        rows.append({"clip_id": f"r{i}", "category": "RVRA", "identities": src})
+        rows.append({"clip_id": f"b{i}", "category": "RVFA", "identities": src})
+        for cat in ("FVRA", "FVFA"):
+            tgt = f"id{int(rng.integers(n_people)):02d}"
+            rows.append({"clip_id": f"{cat}{i}", "category": cat, "identities": f"{src};{tgt}"})
+    return pd.DataFrame(rows)
+
+
+def test_identity_disjoint_leaves_no_person_on_both_sides():
+    from avdf.data.splits import identity_disjoint_split
+
+    clips = _fakeavceleb_like(n_people=30)
+    split = identity_disjoint_split(clips, 0.2, seed=1)
+    people = clips["identities"].str.split(";")
+    train = {p for ps in people[split == "train"] for p in ps}
+    test = {p for ps in people[split == "test"] for p in ps}
+    assert test and train and not (train & test)
+    assert 0.15 < (split == "test").mean() < 0.35 and (split == "excluded").mean() < 0.5
+    assert split.equals(identity_disjoint_split(clips, 0.2, seed=1))  # same seed, same file
+
+
+def test_official_split_is_refused_where_there_is_none():
+    import pytest
+
+    from avdf.data.splits import SplitError, make
+
+    clips = _clips().assign(official_split="")
+    with pytest.raises(SplitError, match="no official test split"):
+        make(clips, "official", 0.2, 0)

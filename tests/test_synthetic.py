@@ -22,14 +22,14 @@ def two_runs(tmp_path_factory, tiny_synth_cfg):
 def test_same_seed_gives_identical_metadata_and_bytes(two_runs):
     a, b = two_runs
     assert a.read_bytes() == b.read_bytes()
-    for pa, pb in zip(read_metadata(a)["path"], read_metadata(b)["path"], strict=True):
+    for pa, pb in zip(read_metadata(a)[0]["path"], read_metadata(b)[0]["path"], strict=True):
         with open(pa, "rb") as fa, open(pb, "rb") as fb:
             assert fa.read() == fb.read(), pa
 
 
 def test_same_seed_gives_identical_decoded_content(two_runs):
     a, b = two_runs
-    pa, pb = read_metadata(a)["path"][0], read_metadata(b)["path"][0]
+    pa, pb = read_metadata(a)[0]["path"][0], read_metadata(b)[0]["path"][0]
     assert np.array_equal(ffmpeg.read_frames(pa), ffmpeg.read_frames(pb))
     assert np.array_equal(ffmpeg.read_audio(pa, 16000), ffmpeg.read_audio(pb, 16000))
 
@@ -38,8 +38,8 @@ def test_another_seed_gives_other_clips(tmp_path, tiny_synth_cfg, two_runs):
     c = synthetic.generate(
         tmp_path, "synth_fakeavceleb", "fakeavceleb", dict(tiny_synth_cfg, seed=7, faulty_clips=3)
     )
-    first = read_metadata(c)["path"][0]
-    assert open(first, "rb").read() != open(read_metadata(two_runs[0])["path"][0], "rb").read()
+    first = read_metadata(c)[0]["path"][0]
+    assert open(first, "rb").read() != open(read_metadata(two_runs[0])[0]["path"][0], "rb").read()
 
 
 def test_metadata_is_fakeavceleb_format(two_runs):
@@ -52,7 +52,7 @@ def test_metadata_is_fakeavceleb_format(two_runs):
 
 
 def test_clips_are_h264_aac_mp4_with_a_face(two_runs):
-    clips = read_metadata(two_runs[0])
+    clips, _ = read_metadata(two_runs[0])
     good = clips[~clips["path"].str.contains("/9000")]
     tracker = FaceTracker(keyframe_interval=10)
     for path in good["path"]:
@@ -65,7 +65,7 @@ def test_clips_are_h264_aac_mp4_with_a_face(two_runs):
 
 
 def test_faulty_clips_are_faulty(two_runs):
-    paths = {p.split("/")[-1]: p for p in read_metadata(two_runs[0])["path"]}
+    paths = {p.split("/")[-1]: p for p in read_metadata(two_runs[0])[0]["path"]}
     assert not ffmpeg.probe(paths["90000.mp4"]).has_audio
     with pytest.raises(ffmpeg.MediaError, match="corrupt"):
         ffmpeg.probe(paths["90002.mp4"])

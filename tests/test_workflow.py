@@ -70,7 +70,7 @@ def test_table1_rows_cells_and_paper_columns(workflow):
     table = pd.read_csv(workflow / "results/table1.csv").set_index("row")
     ours = table[table["source"] == "avdf"]
     assert list(ours["method"]) == ["aasist", "mcl", "macbdf"]
-    assert (ours["data"] == "synthetic (avdf embedded)").all()
+    assert (ours["data"] == "synthetic (avdf embedded); split: paper").all()
     cells = [c for d in DATASETS for c in _stats(d)]
     values = ours[cells].to_numpy(float)
     assert ((values >= 0) & (values <= 100)).all()

@@ -39,10 +39,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cfg", type=_cfg, required=True, help="the synth section of params.yaml, as JSON")
     p.add_argument("--workers", type=int, default=1, help="processes rendering clips in parallel")
 
+    p = sub.add_parser("fetch", help="find a dataset's local copy, or download it; write its marker")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--marker", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help="the dataset's params.yaml entry, as JSON")
+
     p = sub.add_parser("ingest", help="metadata -> manifest + split file")
-    p.add_argument("--meta", required=True)
+    p.add_argument(
+        "--source", required=True, help="the adapter: synthetic, fakeavceleb, dfdc, lavdf, defakeavmit"
+    )
+    p.add_argument("--root", required=True, help="the dataset root, or a marker JSON written by fetch")
     p.add_argument("--manifest", required=True)
     p.add_argument("--split", required=True)
+    p.add_argument("--report", help="where to write what ingest found (duplicates, missing files)")
     p.add_argument("--cfg", type=_cfg, required=True, help="the split section, as JSON")
 
     p = sub.add_parser("demux", help="clips -> 25 fps video + 16 kHz mono WAV")
@@ -110,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    return _dispatch(args)
+    from avdf.errors import InputError
+
+    try:
+        return _dispatch(args)
+    except InputError as e:
+        logging.getLogger("avdf").error("avdf %s: %s", args.command, e)
+        return 2
 
 
 def _dispatch(args) -> int:
@@ -120,10 +135,29 @@ def _dispatch(args) -> int:
         from avdf.data import synthetic
 
         synthetic.generate(args.out_root, args.name, args.family, args.cfg, args.workers)
+    elif args.command == "fetch":
+        from avdf.data import sources
+
+        sources.locate(args.dataset, args.cfg, args.marker)
     elif args.command == "ingest":
+        import json
+
         from avdf.data import manifest
 
-        manifest.build(args.meta, args.manifest, args.split, args.cfg["test_fraction"], args.cfg["seed"])
+        root = args.root
+        if root.endswith(".json"):
+            root = json.loads(open(root).read())["root"]
+        cfg = args.cfg
+        manifest.build(
+            args.source,
+            root,
+            args.manifest,
+            args.split,
+            cfg["protocol"],
+            cfg["test_fraction"],
+            cfg["seed"],
+            args.report,
+        )
     elif args.command in ("demux", "faces", "face-crops", "log-mel"):
         from avdf import preprocess
 

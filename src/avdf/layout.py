@@ -3,6 +3,7 @@
 Data flow one way, each step in its own folder::
 
     data/raw/synthetic/<dataset>/meta_data.csv   raw clips (DVC-tracked)
+    data/raw/<dataset>/root.json                 a real dataset's root (local copy, or download)
     data/manifests/<dataset>.csv                 one row per clip
     data/splits/<dataset>/<protocol>.csv         the split, a versioned file
     data/interim/<dataset>/{demux,faces}/        demuxed media, face tracks
@@ -19,6 +20,15 @@ STAGES = ("demux", "faces", "face_crops", "log_mel")
 
 def raw_meta(dataset: str) -> str:
     return f"data/raw/synthetic/{dataset}/meta_data.csv"
+
+
+def raw_marker(dataset: str) -> str:
+    """Written once a real dataset is on disk: its root and what its metadata lists."""
+    return f"data/raw/{dataset}/root.json"
+
+
+def ingest_report(dataset: str) -> str:
+    return f"data/manifests/{dataset}.ingest.json"
 
 
 def manifest(dataset: str) -> str:

@@ -22,6 +22,11 @@ from avdf.data.manifest import CATEGORIES
 PAPER_ORDER = ["DefakeAVMiT", "FakeAVCeleb", "DFDC", "LAV-DF"]
 
 
+def data_label(params: dict) -> str:
+    """The ``data`` column of every row made from runs: which data, and which split protocol."""
+    return f"{params['data_label']}; split: {params['split']['protocol']}"
+
+
 def load_evals(paths: list[str]) -> pd.DataFrame:
     rows = []
     for p in paths:
@@ -86,7 +91,7 @@ def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
             "method": method,
             "source": "avdf",
             "modality": models.MODALITY[method],
-            "data": params["data_label"],
+            "data": data_label(params),
             "reason": "",
         }
         for ds in order:
@@ -143,7 +148,7 @@ def table1_by_category(eval_jsons: list[str], params: dict, out_csv: str) -> pd.
             group = runs[(runs["eval_dataset"] == ds) & (runs["method"] == method)]
             if group.empty:
                 continue
-            rows.append(_category_row(group, ds, method, params["data_label"]))
+            rows.append(_category_row(group, ds, method, data_label(params)))
     table = pd.DataFrame(rows)
     atomic.write_csv(out_csv, table)
     return table
@@ -174,7 +179,7 @@ def _variant_table(
     rows = []
     for variant in study["variants"]:
         run_variant = studies.canonical(params, "macbdf", variant)
-        row = {"row": names.get(variant, variant), "variant": variant, "data": params["data_label"]}
+        row = {"row": names.get(variant, variant), "variant": variant, "data": data_label(params)}
         mine = runs[(runs["method"] == "macbdf") & (runs["variant"] == run_variant)]
         row["ablation"] = mine["ablation"].iloc[0]
         row["objective"] = mine["objective"].iloc[0]
@@ -218,7 +223,7 @@ def table3(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
             "method": method,
             "source": "avdf",
             "train_dataset": train,
-            "data": params["data_label"],
+            "data": data_label(params),
             "reason": "",
         }
         for ds in targets:
@@ -251,7 +256,7 @@ def depth_sweep(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFra
             group = runs[
                 (runs["method"] == "macbdf") & (runs["variant"] == run_variant) & (runs["eval_dataset"] == ds)
             ]
-            row = {"dataset": ds, "depth": depth, "variant": variant, "data": params["data_label"]}
+            row = {"dataset": ds, "depth": depth, "variant": variant, "data": data_label(params)}
             row |= cell(group, threshold)
             row["acc_paper"] = paper.FIG5_TEXT.get(_paper_name(params, ds), {}).get(depth)
             rows.append(row)
@@ -285,7 +290,7 @@ def om_pareto_curves(train_jsons: list[str], params: dict, out_csv: str) -> pd.D
     grouped = long.groupby(["dataset", "om_pareto", "epoch"], sort=True)[list(FIG67_CURVES)]
     table = grouped.mean().round(4).join(grouped.std(ddof=1).round(4), rsuffix="_std").reset_index()
     table.insert(3, "seeds", grouped.size().to_numpy())
-    table["data"] = params["data_label"]
+    table["data"] = data_label(params)
     atomic.write_csv(out_csv, table)
     return table
 

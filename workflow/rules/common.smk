@@ -54,11 +54,11 @@ def as_json(obj):
 
 
 def raw_meta(wildcards):
-    """The dataset's metadata file: generated (synthetic) or found in a local copy."""
-    spec = config["datasets"][wildcards.dataset]
-    if spec["source"] == "synthetic":
+    """What ingest reads: the generated metadata (synthetic), or the marker the fetch rule writes
+    once a real dataset is on disk (a local copy, or a download)."""
+    if config["datasets"][wildcards.dataset]["source"] == "synthetic":
         return layout.raw_meta(wildcards.dataset)
-    return f"{spec['root']}/meta_data.csv"
+    return layout.raw_marker(wildcards.dataset)
 
 
 def train_cfg(wildcards):

@@ -1,4 +1,5 @@
-# Stage 1b: metadata -> manifest (one row per clip) + the split as a versioned file.
+# Stage 1b: metadata -> manifest (one row per clip) + the split as a versioned file, through the
+# dataset's adapter (avdf.data.<source>); the report says what ingest found (duplicates, missing).
 
 
 rule ingest:
@@ -7,7 +8,9 @@ rule ingest:
     output:
         manifest=layout.manifest("{dataset}"),
         split=layout.split("{dataset}", PROTOCOL),
+        report=layout.ingest_report("{dataset}"),
     params:
+        source=lambda wc: config["datasets"][wc.dataset]["source"],
         cfg=as_json(config["split"]),
     priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
@@ -15,5 +18,5 @@ rule ingest:
     log:
         "logs/ingest/{dataset}.log",
     shell:
-        "avdf ingest --meta {input:q} --manifest {output.manifest} --split {output.split}"
-        " --cfg {params.cfg} 2> {log}"
+        "avdf ingest --source {params.source} --root {input:q} --manifest {output.manifest}"
+        " --split {output.split} --report {output.report} --cfg {params.cfg} 2> {log}"

@@ -6,23 +6,38 @@ Quirks of the real file, all handled here:
   and ends in a comma, while rows carry ten values: the 9th is the file name and the 10th the
   directory (which starts with the dataset's top folder, e.g. ``FakeAVCeleb/RealVideo-...``);
 - folder names contain spaces and parentheses, such as ``Asian (East)``;
-- category letters: A = RVRA, B = RVFA, C = FVRA, D = FVFA.
+- category letters: A = RVRA, B = RVFA, C = FVRA, D = FVFA;
+- some files are listed twice, with different method labels: one row is kept, its method the
+  labels joined with ``+``, and the number of such rows is reported.
+
+Getting it: the dataset is given on request (the form linked from
+https://github.com/DASH-Lab/FakeAVCeleb); the reply is a download link, which goes in
+``datasets.<name>.url`` (or set ``root`` to a local copy).
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import logging
+import os
 import re
 from pathlib import Path
 
 import pandas as pd
 
+from avdf.data import fetch
+from avdf.errors import InputError
+
+log = logging.getLogger(__name__)
+META = "meta_data.csv"  # the file at the dataset root that says "this is FakeAVCeleb"
+REQUEST = "the request form linked from https://github.com/DASH-Lab/FakeAVCeleb (v1.2)"
+
 CATEGORY_NAMES = {"A": "RVRA", "B": "RVFA", "C": "FVRA", "D": "FVFA"}
 FIELDS = ["source", "target1", "target2", "method", "category", "type", "race", "gender", "file", "directory"]
 
 
-class MetadataError(ValueError):
+class MetadataError(InputError):
     """A metadata file that cannot be read, with the file and line named."""
 
 
@@ -42,9 +57,19 @@ def _resolve(root: Path, directory: str, name: str) -> Path:
     return root.joinpath(*parts[1:], name) if len(parts) > 1 else root / directory / name
 
 
-def read_metadata(meta_csv: str | Path) -> pd.DataFrame:
-    """Rows of ``meta_data.csv`` as manifest rows (without the split column)."""
-    meta_csv = Path(meta_csv)
+def find_meta(root: str | Path) -> Path:
+    """``meta_data.csv`` at the root, or one level down (the archive unpacks into a folder)."""
+    root = Path(root)
+    for candidate in (root / META, *sorted(root.glob(f"*/{META}"))):
+        if candidate.exists():
+            return candidate
+    raise fetch.MissingData(f"{root}: no {META} at the root or one folder down")
+
+
+def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
+    """Rows of ``meta_data.csv`` (at ``root``, or ``root`` itself if it is the file) as manifest
+    rows without the split, and a report of what was found (duplicates dropped)."""
+    meta_csv = Path(root) if Path(root).is_file() else find_meta(root)
     root = meta_csv.parent
     rows = []
     with open(meta_csv, newline="") as f:
@@ -63,6 +88,7 @@ def read_metadata(meta_csv: str | Path) -> pd.DataFrame:
             category = CATEGORY_NAMES[rec["category"]]
             path = _resolve(root, rec["directory"], rec["file"])
             rel = f"{rec['directory']}/{rec['file']}"
+            people = [rec["source"]] + [t for t in (rec["target1"], rec["target2"]) if t not in ("", "-")]
             rows.append(
                 {
                     "clip_id": clip_id(rel),
@@ -72,9 +98,40 @@ def read_metadata(meta_csv: str | Path) -> pd.DataFrame:
                     "audio_fake": int(category in ("RVFA", "FVFA")),
                     "category": category,
                     "identity": rec["source"],
+                    "identities": ";".join(dict.fromkeys(people)),
                     "method": rec["method"],
+                    "official_split": "",
+                    "fake_periods": "",
                 }
             )
     if not rows:
         raise MetadataError(f"{meta_csv}: no clips listed")
-    return pd.DataFrame(rows)
+    clips = pd.DataFrame(rows)
+    repeated = clips.duplicated("clip_id", keep="first")
+    if repeated.any():
+        methods = clips.groupby("clip_id", sort=False)["method"].agg(lambda m: "+".join(sorted(set(m))))
+        clips = clips[~repeated].copy()
+        clips["method"] = clips["clip_id"].map(methods)
+        log.warning(
+            "%s: %d rows list a file already listed (another method label); kept one each",
+            meta_csv,
+            int(repeated.sum()),
+        )
+    return clips.reset_index(drop=True), {
+        "metadata": str(meta_csv),
+        "rows": len(rows),
+        "duplicates_dropped": int(repeated.sum()),
+    }
+
+
+def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
+    """Download and unpack the archive at ``spec["url"]`` (the link the authors emailed)."""
+    url = spec.get("url") or os.environ.get("AVDF_FAKEAVCELEB_URL")
+    if not url:
+        raise fetch.MissingData(
+            "FakeAVCeleb is not on disk. Set datasets.<name>.root to a local copy (the folder holding "
+            "meta_data.csv), or datasets.<name>.url (or the environment variable AVDF_FAKEAVCELEB_URL) "
+            f"to the download link you were emailed. Request access through {REQUEST}."
+        )
+    archive = fetch.download(url, dest.parent / "archives" / "FakeAVCeleb_v1.2.zip", checksums)
+    return fetch.safe_extract(archive, dest)
