@@ -7,7 +7,7 @@ VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 CORES ?= all
 
-.PHONY: setup run all report test lint unit dvc-init lock clean
+.PHONY: setup run all report test lint unit dvc-init lock clean track-data
 
 setup:
 	@bash envs/setup.sh
@@ -22,6 +22,9 @@ all: setup
 	snakemake --report results/report.html
 	dvc commit --force --quiet
 	@echo "every table and figure is in results/ (see results/report.html); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
+
+track-data: setup  # real datasets located by the fetch rule -> DVC (dvc add, or import-url for outside copies)
+	avdf track-data data/raw/*.json
 
 report: setup
 	snakemake --report results/report.html

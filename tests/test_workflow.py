@@ -227,6 +227,17 @@ def test_training_scores_its_test_split_as_evaluate_would(workflow, tmp_path):
 
 
 @pytest.mark.slow
+def test_every_dataset_is_audited_for_shortcuts(workflow):
+    for ds in DATASETS:
+        audit = pd.read_csv(workflow / f"results/audit_{ds}.csv")
+        assert list(audit["predictor"]) == ["leading_silence_s", "duration_s", "file_size_bytes", "bitrate_kbps"]
+        assert audit["separability"].between(50, 100).all() and (audit["clips"] > 0).all()
+        assert (workflow / f"results/audit_{ds}.png").stat().st_size > 0
+        report = yaml.safe_load((workflow / f"data/manifests/{ds}.ingest.json").read_text())
+        assert report["protocol"] == "paper" and report["duplicates_dropped"] == 0
+
+
+@pytest.mark.slow
 def test_second_run_is_a_no_op(workflow):
     again = snakemake(workflow, "--cores", "2", "-n", "all")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--marker", required=True)
     p.add_argument("--cfg", type=_cfg, required=True, help="the dataset's params.yaml entry, as JSON")
 
+    p = sub.add_parser("track-data", help="put located real datasets under DVC (dvc add / import-url)")
+    p.add_argument("markers", nargs="+", help="data/raw/<name>.json files written by fetch")
+
     p = sub.add_parser("ingest", help="metadata -> manifest + split file")
     p.add_argument(
         "--source", required=True, help="the adapter: synthetic, fakeavceleb, dfdc, lavdf, defakeavmit"
@@ -53,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", required=True)
     p.add_argument("--report", help="where to write what ingest found (duplicates, missing files)")
     p.add_argument("--cfg", type=_cfg, required=True, help="the split section, as JSON")
+
+    p = sub.add_parser("audit", help="shortcut audit: AUC of trivial predictors (silence, duration, size)")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--png", required=True)
+    p.add_argument("--cfg", type=_cfg, required=True, help='{"audit": {...}, "data_label": ...}')
 
     p = sub.add_parser("demux", help="clips -> 25 fps video + 16 kHz mono WAV")
     p.add_argument("--dataset", required=True)
@@ -139,6 +148,11 @@ def _dispatch(args) -> int:
         from avdf.data import sources
 
         sources.locate(args.dataset, args.cfg, args.marker)
+    elif args.command == "track-data":
+        from avdf.data import sources
+
+        for marker in args.markers:
+            sources.dvc_track(marker)
     elif args.command == "ingest":
         import json
 
@@ -158,13 +172,34 @@ def _dispatch(args) -> int:
             cfg["seed"],
             args.report,
         )
+    elif args.command == "audit":
+        from avdf import audit
+
+        ds = args.dataset
+        audit.audit(
+            ds,
+            layout.manifest(ds),
+            layout.stage_index(ds, "demux"),
+            layout.stage_dir(ds, "demux"),
+            args.cfg["audit"],
+            args.cfg["data_label"],
+            args.out,
+            args.png,
+        )
     elif args.command in ("demux", "faces", "face-crops", "log-mel"):
         from avdf import preprocess
 
         ds, cfg = args.dataset, args.cfg
         demux_dir, demux_index = layout.stage_dir(ds, "demux"), layout.stage_index(ds, "demux")
         if args.command == "demux":
-            preprocess.demux(layout.manifest(ds), demux_dir, demux_index, cfg["fps"], cfg["sample_rate"])
+            preprocess.demux(
+                layout.manifest(ds),
+                demux_dir,
+                demux_index,
+                cfg["fps"],
+                cfg["sample_rate"],
+                cfg["trim_silence"],
+            )
         elif args.command == "faces":
             preprocess.face_tracks(
                 demux_index, demux_dir, layout.stage_dir(ds, "faces"), layout.stage_index(ds, "faces"), cfg

@@ -3,7 +3,7 @@
 Data flow one way, each step in its own folder::
 
     data/raw/synthetic/<dataset>/meta_data.csv   raw clips (DVC-tracked)
-    data/raw/<dataset>/root.json                 a real dataset's root (local copy, or download)
+    data/raw/<dataset>.json                      where a real dataset's root is (local or downloaded)
     data/manifests/<dataset>.csv                 one row per clip
     data/splits/<dataset>/<protocol>.csv         the split, a versioned file
     data/interim/<dataset>/{demux,faces}/        demuxed media, face tracks
@@ -24,7 +24,7 @@ def raw_meta(dataset: str) -> str:
 
 def raw_marker(dataset: str) -> str:
     """Written once a real dataset is on disk: its root and what its metadata lists."""
-    return f"data/raw/{dataset}/root.json"
+    return f"data/raw/{dataset}.json"
 
 
 def ingest_report(dataset: str) -> str:

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic
+from avdf import atomic, audit
 from avdf.data import manifest
 from avdf.media import clip_stage, faces, ffmpeg, log_mel
 
 
-def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate: int) -> None:
+def demux(
+    manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate: int, trim_silence: bool = False
+) -> None:
+    """Every clip to constant ``fps`` video and ``sample_rate`` mono WAV; with ``trim_silence``, the
+    leading silence (as the shortcut audit measures it) is cut from both streams first."""
     out = Path(out_dir)
     clips = manifest.read(manifest_csv)
 
@@ -30,8 +34,11 @@ def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate
             raise ffmpeg.MediaError("no video stream")
         if not info.has_audio:
             raise ffmpeg.MediaError("no audio stream")
+        start = (
+            audit.leading_silence(ffmpeg.read_audio(path, sample_rate), sample_rate) if trim_silence else 0.0
+        )
         with atomic.atomic_path(outs[0]) as wav, atomic.atomic_path(outs[1]) as mp4:
-            ffmpeg.demux(path, mp4, wav, fps=fps, sample_rate=sample_rate)
+            ffmpeg.demux(path, mp4, wav, fps=fps, sample_rate=sample_rate, start_s=start)
 
     clip_stage.run(
         "demux",
@@ -39,7 +46,12 @@ def demux(manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate
         outputs,
         process,
         index_out,
-        {"fps": fps, "sample_rate": sample_rate, "sources": clip_stage.sources_stamp(clips["path"])},
+        {
+            "fps": fps,
+            "sample_rate": sample_rate,
+            "trim_silence": trim_silence,
+            "sources": clip_stage.sources_stamp(clips["path"]),
+        },
     )
 
 

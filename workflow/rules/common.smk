@@ -120,7 +120,23 @@ def all_targets():
         "results/fig4_latent.png",
         "results/rejects.csv",
         "results/metrics.json",
+        *[f"results/audit_{d}.csv" for d in DATASETS],
+        *[f"results/audit_{d}.png" for d in DATASETS],
     ]
+
+
+def shortcut_warnings():
+    """At the end of a run: one warning per flagged predictor of every audit on disk."""
+    import pandas as pd
+    from pathlib import Path
+    from snakemake.logging import logger
+
+    for csv in sorted(Path("results").glob("audit_*.csv")):
+        for row in pd.read_csv(csv).query("shortcut").itertuples():
+            logger.warning(
+                f"WARNING shortcut: in {row.dataset}, {row.predictor} alone separates real from fake "
+                f"(separability {row.separability:.1f}); see {csv} and the report"
+            )
 
 
 def raw_targets():

@@ -1,8 +1,9 @@
 """Where a configured dataset's files are: a local copy, or a download into ``data/raw/<name>/``.
 
 ``locate`` is what the ``fetch`` rule runs. A ``root`` that exists is used as it is (nothing is
-copied); otherwise the source's adapter downloads the dataset (resumable, checksummed against
-``data/checksums/<name>.sha256``) and unpacks it safely. Either way a small JSON marker records
+copied); otherwise the source's adapter downloads the dataset into ``root`` (``data/raw/<name>``
+when none is set), resumable and checksummed against ``data/checksums/<name>.sha256``, and
+unpacks it safely. Either way a small JSON marker records
 the root, so the rest of the workflow depends on one file whatever the dataset's layout.
 """
 
@@ -22,16 +23,30 @@ def checksums_file(name: str) -> Path:
 def locate(name: str, spec: dict, marker: str | Path) -> Path:
     source = spec["source"]
     adapter = SOURCES[source]
-    root = Path(spec["root"]) if spec.get("root") else None
-    if root is None or not root.exists():
-        if root is not None and not spec.get("url") and source in ("fakeavceleb", "defakeavmit"):
-            hint = f"datasets.{name}.root is {str(root)!r}, which does not exist. "
-        else:
-            hint = ""
+    root = Path(spec.get("root") or Path("data/raw") / name)
+    if not root.exists():
+        hint = f"datasets.{name}.root is {str(root)!r}, which does not exist. " if spec.get("root") else ""
         try:
-            root = adapter.fetch_dataset(spec, Path("data/raw") / name / "data", checksums_file(name))
+            root = adapter.fetch_dataset(spec, root, checksums_file(name))
         except fetch.MissingData as e:
             raise fetch.MissingData(f"dataset {name!r}: {hint}{e}") from None
     _, report = adapter.read_metadata(root)  # fails now, with the file named, if the layout is wrong
     atomic.write_json(marker, {"dataset": name, "source": source, "root": str(root.resolve()), **report})
     return root
+
+
+def dvc_track(marker: str | Path) -> list[str]:
+    """Put a located dataset under DVC: ``dvc add`` for a root inside the repository (its ``.dvc``
+    file goes to Git), ``dvc import-url --no-download`` for a local copy elsewhere (records its
+    hash without copying it). ``dvc status`` then reports when the data on disk changes."""
+    import json
+    import subprocess
+
+    info = json.loads(Path(marker).read_text())
+    root, repo = Path(info["root"]), Path.cwd().resolve()
+    if repo in root.parents:
+        cmd = ["dvc", "add", str(root.relative_to(repo))]
+    else:
+        cmd = ["dvc", "import-url", "--no-download", str(root), f"data/raw/{info['dataset']}"]
+    subprocess.run(cmd, check=True)
+    return cmd

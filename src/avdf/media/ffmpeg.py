@@ -90,9 +90,17 @@ def _run(stream, what: str) -> bytes:
     return out
 
 
-def demux(src: str | Path, video_out: str | Path, audio_out: str | Path, fps: int, sample_rate: int) -> None:
-    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV, in one pass."""
-    stream = ffmpeg.input(str(src))
+def demux(
+    src: str | Path,
+    video_out: str | Path,
+    audio_out: str | Path,
+    fps: int,
+    sample_rate: int,
+    start_s: float = 0.0,
+) -> None:
+    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV, in one
+    pass; ``start_s`` > 0 drops that much of the start of both streams (trimming a leading silence)."""
+    stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {}))
     video = stream.video.filter("fps", fps=fps).output(
         str(video_out),
         vcodec="libx264",
