@@ -42,5 +42,9 @@ def test_the_paper_profile_is_valid_and_switches_the_datasets():
     update_config(params, yaml.safe_load((REPO_ROOT / "workflow/profiles/paper/params.yaml").read_text()))
     validate_params(params, source="paper profile")
     assert studies.dataset_named(params, "FakeAVCeleb") == "fakeavceleb"
-    assert studies.dataset_named(params, "DFDC") is None  # the synthetic stand-in is switched off
+    assert studies.dataset_named(params, "DFDC") == "dfdc"  # the real one, not the synthetic stand-in
+    assert studies.dataset_named(params, "LAV-DF") == "lavdf"
+    assert not any(
+        spec.get("enabled", True) for name, spec in params["datasets"].items() if name.startswith("synth")
+    )
     assert params["train"]["frames"] == 16 and params["faces"]["crop_size"] == 224

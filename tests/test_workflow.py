@@ -35,7 +35,7 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 def tiny_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["datasets"] = {d: params["datasets"][d] for d in DATASETS}
+    params["datasets"] = {d: params["datasets"][d] for d in [*DATASETS, "synth_lavdf"]}
     params["synth"].update(identities=3, clips_per_category=3, faulty_clips=3, duration_s=1.0)
     params["train"].update(epochs=2, batch_size=4, methods=["aasist", "mcl", "macbdf"], seeds=[0, 1])
     params["model"].update(dim=32, depth=1)
@@ -230,11 +230,26 @@ def test_training_scores_its_test_split_as_evaluate_would(workflow, tmp_path):
 def test_every_dataset_is_audited_for_shortcuts(workflow):
     for ds in DATASETS:
         audit = pd.read_csv(workflow / f"results/audit_{ds}.csv")
-        assert list(audit["predictor"]) == ["leading_silence_s", "duration_s", "file_size_bytes", "bitrate_kbps"]
+        assert list(audit["predictor"]) == [
+            "leading_silence_s",
+            "duration_s",
+            "file_size_bytes",
+            "bitrate_kbps",
+        ]
         assert audit["separability"].between(50, 100).all() and (audit["clips"] > 0).all()
         assert (workflow / f"results/audit_{ds}.png").stat().st_size > 0
         report = yaml.safe_load((workflow / f"data/manifests/{ds}.ingest.json").read_text())
         assert report["protocol"] == "paper" and report["duplicates_dropped"] == 0
+
+
+@pytest.mark.slow
+def test_frame_level_table_scores_frames_against_segments(workflow):
+    table = pd.read_csv(workflow / "results/table_frame_level.csv").set_index("dataset")
+    row = table.loc["synth_lavdf"]
+    assert row["seeds"] == 2 and 0 <= row["frame_auc"] <= 100
+    assert 0 < row["frame_auc_fake_frames"] < row["frame_auc_frames"]  # segments: some frames fake, not all
+    split = pd.read_csv(workflow / "data/manifests/synth_lavdf.csv")
+    assert (split["fake_periods"].fillna("[]") != "[]").sum() == (split["label"] == 1).sum()
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ TABLES = {  # avdf table NAME -> function of avdf.tables
     "contrastive": "table_contrastive",
     "fig5": "depth_sweep",
     "fig67": "om_pareto_curves",
+    "frame_level": "table_frame_level",
 }
 
 

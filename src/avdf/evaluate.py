@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avdf import atomic, clips, metrics, models, tracking
+from avdf import atomic, clips, frame_level, metrics, models, tracking
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ def evaluate_model(
         **metrics.binary_metrics(table["label"].to_numpy(), probs, params["evaluate"]["threshold"]),
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
     }
+    if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
+        result["frame_level"] = frame_level.evaluate(model, data, table, ckpt["input"])
     atomic.write_csv(
         scores_csv,
         pd.DataFrame(

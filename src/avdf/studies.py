@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from typing import NamedTuple
 
-TARGETS = ("table1", "table2", "fig5", "fig67", "table3", "contrastive", "fig4")
+TARGETS = ("table1", "table2", "fig5", "fig67", "table3", "contrastive", "fig4", "frame_level")
 
 
 class Eval(NamedTuple):
@@ -99,6 +99,8 @@ def evals(params: dict, target: str) -> list[Eval]:
         return own(study_datasets(params, study["datasets"]), [(m, "default") for m in methods])
     if target in ("table2", "fig5", "fig67", "contrastive"):
         return own(study_datasets(params, study["datasets"]), [("macbdf", v) for v in study["variants"]])
+    if target == "frame_level":
+        return own(study_datasets(params, study["datasets"]), [("macbdf", "default")])
     if target == "table3":
         train = dataset_named(params, study["train"])
         if train is None:

@@ -61,6 +61,15 @@ def raw_meta(wildcards):
     return layout.raw_marker(wildcards.dataset)
 
 
+def adapter_of(dataset):
+    """The ingest adapter of a dataset: its source, or for a synthetic one the format it imitates
+    (the LAV-DF stand-in writes LAV-DF's metadata.json; the others FakeAVCeleb's meta_data.csv)."""
+    spec = config["datasets"][dataset]
+    if spec["source"] != "synthetic":
+        return spec["source"]
+    return "lavdf" if spec["family"] == "lavdf" else "fakeavceleb"
+
+
 def train_cfg(wildcards):
     """The parameters a training run reads, with its variant's changes applied. Of the studies, only
     what concerns this run: adding a variant to a study must not retrain every other run."""
@@ -72,7 +81,7 @@ def train_cfg(wildcards):
         {k: params[k] for k in keys}
         | {
             "run": {
-                "table": studies.study_of(config, wildcards.variant),
+                "table": next((t for t in studies.TARGETS if run in studies.runs_of(config, t)), "extra"),
                 "test_every_epoch": run in studies.runs_of(config, "fig67"),
             }
         }
@@ -99,6 +108,7 @@ TABLE_STUDY = {  # results/<table>.csv -> the study it reports
     "table2": "table2",
     "table3": "table3",
     "table_contrastive": "contrastive",
+    "table_frame_level": "frame_level",
 }
 FIG4_DATASET = studies.dataset_named(config, config["studies"]["fig4"]["dataset"])
 
@@ -115,6 +125,7 @@ def all_targets():
         "results/table2.csv",
         "results/table3.csv",
         "results/table_contrastive.csv",
+        *(["results/table_frame_level.csv"] if studies.evals(config, "frame_level") else []),
         "results/fig5_depth.png",
         "results/fig6_ompareto_loss.png",
         "results/fig4_latent.png",

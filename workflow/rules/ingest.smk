@@ -10,7 +10,7 @@ rule ingest:
         split=layout.split("{dataset}", PROTOCOL),
         report=layout.ingest_report("{dataset}"),
     params:
-        source=lambda wc: config["datasets"][wc.dataset]["source"],
+        source=lambda wc: adapter_of(wc.dataset),
         cfg=as_json(config["split"]),
     priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:

@@ -25,7 +25,7 @@ rule table:
     output:
         report("results/{table}.csv", caption="../report/table.rst", category="Tables"),
     wildcard_constraints:
-        table="table1|table1_by_category|table2|table3|table_contrastive",
+        table="table1|table1_by_category|table2|table3|table_contrastive|table_frame_level",
     params:
         name=lambda wc: TABLE_STUDY[wc.table] if wc.table != "table1_by_category" else wc.table,
         cfg=as_json(config),

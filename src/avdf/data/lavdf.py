@@ -40,6 +40,8 @@ def _category(video: bool, audio: bool) -> str:
 
 def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
     root = Path(root)
+    if root.is_file():  # a file at the root (the synthetic stand-in passes its meta_data.csv)
+        root = root.parent
     metas = [root / META] if (root / META).exists() else sorted(root.glob(f"*/{META}"))
     if not metas:
         raise fetch.MissingData(f"{root}: no LAV-DF {META} at the root or one folder down")

@@ -18,6 +18,10 @@ audio (:mod:`avdf.data.speech`). In a fake-video clip the mouth follows the clip
 (lip-synced, as Wav2Lip does); in a real-video clip it follows the true voice, so a fake soundtrack
 on a real video is slightly out of sync with the lips.
 
+The ``lavdf`` family stands in for LAV-DF: a fake clip is manipulated only inside one segment
+(30-60 % of the clip, at a random place), and besides ``meta_data.csv`` the family writes LAV-DF's
+``metadata.json`` with the ``fake_periods``, read by the LAV-DF adapter for frame-level evaluation.
+
 The metadata file is FakeAVCeleb v1.2's ``meta_data.csv`` (header with a trailing comma, ten
 values per row, folder names with spaces and parentheses), so one ingest adapter serves real and
 synthetic data. Generation is deterministic: the same seed gives byte-identical files.
@@ -58,7 +62,9 @@ FAMILIES = {
     "dfdc": Family(video_method="faceswap_blend", audio_method="griffinlim", crf=20),
     "fakeavceleb": Family(video_method="faceswap_wav2lip", audio_method="voice_clone", crf=18),
     "defakeavmit": Family(video_method="gan_resample", audio_method="splice", crf=18),
+    "lavdf": Family(video_method="faceswap_wav2lip", audio_method="splice", crf=20),  # fakes in segments
 }
+SEGMENTED = {"lavdf"}  # families whose fakes are manipulated inside one segment only
 CATEGORIES = {  # letter -> (type folder, video fake, audio fake)
     "A": ("RealVideo-RealAudio", False, False),
     "B": ("RealVideo-FakeAudio", False, True),
@@ -103,9 +109,19 @@ def _family_index(family: str) -> int:
     return sorted(FAMILIES).index(family)
 
 
+def fake_period(family: str, category: str, duration_s: float, rng: np.random.Generator):
+    """The manipulated segment [start, end) in seconds, or None (the whole clip, or a real clip)."""
+    if family not in SEGMENTED or category == "A":
+        return None
+    length = rng.uniform(0.3, 0.6) * duration_s
+    start = rng.uniform(0, duration_s - length)
+    return (round(start, 3), round(start + length, 3))
+
+
 def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category: str,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (T, S, S, 3) uint8 and mono audio of one clip of ``category``."""
+                rng: np.random.Generator, period: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (T, S, S, 3) uint8 and mono audio of one clip of ``category``; with ``period``, the
+    manipulation is applied inside [start, end) seconds only."""
     fam = FAMILIES[family]
     _, video_fake, audio_fake = CATEGORIES[category]
     dur, fps, sr, size = cfg["duration_s"], cfg["fps"], cfg["sample_rate"], cfg["frame_size"]
@@ -113,15 +129,27 @@ def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category
     motion = HeadMotion.sample(rng)
     real_audio = speech.synthesize(utt, who.voice, dur, sr, rng)
     audio = fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+    if audio_fake and period is not None:  # the fake only inside the segment, 10 ms crossfades
+        t = np.arange(len(real_audio)) / sr
+        ramp = 0.01
+        mix = np.clip(np.minimum(t - period[0], period[1] - t) / ramp + 0.5, 0, 1).astype(np.float32)
+        audio = (mix * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(np.float32)
     # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
     opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
     src = identity_portrait(who.source, who.mirror, who.tint)
+
+    def real_at(i, o):
+        return draw_mouth(src.image, src, o)
+
     if video_fake:
         fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
-        portrait_at = fake.frame
+        if period is None:
+            portrait_at = fake.frame
+        else:
+            def portrait_at(i, o):
+                return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
     else:
-        def portrait_at(i, o):
-            return draw_mouth(src.image, src, o)
+        portrait_at = real_at
     n = int(round(dur * fps))
     frames = np.stack([view(portrait_at(i, float(opening[min(i, len(opening) - 1)])), motion, i / fps, size,
                             who.background) for i in range(n)])
@@ -147,11 +175,12 @@ class ClipJob:
     rng_key: tuple[int, ...]
     dest: Path
     fault: str | None = None
+    period: tuple[float, float] | None = None
 
 
 def _make_clip(job: ClipJob) -> None:
     rng = np.random.default_rng(list(job.rng_key))
-    frames, audio = render_clip(job.cfg, job.family, job.who, job.donor, job.category, rng)
+    frames, audio = render_clip(job.cfg, job.family, job.who, job.donor, job.category, rng, job.period)
     if job.fault == "no_face":
         frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
         frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
@@ -187,7 +216,11 @@ def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[
             target1 = donor.name if video_fake else "-"
             stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
             directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-            jobs.append(ClipJob(cfg, family, who, donor, category, rng_key, root.parent / directory / f"{stem}.mp4"))
+            period = fake_period(family, category, cfg["duration_s"], np.random.default_rng([*rng_key, 7]))
+            jobs.append(
+                ClipJob(cfg, family, who, donor, category, rng_key, root.parent / directory / f"{stem}.mp4",
+                        period=period)
+            )
             rows.append([who.name, target1, "-", method, category, ctype, RACE, GENDER[who.source], f"{stem}.mp4",
                          directory])
     # Broken files as real datasets have them: no audio stream, no face, a truncated container.
@@ -227,12 +260,40 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: i
         for done, job in enumerate(todo, start=1):
             _make_clip(job)
             _progress(name, done, len(todo), started)
+    if family in SEGMENTED:  # LAV-DF's metadata.json, with the fake segments
+        atomic.write_text(root / "metadata.json", json.dumps(lavdf_records(root, jobs), indent=1))
     buf = io.StringIO()
     buf.write(HEADER + "\n")
     csv.writer(buf, lineterminator="\n").writerows(rows)
     meta = root / "meta_data.csv"
     atomic.write_text(meta, buf.getvalue())
     return meta
+
+
+def lavdf_records(root: Path, jobs: list[ClipJob]) -> list[dict]:
+    """LAV-DF ``metadata.json`` records of a segmented family (every 5th clip in the official test)."""
+    records, real_of = [], {}
+    for i, job in enumerate(jobs):
+        _, video_fake, audio_fake = CATEGORIES[job.category]
+        rel = str(job.dest.relative_to(root))
+        if job.category == "A" and job.fault is None:
+            real_of.setdefault(job.who.name, rel)
+        records.append(
+            {
+                "file": rel,
+                "n_fakes": int(job.period is not None),
+                "fake_periods": [list(job.period)] if job.period else [],
+                "duration": job.cfg["duration_s"],
+                "original": None if job.category == "A" else real_of.get(job.who.name),
+                "modify_video": video_fake,
+                "modify_audio": audio_fake,
+                "split": "test" if i % 5 == 4 else "train",
+                "video_frames": int(round(job.cfg["duration_s"] * job.cfg["fps"])),
+                "audio_channels": 1,
+                "audio_frames": int(job.cfg["duration_s"] * job.cfg["sample_rate"]),
+            }
+        )
+    return records
 
 
 def _progress(name: str, done: int, total: int, started: float) -> None:

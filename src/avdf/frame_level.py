@@ -1,0 +1,70 @@
+"""Frame-level evaluation against fake segments (LAV-DF's ``fake_periods``).
+
+MACB-DF has a frame-level head per modality (eq. 20): a logit per sampled video frame and per
+audio token. Each is given the time of the moment it sees (a video frame: its index / fps; an audio
+token: the centre of its span of the clip) and the label "inside a fake segment of a manipulated
+modality": a video frame is fake when the clip's video was modified and its time falls in one of
+the ``fake_periods``, an audio token likewise for audio. Frame-level AUC pools every frame of every
+test clip, per modality, and for the clip as a whole on the video time grid with the higher of the
+two modalities' probabilities at each frame (the nearest audio token).
+
+Training uses clip labels only (as the paper does); the segments are used for evaluation alone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avdf import clips, metrics
+
+
+def periods_of(text: str) -> list[tuple[float, float]]:
+    return [tuple(p) for p in json.loads(text)] if text else []
+
+
+def inside(times: np.ndarray, periods: list[tuple[float, float]]) -> np.ndarray:
+    """1 where a time falls in any [start, end) period."""
+    out = np.zeros(len(times), int)
+    for start, end in periods:
+        out |= (times >= start) & (times < end)
+    return out
+
+
+def has_segments(table: pd.DataFrame) -> bool:
+    return "fake_periods" in table and (table["fake_periods"].fillna("").astype(str).str.len() > 2).any()
+
+
+@torch.inference_mode()
+def evaluate(model: torch.nn.Module, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -> dict | None:
+    """Frame-level AUC (percent) per modality and overall; None for models without frame heads."""
+    model.eval()
+    outs = [model(b) for b in torch.utils.data.DataLoader(data, batch_size=32)]
+    if "frame_video" not in outs[0]:
+        return None
+    video = torch.sigmoid(torch.cat([o["frame_video"] for o in outs])).numpy()
+    audio = torch.sigmoid(torch.cat([o["frame_audio"] for o in outs])).numpy()
+    labels, scores = {"video": [], "audio": [], "clip": []}, {"video": [], "audio": [], "clip": []}
+    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec["clip_seconds"] / audio.shape[1]
+    for i, row in enumerate(table.itertuples()):
+        periods = periods_of(row.fake_periods)
+        video_times = data.frame_indices(len(data.video[i])) / spec["fps"]
+        v_lab = inside(video_times, periods) * int(row.video_fake)
+        a_lab = inside(audio_times, periods) * int(row.audio_fake)
+        nearest = np.abs(audio_times[None, :] - video_times[:, None]).argmin(1)
+        labels["video"].append(v_lab)
+        scores["video"].append(video[i])
+        labels["audio"].append(a_lab)
+        scores["audio"].append(audio[i])
+        labels["clip"].append(v_lab | a_lab[nearest])
+        scores["clip"].append(np.maximum(video[i], audio[i][nearest]))
+    result = {}
+    for key, name in (("clip", "frame_auc"), ("video", "frame_auc_video"), ("audio", "frame_auc_audio")):
+        y, s = np.concatenate(labels[key]), np.concatenate(scores[key])
+        result[name] = metrics.auc(y, s)
+        result[f"{name}_fake_frames"] = int(y.sum())
+        result[f"{name}_frames"] = len(y)
+    return result

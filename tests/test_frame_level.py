@@ -1,0 +1,59 @@
+"""Frame-level evaluation: frames get the label of the segment they fall in, per modality."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from avdf import frame_level
+
+
+def test_inside_half_open_periods():
+    t = np.array([0.0, 0.4, 0.5, 0.99, 1.0, 1.6])
+    assert list(frame_level.inside(t, [(0.5, 1.0), (1.5, 2.0)])) == [0, 0, 1, 1, 0, 1]
+    assert list(frame_level.inside(t, [])) == [0] * 6
+
+
+class _Clips:
+    """Two clips of 8 frames at 4 fps (2 s); the model reads its scores from the batch."""
+
+    def __init__(self):
+        self.video = [np.zeros((8, 1)), np.zeros((8, 1))]
+
+    def frame_indices(self, n):
+        return np.arange(8)
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return {"i": i}
+
+
+class _Oracle(torch.nn.Module):
+    """Frame logits +5 inside [0.5, 1.0) s for clip 1's video and audio, -5 elsewhere."""
+
+    def forward(self, batch):
+        t_v = torch.arange(8) / 4
+        t_a = (torch.arange(4) + 0.5) * 2 / 4
+        on = batch["i"][:, None] == 1
+        v = torch.where(on & (t_v >= 0.5) & (t_v < 1.0), 5.0, -5.0)
+        a = torch.where(on & (t_a >= 0.5) & (t_a < 1.0), 5.0, -5.0)
+        return {"frame_video": v, "frame_audio": a, "logit": v.mean(1)}
+
+
+def test_an_oracle_gets_100_and_only_manipulated_modalities_count():
+    table = pd.DataFrame(
+        {
+            "fake_periods": ["", json.dumps([[0.5, 1.0]])],
+            "video_fake": [0, 1],
+            "audio_fake": [0, 1],
+        }
+    )
+    result = frame_level.evaluate(_Oracle(), _Clips(), table, {"clip_seconds": 2.0, "fps": 4})
+    assert result["frame_auc"] == result["frame_auc_video"] == result["frame_auc_audio"] == 100.0
+    assert result["frame_auc_video_fake_frames"] == 2 and result["frame_auc_audio_fake_frames"] == 1
+    table["video_fake"] = [0, 0]  # the video was not modified: its frames are all real
+    result = frame_level.evaluate(_Oracle(), _Clips(), table, {"clip_seconds": 2.0, "fps": 4})
+    assert result["frame_auc_video_fake_frames"] == 0 and np.isnan(result["frame_auc_video"])
