@@ -238,3 +238,28 @@ def test_manifest_round_trips_names_like_NA(tmp_path):
     )
     clips.to_csv(tmp_path / "m.csv", index=False)
     assert manifest.read(tmp_path / "m.csv")["identity"].item() == "NA"
+
+
+def test_a_tracked_dataset_shows_up_in_dvc_status_when_it_changes(tmp_path, monkeypatch, lavdf_tree):
+    import subprocess
+    import sys
+
+    bin_dir = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{__import__('os').environ['PATH']}")
+    repo = tmp_path / "repo"
+    shutil.copytree(lavdf_tree, repo / "data/raw/lavdf")
+    monkeypatch.chdir(repo)
+    subprocess.run(["git", "init", "-q"], check=True)
+    subprocess.run(["dvc", "init", "-q"], check=True)
+    marker = repo / "data/raw/lavdf.json"
+    sources.locate("lavdf", {"source": "lavdf", "root": "data/raw/lavdf"}, marker)
+    assert sources.dvc_track(marker)[:2] == ["dvc", "add"]
+    clean = subprocess.run(
+        ["dvc", "status", "data/raw/lavdf.dvc"], capture_output=True, text=True, check=True
+    )
+    assert "modified" not in clean.stdout
+    (repo / "data/raw/lavdf/train/000000.mp4").write_bytes(b"changed on disk")
+    changed = subprocess.run(
+        ["dvc", "status", "data/raw/lavdf.dvc"], capture_output=True, text=True, check=True
+    )
+    assert "modified:           data/raw/lavdf" in changed.stdout
