@@ -125,7 +125,15 @@ def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_c
     assert demux.loc["c4", "reason"] == "empty file (0 bytes)"
     assert demux.loc["c5", "reason"].startswith("file not found")
     assert demux.loc["c3", "status"] == "ok"  # a faceless clip demuxes fine ...
-    cfg = {"min_face_size": 30, "detect_threshold": 0.9, "keyframe_interval": 10, "batch_size": 8}
+    cfg = {
+        "min_face_size": 30,
+        "detect_threshold": 0.9,
+        "keyframe_interval": 10,
+        "batch_size": 8,
+        "detect_max_side": 320,
+        "track_policy": "persistent",
+        "scene_cut_threshold": 30.0,
+    }
     preprocess.face_tracks(
         str(tmp_path / "demux/index.csv"),
         str(tmp_path / "demux"),
@@ -137,3 +145,42 @@ def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_c
     assert list(faces.index) == ["c0", "c3"]
     assert faces.loc["c0", "status"] == "ok"
     assert faces.loc["c3", "reason"].startswith("no detectable face")  # ... and is rejected here
+
+
+def _box_centre_x(boxes):
+    return (boxes[:, 0] + boxes[:, 2]) / 2
+
+
+def test_a_scene_cut_forces_a_detection_and_the_track_follows_the_new_shot(face_clip):
+    frames = ffmpeg.read_frames(face_clip)[:20]  # 160x160, the face in the middle
+    canvas = np.zeros((20, 160, 400, 3), np.uint8)
+    canvas[:11, :, :160] = frames[:11]  # shot 1: face on the left
+    canvas[11:, :, 240:] = frames[11:]  # shot 2 (cut at frame 11): face on the right
+    track = FaceTracker(keyframe_interval=10, scene_cut_threshold=10).track(canvas)
+    assert track.keyframes[10] and track.keyframes[11]  # both sides of the cut were detected
+    x = _box_centre_x(track.boxes)
+    assert (x[:11] < 160).all() and (x[11:] > 240).all()  # no box interpolated across the cut
+
+
+def test_with_two_faces_the_policy_picks_the_track(face_clip):
+    frames = ffmpeg.read_frames(face_clip)[:21]
+    small = frames[:, ::2, ::2]  # the same face at half size
+    canvas = np.zeros((21, 160, 400, 3), np.uint8)
+    canvas[:, 40:120, 10:90] = small  # a small face on every frame
+    canvas[:11, :, 240:] = frames[:11]  # a large face on the first half only
+    largest = FaceTracker(keyframe_interval=5, policy="largest", scene_cut_threshold=255).track(canvas)
+    persistent = FaceTracker(keyframe_interval=5, policy="persistent", scene_cut_threshold=255).track(canvas)
+    assert (_box_centre_x(largest.boxes)[:10] > 240).all()
+    assert (_box_centre_x(persistent.boxes) < 100).all()
+
+
+def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip):
+    frames = ffmpeg.read_frames(face_clip)[:10]
+    big = np.repeat(np.repeat(frames, 3, axis=1), 3, axis=2)  # 480x480
+    full = FaceTracker(keyframe_interval=1).detect(big)
+    small = FaceTracker(keyframe_interval=1, detect_max_side=160).detect(big)
+    for (a, _), (b, _) in zip(full, small, strict=True):
+        assert len(a) == len(b) == 1
+        inter = np.clip(np.minimum(a[0, 2:], b[0, 2:]) - np.maximum(a[0, :2], b[0, :2]), 0, None).prod()
+        union = np.prod(a[0, 2:] - a[0, :2]) + np.prod(b[0, 2:] - b[0, :2]) - inter
+        assert inter / union > 0.85

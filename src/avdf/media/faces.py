@@ -1,8 +1,13 @@
 """Face detection and tracking with facenet-pytorch's MTCNN.
 
-MTCNN runs on keyframes only (every ``keyframe_interval`` frames, plus the last), in batches; the
-boxes of the frames between are interpolated linearly. Where several faces appear, the track
-follows the face that overlaps most with the previous keyframe's box, starting from the largest.
+MTCNN runs on keyframes only, in batches, on frames scaled down to ``detect_max_side`` pixels (boxes
+are scaled back); the boxes of the frames between are interpolated linearly. Keyframes are every
+``keyframe_interval``-th frame, the last frame, and both sides of every scene cut. A clip is cut
+into shots at its scene cuts; within a shot, detections are linked across keyframes into tracks by
+overlap, and one track is followed: the most ``persistent`` (found on the most keyframes) or the
+``largest``. Where the followed face jumps between two keyframes (overlap below ``lost_iou``, the
+track was lost), the frame between them is detected too, until the track holds or the keyframes
+are neighbours.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import numpy as np
 import torch
 
 from avdf.media.ffmpeg import MediaError
+
+POLICIES = ("persistent", "largest")
 
 
 @dataclass
@@ -32,6 +39,47 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area - inter, 1e-9)
 
 
+def scene_cuts(frames: np.ndarray, threshold: float) -> list[int]:
+    """Frames that start a new shot: the mean absolute difference of 32x32 grey thumbnails to the
+    previous frame exceeds ``threshold`` (0-255 scale) and three times the clip's median change."""
+    if len(frames) < 2:
+        return []
+    h, w = frames.shape[1:3]
+    thumbs = frames[:, :: max(1, h // 32), :: max(1, w // 32)].mean(-1)
+    change = np.abs(np.diff(thumbs, axis=0)).mean((1, 2))
+    limit = max(threshold, 3 * float(np.median(change)))
+    return [int(i) + 1 for i in np.flatnonzero(change > limit)]
+
+
+def _link(keys: list[int], detections: dict, link_iou: float) -> list[list[tuple[int, np.ndarray, float]]]:
+    """Detections of consecutive keyframes joined into tracks, greedily by overlap."""
+    tracks: list[list[tuple[int, np.ndarray, float]]] = []
+    for k in keys:
+        boxes, probs = detections[k]
+        free = list(range(len(tracks)))
+        for box, p in sorted(zip(boxes, probs, strict=True), key=lambda bp: -float(bp[1])):
+            best, best_iou = None, link_iou
+            for j in free:
+                overlap = float(_iou(box, tracks[j][-1][1]))
+                if overlap >= best_iou:
+                    best, best_iou = j, overlap
+            if best is None:
+                tracks.append([(k, box, float(p))])
+            else:
+                tracks[best].append((k, box, float(p)))
+                free.remove(best)
+    return tracks
+
+
+def _pick(tracks: list, policy: str) -> list[tuple[int, np.ndarray, float]]:
+    def area(track):
+        return float(np.mean([(b[2] - b[0]) * (b[3] - b[1]) for _, b, _ in track]))
+
+    if policy == "largest":
+        return max(tracks, key=area)
+    return max(tracks, key=lambda tr: (len(tr), area(tr)))
+
+
 class FaceTracker:
     def __init__(
         self,
@@ -40,59 +88,110 @@ class FaceTracker:
         keyframe_interval: int = 5,
         batch_size: int = 16,
         device: str | None = None,
+        detect_max_side: int | None = None,
+        policy: str = "persistent",
+        scene_cut_threshold: float = 30.0,
+        lost_iou: float = 0.3,
     ):
-        from facenet_pytorch import MTCNN
-
+        if policy not in POLICIES:
+            raise ValueError(f"unknown face track policy {policy!r}; choose from {POLICIES}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=self.device)
-        self.threshold, self.interval, self.batch_size = threshold, keyframe_interval, batch_size
+        self.min_face_size, self.threshold = min_face_size, threshold
+        self.interval, self.batch_size = keyframe_interval, batch_size
+        self.detect_max_side, self.policy = detect_max_side, policy
+        self.scene_cut_threshold, self.lost_iou = scene_cut_threshold, lost_iou
+        self._mtcnn: dict[int, object] = {}
+
+    def _detector(self, min_face_size: int):
+        if min_face_size not in self._mtcnn:
+            from facenet_pytorch import MTCNN
+
+            self._mtcnn[min_face_size] = MTCNN(keep_all=True, min_face_size=min_face_size, device=self.device)
+        return self._mtcnn[min_face_size]
+
+    def _scale(self, frames: np.ndarray) -> float:
+        side = max(frames.shape[1:3])
+        return (
+            1.0 if not self.detect_max_side or side <= self.detect_max_side else self.detect_max_side / side
+        )
 
     def detect(self, frames: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Boxes (N, 4) and probabilities (N,) of every face in each frame, batched."""
+        """Boxes (N, 4) and probabilities (N,) of every face in each frame, batched, in pixels of
+        ``frames`` (detection runs on frames scaled to ``detect_max_side``)."""
+        scale = self._scale(frames)
+        mtcnn = self._detector(max(10, round(self.min_face_size * scale)))
         out = []
         for start in range(0, len(frames), self.batch_size):
             batch = frames[start : start + self.batch_size]
+            if scale < 1.0:
+                size = (round(batch.shape[1] * scale), round(batch.shape[2] * scale))
+                batch = (
+                    torch.nn.functional.interpolate(
+                        torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float(),
+                        size=size,
+                        mode="area",
+                    )
+                    .round()
+                    .clamp(0, 255)
+                    .byte()
+                    .permute(0, 2, 3, 1)
+                    .numpy()
+                )
             with torch.inference_mode():
-                boxes, probs = self.mtcnn.detect(np.ascontiguousarray(batch))
+                boxes, probs = mtcnn.detect(np.ascontiguousarray(batch))
             for b, p in zip(boxes, probs, strict=True):
                 if b is None:
                     out.append((np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
                 else:
-                    b, p = np.asarray(b, np.float32), np.asarray(p, np.float32)
+                    b, p = np.asarray(b, np.float32) / scale, np.asarray(p, np.float32)
                     keep = p >= self.threshold
                     out.append((b[keep], p[keep]))
         return out
 
+    def _detect_at(self, frames: np.ndarray, keys: list[int], detections: dict) -> None:
+        new = [k for k in keys if k not in detections]
+        if new:
+            detections.update(zip(new, self.detect(frames[new]), strict=True))
+
     def track(self, frames: np.ndarray) -> FaceTrack:
         """One face track over ``frames`` (T, H, W, 3) uint8. Raises MediaError if no face is found."""
         t = len(frames)
-        keys = sorted(set(range(0, t, self.interval)) | {t - 1})
-        detections = self.detect(frames[keys])
-        chosen_t, chosen_box, chosen_p = [], [], []
-        previous = None
-        for k, (boxes, probs) in zip(keys, detections, strict=True):
-            if len(boxes) == 0:
-                continue
-            if previous is None:
-                areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-                i = int(np.argmax(areas))
-            else:
-                i = int(np.argmax(_iou(boxes, previous[None])))
-            previous = boxes[i]
-            chosen_t.append(k)
-            chosen_box.append(boxes[i])
-            chosen_p.append(probs[i])
-        if not chosen_t:
-            raise MediaError(f"no detectable face in {len(keys)} keyframes")
-        chosen_box = np.stack(chosen_box)
+        cuts = scene_cuts(frames, self.scene_cut_threshold)
+        bounds = [0, *cuts, t]
+        detections: dict = {}
+        keys = set(range(0, t, self.interval)) | {t - 1} | set(cuts) | {c - 1 for c in cuts}
+        self._detect_at(frames, sorted(keys), detections)
+        chosen = []
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one shot at a time
+            for _ in range(8):  # re-detect between keyframes where the followed face jumped
+                shot_keys = sorted(k for k in detections if lo <= k < hi)
+                tracks = _link(shot_keys, detections, self.lost_iou)
+                if not tracks:
+                    break
+                track = _pick(tracks, self.policy)
+                gaps = [
+                    (a[0] + b[0]) // 2
+                    for a, b in zip(track[:-1], track[1:], strict=True)
+                    if b[0] - a[0] > 1 and float(_iou(a[1], b[1])) < self.lost_iou
+                ]
+                todo = sorted(set(gaps) - set(detections))
+                if not todo:
+                    break
+                self._detect_at(frames, todo, detections)
+            if tracks:
+                chosen += track
+        if not chosen:
+            raise MediaError(f"no detectable face in {len(detections)} keyframes")
+        chosen_t = [k for k, _, _ in chosen]
+        chosen_box = np.stack([b for _, b, _ in chosen])
         frames_t = np.arange(t)
         boxes = np.stack([np.interp(frames_t, chosen_t, chosen_box[:, c]) for c in range(4)], 1).astype(
             np.float32
         )
         scores = np.full(t, np.nan, np.float32)
-        scores[chosen_t] = chosen_p
+        scores[chosen_t] = [p for _, _, p in chosen]
         keyframes = np.zeros(t, bool)
-        keyframes[keys] = True
+        keyframes[sorted(detections)] = True
         return FaceTrack(boxes, scores, keyframes)
 
 
