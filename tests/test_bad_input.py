@@ -1,0 +1,145 @@
+"""Odd and bad input, generated here with ffmpeg from one good clip: each file is either processed
+correctly (25 fps video, 16 kHz mono audio) or rejected with a clear reason, and the good clips in
+the same batch come out as they would alone."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avdf import preprocess
+from avdf.data import manifest
+from avdf.media import clip_stage, ffmpeg
+
+FACES = {
+    "min_face_size": 30,
+    "detect_threshold": 0.9,
+    "keyframe_interval": 10,
+    "batch_size": 8,
+    "detect_max_side": 320,
+    "track_policy": "persistent",
+    "scene_cut_threshold": 30.0,
+    "crop_size": 32,
+    "margin": 0.2,
+}
+LOG_MEL = {"n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 64, "f_min": 20.0, "f_max": 8000.0}
+
+
+def _ff(*args: str) -> None:
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, face_clip) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("odd")
+    src = str(face_clip)
+    out = {
+        name: root / f"{name}.mp4"
+        for name in (
+            "good",
+            "vfr",
+            "rotated",
+            "stereo48k",
+            "mono8k",
+            "uhd4k",
+            "one_frame",
+            "audio_only",
+            "truncated",
+            "empty",
+        )
+    }
+    out["awkward"] = root / "Zoë (test) clip – 1.mp4"
+    _ff("-i", src, "-c", "copy", str(out["good"]))
+    _ff("-i", src, "-c", "copy", str(out["awkward"]))
+    _ff(
+        "-i",
+        src,
+        "-vf",
+        "select='lt(mod(n,7),3)+lt(n,3)'",
+        "-fps_mode",
+        "vfr",
+        "-c:a",
+        "copy",
+        str(out["vfr"]),
+    )
+    wide = root / "wide.mp4"
+    _ff("-i", src, "-vf", "pad=240:160:40:0", "-c:a", "copy", str(wide))
+    turned = root / "turned.mp4"  # frames stored turned clockwise, with a display rotation undoing it
+    _ff("-i", str(wide), "-vf", "transpose=1", "-c:a", "copy", str(turned))
+    _ff("-display_rotation", "90", "-i", str(turned), "-c", "copy", str(out["rotated"]))
+    _ff("-i", src, "-c:v", "copy", "-ac", "2", "-ar", "48000", str(out["stereo48k"]))
+    _ff("-i", src, "-c:v", "copy", "-ar", "8000", str(out["mono8k"]))
+    _ff("-i", src, "-t", "0.4", "-vf", "scale=3840:2160", "-c:a", "copy", str(out["uhd4k"]))
+    _ff("-i", src, "-vf", "trim=end_frame=1", "-c:a", "copy", str(out["one_frame"]))  # 1 frame, 1 s of audio
+    _ff("-i", src, "-vn", "-c:a", "copy", str(out["audio_only"]))
+    out["truncated"].write_bytes(Path(src).read_bytes()[:3000])
+    out["empty"].write_bytes(b"")
+    return out
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory, corpus):
+    work = tmp_path_factory.mktemp("work")
+    rows = [
+        {c: "" for c in manifest.COLUMNS}
+        | {"clip_id": name, "path": str(path), "label": 0, "category": "RVRA", "split": "train"}
+        for name, path in corpus.items()
+    ]
+    pd.DataFrame(rows).to_csv(work / "m.csv", index=False)
+    d, idx = str(work / "demux"), {s: str(work / s / "index.csv") for s in ("demux", "faces", "crops", "mel")}
+    preprocess.demux(str(work / "m.csv"), d, idx["demux"], 25, 16000)
+    preprocess.face_tracks(idx["demux"], d, str(work / "faces"), idx["faces"], FACES)
+    preprocess.face_crops(idx["faces"], d, str(work / "faces"), str(work / "crops"), idx["crops"], FACES)
+    preprocess.log_mels(idx["demux"], d, str(work / "mel"), idx["mel"], 16000, LOG_MEL)
+    return work
+
+
+def _index(work: Path, stage: str) -> pd.DataFrame:
+    return pd.read_csv(work / stage / "index.csv", keep_default_na=False).set_index("clip_id")
+
+
+def test_bad_files_are_rejected_with_reasons(processed):
+    demux = _index(processed, "demux")
+    assert demux.loc["truncated", "reason"].startswith("corrupt or unreadable container")
+    assert demux.loc["empty", "reason"] == "empty file (0 bytes)"
+    assert demux.loc["audio_only", "reason"] == "no video stream"
+
+
+@pytest.mark.parametrize("name", ["good", "awkward", "vfr", "rotated", "stereo48k", "mono8k", "uhd4k"])
+def test_odd_files_are_normalised(processed, name):
+    for stage in ("demux", "crops", "mel"):
+        assert _index(processed, stage).loc[name, "status"] == "ok", stage
+    info = ffmpeg.probe(processed / "demux" / f"{name}.mp4")
+    assert info.fps == 25.0 and not info.has_audio
+    audio, rate = ffmpeg.read_wav(processed / "demux" / f"{name}.wav")
+    assert rate == 16000 and audio.ndim == 1 and len(audio) > 0.15 * 16000
+    crops = np.load(processed / "crops" / f"{name}.npy")
+    assert crops.dtype == np.uint8 and crops.shape[1:] == (32, 32, 3)
+    if name == "rotated":  # the display rotation is applied: stored 160x240, shown upright 240x160
+        assert (info.width, info.height) == (240, 160)
+
+
+def test_a_one_frame_clip_is_processed_or_rejected_with_a_reason(processed):
+    for stage in ("demux", "crops", "mel"):
+        index = _index(processed, stage)
+        if "one_frame" not in index.index:  # rejected by an earlier stage
+            break
+        row = index.loc["one_frame"]
+        assert row["status"] == "ok" or row["reason"], stage
+        if row["status"] != "ok":
+            break
+    else:
+        assert len(np.load(processed / "crops" / "one_frame.npy")) >= 1
+
+
+def test_good_clips_are_unaffected_by_bad_neighbours(processed, tmp_path, corpus):
+    alone = tmp_path / "alone"
+    rows = [{c: "" for c in manifest.COLUMNS} | {"clip_id": "good", "path": str(corpus["good"]), "label": 0}]
+    pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
+    preprocess.demux(str(tmp_path / "m.csv"), str(alone), str(alone / "index.csv"), 25, 16000)
+    assert (alone / "good.wav").read_bytes() == (processed / "demux" / "good.wav").read_bytes()
+    assert len(clip_stage.accepted(str(processed / "demux" / "index.csv"))) >= 7
