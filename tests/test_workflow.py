@@ -253,6 +253,46 @@ def test_frame_level_table_scores_frames_against_segments(workflow):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("method", ["macbdf", "mcl"])
+def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeypatch, method):
+    """Killed after its 2nd of 3 epochs, a run resumes from progress.pt and ends bit-identical to
+    an uninterrupted run (model weights, and the MACL queues and temperature state with them)."""
+    import torch
+
+    from avdf import layout, studies, train
+
+    params = studies.apply_variant(tiny_params(), "default")
+    params["train"]["epochs"] = 3
+    params["mlflow"] = {"tracking_uri": f"sqlite:///{workflow}/mlflow.db", "experiment": "avdf"}
+    params["run"] = {"table": "test", "test_every_epoch": False}
+    monkeypatch.chdir(workflow)
+    caches = layout.caches("synth_dfdc")
+
+    def run(out):
+        return train.train("synth_dfdc", method, "default", 0, caches, params, str(out))
+
+    run(tmp_path / "whole")
+    real_save = train.save_progress
+
+    def killed_after_second_epoch(path, epoch, *args):
+        real_save(path, epoch, *args)
+        if epoch == 1:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(train, "save_progress", killed_after_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "killed")
+    assert (tmp_path / "killed" / "progress.pt").exists() and not (tmp_path / "killed" / "model.pt").exists()
+    monkeypatch.setattr(train, "save_progress", real_save)
+    summary = run(tmp_path / "killed")
+    assert summary["resumed_after_epoch"] == 2 and not (tmp_path / "killed" / "progress.pt").exists()
+    whole = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)["state_dict"]
+    resumed = torch.load(tmp_path / "killed" / "model.pt", weights_only=True)["state_dict"]
+    assert whole.keys() == resumed.keys()
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+@pytest.mark.slow
 def test_second_run_is_a_no_op(workflow):
     again = snakemake(workflow, "--cores", "2", "-n", "all")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -6,6 +6,7 @@ and logs the run to MLflow. Deterministic on CPU for a fixed seed.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -104,6 +105,66 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
     return result
 
 
+def _buffers(step) -> dict[str, torch.Tensor]:
+    """Every buffer of the model and the objective, non-persistent ones too (MACL's and SupCon's
+    negative queues, the adaptive temperature's state), which a resumed run needs back."""
+    parts = {"model": step.model, "objective": getattr(step, "objective", None)}
+    return {f"{p}.{n}": b.clone() for p, m in parts.items() if m is not None for n, b in m.named_buffers()}
+
+
+def _restore_buffers(step, saved: dict[str, torch.Tensor]) -> None:
+    for path, value in saved.items():
+        owner = step.model if path.startswith("model.") else step.objective
+        *inner, leaf = path.split(".")[1:]
+        for name in inner:
+            owner = getattr(owner, name)
+        setattr(owner, leaf, value)
+
+
+def save_progress(path: Path, epoch: int, fingerprint: str, step, opt, sched, history, gen, data) -> None:
+    """Everything the next epoch depends on, so that a killed run resumes to the same result."""
+    state = {
+        "fingerprint": fingerprint,
+        "epoch": epoch,
+        "model": step.model.state_dict(),
+        "objective": step.objective.state_dict() if hasattr(step, "objective") else None,
+        "buffers": _buffers(step),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "history": dict(history),
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "loader": gen.get_state(),
+            "clips": data.rng.bit_generator.state,
+        },
+    }
+    with atomic.atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_progress(path: Path, fingerprint: str, step, opt, sched, gen, data) -> tuple[int, dict]:
+    """The epoch to start from and the history so far (0 and empty when there is nothing to resume)."""
+    if not path.exists():
+        return 0, defaultdict(list)
+    state = torch.load(path, map_location="cpu", weights_only=False)  # written by save_progress above
+    if state["fingerprint"] != fingerprint:
+        log.info("%s: made with other parameters, starting over", path)
+        return 0, defaultdict(list)
+    step.model.load_state_dict(state["model"])
+    if state["objective"] is not None:
+        step.objective.load_state_dict(state["objective"])
+    _restore_buffers(step, state["buffers"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    np.random.set_state(state["rng"]["numpy"])
+    gen.set_state(state["rng"]["loader"])
+    data.rng.bit_generator.state = state["rng"]["clips"]
+    log.info("%s: resuming after epoch %d", path, state["epoch"] + 1)
+    return state["epoch"] + 1, defaultdict(list, state["history"])
+
+
 def train(
     dataset: str,
     method: str,
@@ -119,7 +180,10 @@ def train(
 
     ``params["run"]`` says what the studies want of this run: its MLflow ``table`` tag, and whether
     to score the test split after every epoch (overall and per branch; MACB-DF runs of Figs. 6-7).
-    Nothing is selected on that score: the checkpoint is the last epoch's. With ``eval_json`` and
+    Nothing is selected on that score: the checkpoint is the last epoch's. After every epoch the
+    whole training state goes to ``<out_dir>/progress.pt``; a run killed part-way resumes from it
+    (when made with the same parameters) and ends with the same model as an uninterrupted run.
+    With ``eval_json`` and
     ``eval_scores``, the finished model then scores its own test split exactly as ``avdf evaluate``
     would from the checkpoint, in the same process (one job per run instead of two).
     """
@@ -153,9 +217,16 @@ def train(
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader), pct_start=0.2
     )
-    history = defaultdict(list)
-    started = time.monotonic()
-    for epoch in range(cfg["epochs"]):
+    out = Path(out_dir)
+    progress = out / "progress.pt"
+    fingerprint = json.dumps(
+        [dataset, method, variant, seed, {k: v for k, v in params.items() if k != "run"}],
+        sort_keys=True,
+        default=str,
+    )
+    first, history = load_progress(progress, fingerprint, step, opt, sched, gen, data)
+    started = time.monotonic() - (history["seconds"][-1] if history["seconds"] else 0.0)
+    for epoch in range(first, cfg["epochs"]):
         model.train()
         step.start_epoch(epoch)
         total, correct, seen, step_stats = 0.0, 0, 0, []
@@ -188,8 +259,9 @@ def train(
             history["seconds"][-1],
             eta,
         )
+        if epoch + 1 < cfg["epochs"]:
+            save_progress(progress, epoch, fingerprint, step, opt, sched, history, gen, data)
 
-    out = Path(out_dir)
     ckpt = {
         "method": method,
         "model_cfg": params["model"],
@@ -213,6 +285,7 @@ def train(
         "seed": seed,
         "n_train": len(data),
         "epochs": cfg["epochs"],
+        "resumed_after_epoch": first or None,
         "history": dict(history),
         "input": spec,
     }
@@ -263,4 +336,5 @@ def train(
         )
     # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
+    progress.unlink(missing_ok=True)
     return summary
