@@ -184,3 +184,14 @@ def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip):
         inter = np.clip(np.minimum(a[0, 2:], b[0, 2:]) - np.maximum(a[0, :2], b[0, :2]), 0, None).prod()
         union = np.prod(a[0, 2:] - a[0, :2]) + np.prod(b[0, 2:] - b[0, :2]) - inter
         assert inter / union > 0.85
+
+
+def test_a_rejection_is_finished_work_and_is_not_redone(tmp_path, bad_clips, caplog):
+    manifest = _manifest(tmp_path, [bad_clips["corrupt"]])
+    args = (str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), 25, 16000)
+    preprocess.demux(*args)
+    caplog.clear()
+    preprocess.demux(*args)
+    index = pd.read_csv(tmp_path / "demux/index.csv", keep_default_na=False)
+    assert index.loc[0, "status"] == "rejected" and index.loc[0, "reason"].startswith("corrupt")
+    assert "1 reused from an earlier run" in caplog.text and "rejected /" not in caplog.text

@@ -113,8 +113,10 @@ def run(
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):
         outs = outputs(clip_id)
-        if all(o.exists() for o in outs):
-            rows.append((clip_id, path, "ok", ""))
+        rejected = outs[0].parent / f"{clip_id}.rejected"  # a rejection is a finished clip too
+        if all(o.exists() for o in outs) or rejected.exists():
+            reason = rejected.read_text() if rejected.exists() else ""
+            rows.append((clip_id, path, "rejected" if reason else "ok", reason))
             reused += 1
             continue
         try:
@@ -123,6 +125,7 @@ def run(
         except MediaError as e:
             log.warning("%s: rejected %s: %s", stage, path, e)
             rows.append((clip_id, path, "rejected", str(e)))
+            atomic.write_text(rejected, str(e) or "rejected")
         if n % 25 == 0 or n == len(clips):
             elapsed = time.monotonic() - started
             rate = (n - reused) / max(elapsed, 1e-9)
