@@ -187,6 +187,7 @@ def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip):
 
 
 def test_a_rejection_is_finished_work_and_is_not_redone(tmp_path, bad_clips, caplog):
+    caplog.set_level("INFO")
     manifest = _manifest(tmp_path, [bad_clips["corrupt"]])
     args = (str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), 25, 16000)
     preprocess.demux(*args)
