@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 import yaml
+from record import record
 
 from avdf import clips, models
 from avdf.config import REPO_ROOT
@@ -75,6 +76,14 @@ def main() -> None:
     ratio = load_rate / train_rate
     print(f"loader: {load_rate:.0f} samples/s   MACB-DF training step: {train_rate:.1f} samples/s")
     print(f"loader / training = {ratio:.1f}x   (target >= 10x: {'PASS' if ratio >= 10 else 'FAIL'})")
+    record(
+        "loader",
+        {
+            "loader_samples_s": round(load_rate, 1),
+            "train_samples_s": round(train_rate, 2),
+            "ratio": round(ratio, 2),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ On a set of 360p clips (synthetic ones avdf renders, plus any real clips given w
    frames, interpolation, scene cuts) against MTCNN on every full-size frame: the speed-up (target
    >= 10x) and the mean IoU of avdf's boxes against per-frame MTCNN's (target >= 0.9).
 
-Prints the numbers and the pass/fail of each target, writes ``results/bench_preprocess.csv``, and
-logs a run to MLflow (experiment ``avdf-benchmarks``) so later changes can be compared.
+Prints the numbers and the pass/fail of each target, and records them (``benchmarks/record.py``:
+``results/bench_preprocess.csv`` and the MLflow experiment ``avdf-benchmarks``).
 Usage: ``python benchmarks/preprocess.py [--clips N] [--seconds S] [--workers 2] [--real a.mp4 ...]``.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from record import record
 
 from avdf import atomic, preprocess
 from avdf.config import REPO_ROOT
@@ -91,7 +92,6 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=4.0, help="length of each synthetic clip")
     ap.add_argument("--workers", type=int, default=2, help="processes for the whole chain (one per core)")
     ap.add_argument("--real", nargs="*", default=[], help="real clips to add")
-    ap.add_argument("--out", default="results/bench_preprocess.csv")
     args = ap.parse_args()
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 
@@ -173,30 +173,7 @@ def main() -> None:
     print(f"    target >= 10x faster: {verdict(sp >= 10)}")
     print(f"mean box IoU against per-frame MTCNN: {iou:.3f}")
     print(f"    target >= 0.9: {verdict(iou >= 0.9)}")
-    out = Path(args.out)
-    table = pd.DataFrame([result | {"when": time.strftime("%Y-%m-%d %H:%M:%S")}])
-    if out.exists():
-        table = pd.concat([pd.read_csv(out), table], ignore_index=True)
-    atomic.write_csv(out, table)
-    try:
-        from avdf import tracking
-
-        uri = params["mlflow"]["tracking_uri"]
-        tracking.init_store(uri, "avdf-benchmarks")
-        tracking.log_run(
-            uri,
-            "avdf-benchmarks",
-            "preprocess",
-            {"benchmark": "preprocess"},
-            {
-                k: v
-                for k, v in result.items()
-                if k in ("clips", "workers", "keyframe_interval", "detect_max_side")
-            },
-            {k: [(0, float(v))] for k, v in result.items()},
-        )
-    except Exception as e:  # the numbers are in the CSV either way
-        print(f"(not logged to MLflow: {e})")
+    record("preprocess", result)
 
 
 if __name__ == "__main__":

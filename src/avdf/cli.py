@@ -129,6 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # Progress lines (counts, rates, ETA) also go to stdout: Snakemake sends a job's stderr to its
+    # log file and lets stdout through to the terminal.
+    terminal = logging.StreamHandler(sys.stdout)
+    terminal.addFilter(lambda record: getattr(record, "progress", False))
+    terminal.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logging.getLogger().addHandler(terminal)
     from avdf.errors import InputError
 
     try:

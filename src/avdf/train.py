@@ -258,6 +258,7 @@ def train(
             history["train_acc"][-1],
             history["seconds"][-1],
             eta,
+            extra={"progress": True},
         )
         if epoch + 1 < cfg["epochs"]:
             save_progress(progress, epoch, fingerprint, step, opt, sched, history, gen, data)

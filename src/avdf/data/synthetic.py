@@ -301,4 +301,6 @@ def _progress(name: str, done: int, total: int, started: float) -> None:
         return
     rate = done / max(time.monotonic() - started, 1e-9)
     eta = (total - done) / max(rate, 1e-9)
-    log.info("synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s", name, done, total, rate, eta)
+    log.info(
+        "synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s", name, done, total, rate, eta, extra={"progress": True}
+    )

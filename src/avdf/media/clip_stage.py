@@ -138,6 +138,7 @@ def run(
                 reused,
                 rate,
                 eta,
+                extra={"progress": True},
             )
     index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
     atomic.write_csv(index_out, index)

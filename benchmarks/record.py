@@ -1,0 +1,28 @@
+"""Where the benchmarks keep their numbers: a row appended to ``results/bench_<name>.csv`` and a
+run in the MLflow experiment ``avdf-benchmarks``, so a later change can be compared with this one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from avdf import atomic, tracking
+from avdf.config import REPO_ROOT
+
+
+def record(name: str, result: dict) -> Path:
+    out = REPO_ROOT / "results" / f"bench_{name}.csv"
+    row = pd.DataFrame([result | {"when": time.strftime("%Y-%m-%d %H:%M:%S")}])
+    atomic.write_csv(out, pd.concat([pd.read_csv(out), row], ignore_index=True) if out.exists() else row)
+    uri = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["mlflow"]["tracking_uri"]
+    try:
+        tracking.init_store(uri, "avdf-benchmarks")
+        numbers = {k: [(0, float(v))] for k, v in result.items() if isinstance(v, int | float)}
+        tracking.log_run(uri, "avdf-benchmarks", name, {"benchmark": name}, {}, numbers)
+    except Exception as e:  # the CSV has the numbers either way
+        print(f"(not logged to MLflow: {e})")
+    print(f"recorded in {out.relative_to(REPO_ROOT)} and MLflow (experiment avdf-benchmarks)")
+    return out
