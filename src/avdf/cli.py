@@ -45,6 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--marker", required=True)
     p.add_argument("--cfg", type=_cfg, required=True, help="the dataset's params.yaml entry, as JSON")
 
+    p = sub.add_parser("predict", help="score your own videos with a trained detector")
+    p.add_argument("videos", nargs="+")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="a model.pt written by training (runs/.../model.pt)")
+    src.add_argument("--model-uri", help="an MLflow model, e.g. models:/avdf-macbdf/1")
+    p.add_argument("--out", help="JSON (or .csv: one row per video); default: JSON on stdout")
+    p.add_argument("--threads", type=int, default=2)
+
     p = sub.add_parser("track-data", help="put located real datasets under DVC (dvc add / import-url)")
     p.add_argument("markers", nargs="+", help="data/raw/<name>.json files written by fetch")
 
@@ -155,6 +163,13 @@ def _dispatch(args) -> int:
         from avdf.data import sources
 
         sources.locate(args.dataset, args.cfg, args.marker)
+    elif args.command == "predict":
+        from avdf import predict
+
+        model, ckpt = predict.load(args.checkpoint, args.model_uri)
+        results = predict.predict(args.videos, model, ckpt["input"], args.threads)
+        predict.write(results, args.out)
+        return 1 if all("error" in r for r in results) else 0
     elif args.command == "track-data":
         from avdf.data import sources
 

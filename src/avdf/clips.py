@@ -62,18 +62,28 @@ class ClipSet(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict:
         crops = self.video[i]
-        video = torch.from_numpy(np.asarray(crops[self.frame_indices(len(crops))], np.float32) / 255.0 - 0.5)
-        mel = np.asarray(self.audio[i][:, : self.audio_len], np.float32)
-        if mel.shape[1] < self.audio_len:
-            mel = np.pad(mel, ((0, 0), (0, self.audio_len - mel.shape[1])), mode="edge")
-        mel = (mel - self.mel_mean) / self.mel_std
+        video, audio = model_inputs(
+            crops[self.frame_indices(len(crops))], self.audio[i], self.audio_len, self.mel_mean, self.mel_std
+        )
         return {
-            "video": video.permute(0, 3, 1, 2),
-            "audio": torch.from_numpy(mel),
+            "video": video,
+            "audio": audio,
             "label": self.labels[i],
             "audio_fake": self.audio_fake[i],
             "video_fake": self.video_fake[i],
         }
+
+
+def model_inputs(
+    crops: np.ndarray, mel: np.ndarray, audio_len: int, mel_mean: float, mel_std: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sampled uint8 face crops (F, H, W, 3) and a float16 log-Mel (n_mels, T) as the models take
+    them: video (F, 3, H, W) in [-0.5, 0.5], audio (n_mels, audio_len) normalised, edge-padded."""
+    video = torch.from_numpy(np.asarray(crops, np.float32) / 255.0 - 0.5).permute(0, 3, 1, 2)
+    mel = np.asarray(mel[:, :audio_len], np.float32)
+    if mel.shape[1] < audio_len:
+        mel = np.pad(mel, ((0, 0), (0, audio_len - mel.shape[1])), mode="edge")
+    return video, torch.from_numpy((mel - mel_mean) / mel_std)
 
 
 def mel_stats(dataset: ClipSet) -> tuple[float, float]:

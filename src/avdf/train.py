@@ -32,14 +32,18 @@ def seed_everything(seed: int, threads: int) -> torch.Generator:
 
 
 def input_spec(params: dict) -> dict:
-    """What the model sees, stored in the checkpoint so evaluation prepares clips the same way."""
+    """What the model sees, stored in the checkpoint so that evaluation, and ``avdf predict`` on
+    any video, prepare clips the same way (face tracking and crops, log-Mel, frame sampling)."""
     lm = params["log_mel"]
     return {
         "frames": params["train"]["frames"],
         "clip_seconds": params["synth"]["duration_s"],
         "fps": params["media"]["fps"],
+        "sample_rate": params["media"]["sample_rate"],
         "mel_frames_per_second": params["media"]["sample_rate"] / lm["hop_length"],
         "n_mels": lm["n_mels"],
+        "log_mel": lm,
+        "faces": params["faces"],
     }
 
 

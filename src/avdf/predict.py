@@ -1,0 +1,167 @@
+"""``avdf predict``: score any video with a trained detector.
+
+Each video goes through the same steps as training data (the checkpoint records them): demux to
+25 fps and 16 kHz mono, face track, face crops, log-Mel. The model then sees consecutive windows of
+the length it was trained on (the last one aligned to the end of the video), and per video the
+output gives:
+
+- ``prob_fake``: the mean of the windows' probabilities (``prob_fake_max``: the highest window);
+- ``audio_score`` and ``video_score``: the branch scores, the mean sigmoid of each modality's
+  frame-level head (MACB-DF only);
+- ``per_second``: for each second, the mean frame-level probability of each modality;
+- ``face_track``: the box followed in each frame (x1, y1, x2, y2), and which frames were keyframes.
+
+A file that cannot be scored gets ``error`` (the reason) and the other files are still scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avdf import clips
+from avdf.media import faces, ffmpeg, log_mel
+
+log = logging.getLogger(__name__)
+
+
+def load(checkpoint: str | None, model_uri: str | None) -> tuple[torch.nn.Module, dict]:
+    """A detector from a checkpoint file, or from MLflow (``models:/<name>/<version>`` or a run URI)."""
+    from avdf.evaluate import load_model
+
+    if checkpoint:
+        return load_model(checkpoint)
+    import mlflow
+
+    local = mlflow.artifacts.download_artifacts(artifact_uri=f"{model_uri.rstrip('/')}/checkpoint")
+    return load_model(str(next(Path(local).glob("*.pt"))))
+
+
+def _windows(n_frames: int, fps: int, clip_seconds: float) -> list[int]:
+    """Start frames of consecutive windows covering the video; the last one ends at its end."""
+    length = max(1, int(round(clip_seconds * fps)))
+    if n_frames <= length:
+        return [0]
+    starts = list(range(0, n_frames - length + 1, length))
+    if starts[-1] + length < n_frames:
+        starts.append(n_frames - length)
+    return starts
+
+
+@torch.inference_mode()
+def score_video(path: str | Path, model: torch.nn.Module, spec: dict, tracker: faces.FaceTracker) -> dict:
+    fps, rate = spec["fps"], spec["sample_rate"]
+    with tempfile.TemporaryDirectory() as tmp:
+        info = ffmpeg.probe(path)
+        if not info.has_video:
+            raise ffmpeg.MediaError("no video stream")
+        if not info.has_audio:
+            raise ffmpeg.MediaError("no audio stream")
+        ffmpeg.demux(path, Path(tmp) / "v.mp4", Path(tmp) / "a.wav", fps=fps, sample_rate=rate)
+        frames = ffmpeg.read_frames(Path(tmp) / "v.mp4")
+        audio, _ = ffmpeg.read_wav(Path(tmp) / "a.wav")
+    track = tracker.track(frames)
+    crops = faces.crop_faces(frames, track.boxes, spec["faces"]["crop_size"], spec["faces"]["margin"])
+    if len(audio) < spec["log_mel"]["n_fft"]:
+        raise ffmpeg.MediaError(f"audio too short ({len(audio)} samples)")
+    mel = log_mel.log_mel(audio, rate, spec["log_mel"])
+    mel_per_frame = spec["mel_frames_per_second"] / fps
+    audio_len = int(round(spec["clip_seconds"] * spec["mel_frames_per_second"]))
+    length = int(round(spec["clip_seconds"] * fps))
+    videos, audios, starts = [], [], _windows(len(crops), fps, spec["clip_seconds"])
+    for s in starts:
+        span = min(length, len(crops) - s)
+        step = span / spec["frames"]
+        idx = np.minimum((step / 2 + step * np.arange(spec["frames"])).astype(int), span - 1) + s
+        v, a = clips.model_inputs(
+            crops[idx], mel[:, int(s * mel_per_frame) :], audio_len, spec["mel_mean"], spec["mel_std"]
+        )
+        videos.append(v)
+        audios.append(a)
+    out = model({"video": torch.stack(videos), "audio": torch.stack(audios)})
+    probs = torch.sigmoid(out["logit"]).numpy()
+    result = {
+        "path": str(path),
+        "prob_fake": float(probs.mean()),
+        "prob_fake_max": float(probs.max()),
+        "windows": [{"start_s": s / fps, "prob_fake": float(p)} for s, p in zip(starts, probs, strict=True)],
+        "duration_s": len(frames) / fps,
+        "face_track": {
+            "boxes": track.boxes.round(1).tolist(),
+            "keyframes": np.flatnonzero(track.keyframes).tolist(),
+        },
+    }
+    if "frame_video" in out:
+        result |= _branches(out, starts, fps, spec, len(frames) / fps)
+    return result
+
+
+def _branches(out: dict, starts: list[int], fps: int, spec: dict, duration: float) -> dict:
+    """Branch scores and per-second frame-level probabilities from the frame heads."""
+    seconds = max(1, math.ceil(duration))
+    sums, counts, branch = {}, {}, {}
+    for modality in ("video", "audio"):
+        p = torch.sigmoid(out[f"frame_{modality}"]).numpy()  # (windows, T)
+        branch[f"{modality}_score"] = float(p.mean())
+        t = (np.arange(p.shape[1]) + 0.5) * spec["clip_seconds"] / p.shape[1]
+        sums[modality], counts[modality] = np.zeros(seconds), np.zeros(seconds)
+        for w, s in enumerate(starts):
+            sec = np.minimum((s / fps + t).astype(int), seconds - 1)
+            np.add.at(sums[modality], sec, p[w])
+            np.add.at(counts[modality], sec, 1)
+    per_second = [
+        {"second": i}
+        | {m: round(float(sums[m][i] / counts[m][i]), 4) if counts[m][i] else None for m in sums}
+        for i in range(seconds)
+    ]
+    return branch | {"per_second": per_second}
+
+
+def predict(videos: list[str], model: torch.nn.Module, spec: dict, threads: int = 2) -> list[dict]:
+    torch.set_num_threads(threads)
+    fc = spec["faces"]
+    tracker = faces.FaceTracker(
+        fc["min_face_size"],
+        fc["detect_threshold"],
+        fc["keyframe_interval"],
+        fc["batch_size"],
+        detect_max_side=fc.get("detect_max_side"),
+        policy=fc.get("track_policy", "persistent"),
+        scene_cut_threshold=fc.get("scene_cut_threshold", 30.0),
+    )
+    results = []
+    for path in videos:
+        started = time.perf_counter()
+        try:
+            result = score_video(path, model, spec, tracker)
+        except ffmpeg.MediaError as e:
+            log.warning("%s: cannot be scored: %s", path, e)
+            result = {"path": str(path), "error": str(e)}
+        result["seconds_to_score"] = round(time.perf_counter() - started, 3)
+        results.append(result)
+    return results
+
+
+def write(results: list[dict], out: str | None) -> None:
+    """JSON (everything) to ``out`` or stdout; a ``.csv`` ``out`` gets one row per video."""
+    import json
+    import sys
+
+    from avdf import atomic
+
+    if out and out.endswith(".csv"):
+        import pandas as pd
+
+        keys = ("path", "prob_fake", "prob_fake_max", "audio_score", "video_score", "duration_s", "error")
+        atomic.write_csv(out, pd.DataFrame([{k: r.get(k) for k in keys} for r in results]))
+    elif out:
+        atomic.write_json(out, results)
+    else:
+        json.dump(results, sys.stdout, indent=1)
+        print()
