@@ -293,6 +293,26 @@ def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeyp
 
 
 @pytest.mark.slow
+def test_predict_scores_a_video_and_names_a_bad_one(workflow, tmp_path, face_clip):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video")
+    out = tmp_path / "scores.json"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    ckpt = workflow / "runs/synth_dfdc/macbdf/default/seed0/model.pt"
+    run = subprocess.run(
+        ["avdf", "predict", str(face_clip), str(bad), "--checkpoint", str(ckpt), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    good, wrong = yaml.safe_load(out.read_text())
+    assert 0 <= good["prob_fake"] <= 1 and 0 <= good["audio_score"] <= 1 and 0 <= good["video_score"] <= 1
+    assert [s["second"] for s in good["per_second"]] == [0] and len(good["face_track"]["boxes"]) == 25
+    assert wrong["error"].startswith("corrupt or unreadable container") and "prob_fake" not in wrong
+
+
+@pytest.mark.slow
 def test_second_run_is_a_no_op(workflow):
     again = snakemake(workflow, "--cores", "2", "-n", "all")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

@@ -74,7 +74,7 @@ def train_cfg(wildcards):
     """The parameters a training run reads, with its variant's changes applied. Of the studies, only
     what concerns this run: adding a variant to a study must not retrain every other run."""
     params = studies.apply_variant(config, wildcards.variant)
-    keys = ("train", "model", "macbdf", "contrastive", "baselines", "log_mel", "media", "synth")
+    keys = ("train", "model", "macbdf", "contrastive", "baselines", "log_mel", "media", "synth", "faces")
     keys += ("evaluate", "mlflow", "data_label")
     run = (wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
     return as_json(
