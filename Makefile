@@ -23,7 +23,7 @@ all: setup
 	dvc commit --force --quiet
 	@echo "every table and figure is in results/ (see results/report.html); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
 
-track-data: setup  # real datasets located by the fetch rule -> DVC (dvc add, or import-url for outside copies)
+track-data: setup  # real datasets located by the fetch rule -> DVC (dvc add; an external dependency for outside copies)
 	avdf track-data data/raw/*.json
 
 report: setup

@@ -61,24 +61,13 @@ def chain(args: tuple) -> None:
     work, params = args
     work = Path(work)
     m, d = str(work / "manifest.csv"), str(work / "demux")
+    idx = {s: str(work / s / "index.csv") for s in ("demux", "faces", "crops", "mel")}  # one folder per stage
     media, face_cfg = params["media"], params["faces"]
-    preprocess.demux(m, d, str(work / "demux.csv"), media["fps"], media["sample_rate"])
-    preprocess.face_tracks(str(work / "demux.csv"), d, str(work / "faces"), str(work / "faces.csv"), face_cfg)
-    preprocess.face_crops(
-        str(work / "faces.csv"),
-        d,
-        str(work / "faces"),
-        str(work / "crops"),
-        str(work / "crops.csv"),
-        face_cfg,
-    )
+    preprocess.demux(m, d, idx["demux"], media["fps"], media["sample_rate"], media["trim_silence"])
+    preprocess.face_tracks(idx["demux"], d, str(work / "faces"), idx["faces"], face_cfg)
+    preprocess.face_crops(idx["faces"], d, str(work / "faces"), str(work / "crops"), idx["crops"], face_cfg)
     preprocess.log_mels(
-        str(work / "demux.csv"),
-        d,
-        str(work / "mel"),
-        str(work / "mel.csv"),
-        media["sample_rate"],
-        params["log_mel"],
+        idx["demux"], d, str(work / "mel"), idx["mel"], media["sample_rate"], params["log_mel"]
     )
 
 

@@ -253,7 +253,7 @@ def test_a_tracked_dataset_shows_up_in_dvc_status_when_it_changes(tmp_path, monk
     subprocess.run(["dvc", "init", "-q"], check=True)
     marker = repo / "data/raw/lavdf.json"
     sources.locate("lavdf", {"source": "lavdf", "root": "data/raw/lavdf"}, marker)
-    assert sources.dvc_track(marker)[:2] == ["dvc", "add"]
+    assert sources.dvc_track(marker)[0][:2] == ["dvc", "add"]
     clean = subprocess.run(
         ["dvc", "status", "data/raw/lavdf.dvc"], capture_output=True, text=True, check=True
     )

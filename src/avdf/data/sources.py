@@ -35,18 +35,25 @@ def locate(name: str, spec: dict, marker: str | Path) -> Path:
     return root
 
 
-def dvc_track(marker: str | Path) -> list[str]:
-    """Put a located dataset under DVC: ``dvc add`` for a root inside the repository (its ``.dvc``
-    file goes to Git), ``dvc import-url --no-download`` for a local copy elsewhere (records its
-    hash without copying it). ``dvc status`` then reports when the data on disk changes."""
+def dvc_track(marker: str | Path) -> list[list[str]]:
+    """Put a located dataset under DVC, so that ``dvc status`` reports when its files change:
+    ``dvc add`` for a root inside the repository (its ``.dvc`` file goes to Git); for a copy
+    elsewhere, which ``dvc add`` cannot take and ``dvc import-url`` would copy whole, a stage
+    ``raw_<name>`` in dvc.yaml with the root as an external dependency, its hash committed to
+    dvc.lock. Returns the commands run."""
     import json
     import subprocess
 
     info = json.loads(Path(marker).read_text())
     root, repo = Path(info["root"]), Path.cwd().resolve()
     if repo in root.parents:
-        cmd = ["dvc", "add", str(root.relative_to(repo))]
+        cmds = [["dvc", "add", str(root.relative_to(repo))]]
     else:
-        cmd = ["dvc", "import-url", "--no-download", str(root), f"data/raw/{info['dataset']}"]
-    subprocess.run(cmd, check=True)
-    return cmd
+        stage = f"raw_{info['dataset']}"
+        cmds = [
+            ["dvc", "stage", "add", "--force", "-n", stage, "-d", str(root), f"echo {stage}: {root} is tracked"],
+            ["dvc", "commit", "--force", stage],
+        ]
+    for cmd in cmds:
+        subprocess.run(cmd, check=True)
+    return cmds
