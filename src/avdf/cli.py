@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="JSON (or .csv: one row per video); default: JSON on stdout")
     p.add_argument("--threads", type=int, default=2)
 
-    p = sub.add_parser("track-data", help="put located real datasets under DVC (dvc add, or a stage depending on an outside copy)")
+    p = sub.add_parser(
+        "track-data", help="put located datasets under DVC (dvc add; outside copies: a dependency)"
+    )
     p.add_argument("markers", nargs="+", help="data/raw/<name>.json files written by fetch")
 
     p = sub.add_parser("ingest", help="metadata -> manifest + split file")
