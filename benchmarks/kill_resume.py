@@ -42,22 +42,13 @@ def small_params() -> dict:
     return params
 
 
+def snakemake_cmd(work: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work), *args]
+
+
 def snakemake(work: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(work),
-        "--cores",
-        "2",
-        "--rerun-incomplete",
-        *extra,
-        "results/table1.csv",
-    ]
+    cmd = snakemake_cmd(work, "--cores", "2", "--rerun-incomplete", *extra, "results/table1.csv")
     log = open(work / "snakemake.log", "a")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -148,19 +139,7 @@ def main() -> int:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         print(f"killed during {name}")
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "snakemake",
-                "-s",
-                str(REPO / "Snakefile"),
-                "--directory",
-                str(killed),
-                "--unlock",
-            ],
-            capture_output=True,
-        )
+        subprocess.run(snakemake_cmd(killed, "--unlock"), capture_output=True)
         proc = snakemake(killed)
         if log_glob is not None:
             found = False

@@ -111,15 +111,7 @@ def main() -> None:
 
         torch.set_num_threads(1)
         fc = params["faces"]
-        tracker = faces.FaceTracker(
-            fc["min_face_size"],
-            fc["detect_threshold"],
-            fc["keyframe_interval"],
-            fc["batch_size"],
-            detect_max_side=fc["detect_max_side"],
-            policy=fc["track_policy"],
-            scene_cut_threshold=fc["scene_cut_threshold"],
-        )
+        tracker = faces.FaceTracker.from_config(fc)
         every = faces.FaceTracker(fc["min_face_size"], fc["detect_threshold"], 1, fc["batch_size"])
         demuxed = sorted(tmp.glob("shard*/demux/*.mp4"))
         t_avdf = t_every = 0.0

@@ -6,7 +6,6 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -22,11 +21,11 @@ def load_model(checkpoint: str) -> tuple[torch.nn.Module, dict]:
     return model.eval(), ckpt
 
 
-def score(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> np.ndarray:
-    """Probability that each clip is fake."""
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
-    with torch.inference_mode():
-        return torch.cat([torch.sigmoid(model(b)["logit"]) for b in loader]).numpy()
+@torch.inference_mode()
+def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> dict[str, torch.Tensor]:
+    """The model's outputs for every clip, in order (logits, and frame logits where it has them)."""
+    outs = [model(b) for b in torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)]
+    return {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
 
 
 def evaluate(
@@ -75,7 +74,8 @@ def evaluate_model(
     records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
     model.eval()
     table, data = clips.scoring_clipset(caches, ckpt["input"], "test", seed)
-    probs = score(model, data)
+    out = outputs(model, data)  # one pass serves the clip scores and the frame-level scores
+    probs = torch.sigmoid(out["logit"]).numpy()
     result = {
         "train_dataset": train_dataset,
         "eval_dataset": eval_dataset,
@@ -88,7 +88,7 @@ def evaluate_model(
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
     }
     if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
-        result["frame_level"] = frame_level.evaluate(model, data, table, ckpt["input"])
+        result["frame_level"] = frame_level.frame_auc(out, data, table, ckpt["input"])
     atomic.write_csv(
         scores_csv,
         pd.DataFrame(

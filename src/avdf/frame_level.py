@@ -41,12 +41,17 @@ def has_segments(table: pd.DataFrame) -> bool:
 @torch.inference_mode()
 def evaluate(model: torch.nn.Module, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -> dict | None:
     """Frame-level AUC (percent) per modality and overall; None for models without frame heads."""
-    model.eval()
-    outs = [model(b) for b in torch.utils.data.DataLoader(data, batch_size=32)]
-    if "frame_video" not in outs[0]:
+    from avdf.evaluate import outputs
+
+    return frame_auc(outputs(model.eval(), data), data, table, spec)
+
+
+def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -> dict | None:
+    """:func:`evaluate` from the model's outputs for ``data`` (``avdf.evaluate.outputs``)."""
+    if "frame_video" not in out:
         return None
-    video = torch.sigmoid(torch.cat([o["frame_video"] for o in outs])).numpy()
-    audio = torch.sigmoid(torch.cat([o["frame_audio"] for o in outs])).numpy()
+    video = torch.sigmoid(out["frame_video"]).numpy()
+    audio = torch.sigmoid(out["frame_audio"]).numpy()
     labels, scores = {"video": [], "audio": [], "clip": []}, {"video": [], "audio": [], "clip": []}
     audio_times = (np.arange(audio.shape[1]) + 0.5) * spec["clip_seconds"] / audio.shape[1]
     for i, row in enumerate(table.itertuples()):

@@ -125,16 +125,7 @@ def _branches(out: dict, starts: list[int], fps: int, spec: dict, duration: floa
 
 def predict(videos: list[str], model: torch.nn.Module, spec: dict, threads: int = 2) -> list[dict]:
     torch.set_num_threads(threads)
-    fc = spec["faces"]
-    tracker = faces.FaceTracker(
-        fc["min_face_size"],
-        fc["detect_threshold"],
-        fc["keyframe_interval"],
-        fc["batch_size"],
-        detect_max_side=fc.get("detect_max_side"),
-        policy=fc.get("track_policy", "persistent"),
-        scene_cut_threshold=fc.get("scene_cut_threshold", 30.0),
-    )
+    tracker = faces.FaceTracker.from_config(spec["faces"])
     results = []
     for path in videos:
         started = time.perf_counter()

@@ -57,15 +57,7 @@ def demux(
 
 def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
     src = Path(demux_dir)
-    tracker = faces.FaceTracker(
-        cfg["min_face_size"],
-        cfg["detect_threshold"],
-        cfg["keyframe_interval"],
-        cfg["batch_size"],
-        detect_max_side=cfg["detect_max_side"],
-        policy=cfg["track_policy"],
-        scene_cut_threshold=cfg["scene_cut_threshold"],
-    )
+    tracker = faces.FaceTracker.from_config(cfg)
 
     def process(cid, path, outs):
         track = tracker.track(ffmpeg.read_frames(src / f"{cid}.mp4"))

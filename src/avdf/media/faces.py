@@ -102,6 +102,19 @@ class FaceTracker:
         self.scene_cut_threshold, self.lost_iou = scene_cut_threshold, lost_iou
         self._mtcnn: dict[int, object] = {}
 
+    @classmethod
+    def from_config(cls, cfg: dict) -> FaceTracker:
+        """A tracker from the ``faces`` section of params.yaml (also stored in every checkpoint)."""
+        return cls(
+            cfg["min_face_size"],
+            cfg["detect_threshold"],
+            cfg["keyframe_interval"],
+            cfg["batch_size"],
+            detect_max_side=cfg["detect_max_side"],
+            policy=cfg["track_policy"],
+            scene_cut_threshold=cfg["scene_cut_threshold"],
+        )
+
     def _detector(self, min_face_size: int):
         if min_face_size not in self._mtcnn:
             from facenet_pytorch import MTCNN
