@@ -72,7 +72,7 @@ POINTS = [  # (name, the moment to kill, the log that must show the resume, what
         lambda w: (
             count(w, "data/interim/*/demux/*.wav") >= 6 and count(w, "data/interim/*/demux/index.csv") == 0
         ),
-        "logs/demux/{ds}.log",
+        "logs/demux/{ds}.*.log",
         "reused from an earlier run",
     ),
     (
@@ -80,7 +80,7 @@ POINTS = [  # (name, the moment to kill, the log that must show the resume, what
         lambda w: (
             count(w, "data/interim/*/faces/*.npz") >= 4 and count(w, "data/interim/*/faces/index.csv") == 0
         ),
-        "logs/faces/{ds}.log",
+        "logs/faces/{ds}.*.log",
         "reused from an earlier run",
     ),
     (

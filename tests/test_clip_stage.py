@@ -8,21 +8,20 @@ from avdf import atomic
 from avdf.media import clip_stage
 from avdf.media.ffmpeg import MediaError
 
+CLIPS = [("a", "a.mp4"), ("bad", "bad.mp4"), ("b", "b.mp4")]
 
-def _run(tmp_path, params, calls):
+
+def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
     def process(cid, path, outs):
         calls.append(cid)
         if cid == "bad":
             raise MediaError("no audio stream")
         atomic.write_text(outs[0], cid)
 
+    k, n = shard
+    index = tmp_path / "stage" / ("index.csv" if n == 1 else f"shards/{k}-of-{n}.csv")
     return clip_stage.run(
-        "test",
-        [("a", "a.mp4"), ("bad", "bad.mp4"), ("b", "b.mp4")],
-        lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"],
-        process,
-        tmp_path / "stage" / "index.csv",
-        params,
+        "test", clips, lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"], process, index, params, shard
     )
 
 
@@ -51,3 +50,18 @@ def test_an_interrupted_write_leaves_no_file(tmp_path):
     except KeyboardInterrupt:
         pass
     assert not dest.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_shards_split_the_clips_and_merge_to_the_unsharded_index(tmp_path):
+    clips = [(c, f"{c}.mp4") for c in ("a", "bad", "b", "c", "d", "e", "f")]
+    whole = _run(tmp_path / "one", {"x": 1}, [], clips=clips)
+    calls = {k: [] for k in range(3)}
+    for k in range(3):
+        _run(tmp_path / "three", {"x": 1}, calls[k], (k, 3), clips)
+    assert calls == {0: ["a", "c", "f"], 1: ["bad", "d"], 2: ["b", "e"]}
+    shards = [tmp_path / "three/stage/shards" / f"{k}-of-3.csv" for k in range(3)]
+    merged = clip_stage.merge_shards(shards, tmp_path / "three/stage/index.csv")
+    pd.testing.assert_frame_equal(merged, whole.astype(str).replace("nan", ""), check_dtype=False)
+    again = []  # a shard run again (a resubmitted job) redoes nothing the others finished
+    _run(tmp_path / "three", {"x": 1}, again, (1, 3), clips)
+    assert again == [] and (tmp_path / "three/stage/.avdf_stage.json").exists()

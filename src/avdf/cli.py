@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("videos", nargs="+")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="a model.pt written by training (runs/.../model.pt)")
-    src.add_argument("--model-uri", help="an MLflow model, e.g. models:/avdf-macbdf/1")
+    src.add_argument("--model-uri", help="a registered model, e.g. models:/avdf-table1/latest")
+    p.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="the MLflow store of --model-uri")
     p.add_argument("--out", help="JSON (or .csv: one row per video); default: JSON on stdout")
     p.add_argument("--threads", type=int, default=2)
 
@@ -74,18 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--png", required=True)
     p.add_argument("--cfg", type=_cfg, required=True, help='{"audit": {...}, "data_label": ...}')
 
-    p = sub.add_parser("demux", help="clips -> 25 fps video + 16 kHz mono WAV")
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--cfg", type=_cfg, required=True, help="the media section, as JSON")
-
     for name, what in (
+        ("demux", "clips -> 25 fps video + 16 kHz mono WAV"),
         ("faces", "face tracks (MTCNN)"),
         ("face-crops", "face-crop cache"),
         ("log-mel", "log-Mel cache, eq. (1)"),
     ):
         p = sub.add_parser(name, help=what)
         p.add_argument("--dataset", required=True)
-        p.add_argument("--cfg", type=_cfg, required=True)
+        p.add_argument("--cfg", type=_cfg, required=True, help="the stage's params.yaml section, as JSON")
+        p.add_argument("--shard", help="k/n: only shard k of n (from 0), for a cluster job")
+        p.add_argument("--index-out", help="where this run's index goes (default: the stage's index.csv)")
 
     p = sub.add_parser("mlflow-init", help="create the MLflow store and experiment once")
     p.add_argument("--uri", required=True)
@@ -168,7 +168,7 @@ def _dispatch(args) -> int:
     elif args.command == "predict":
         from avdf import predict
 
-        model, ckpt = predict.load(args.checkpoint, args.model_uri)
+        model, ckpt = predict.load(args.checkpoint, args.model_uri, args.tracking_uri)
         results = predict.predict(args.videos, model, ckpt["input"], args.threads)
         predict.write(results, args.out)
         return 1 if all("error" in r for r in results) else 0
@@ -212,39 +212,46 @@ def _dispatch(args) -> int:
         )
     elif args.command in ("demux", "faces", "face-crops", "log-mel"):
         from avdf import preprocess
+        from avdf.media import clip_stage
 
         ds, cfg = args.dataset, args.cfg
+        stage = args.command.replace("-", "_")
+        index_out = args.index_out or layout.stage_index(ds, stage)
+        shard = clip_stage.parse_shard(args.shard)
         demux_dir, demux_index = layout.stage_dir(ds, "demux"), layout.stage_index(ds, "demux")
-        if args.command == "demux":
+        if stage == "demux":
             preprocess.demux(
                 layout.manifest(ds),
                 demux_dir,
-                demux_index,
+                index_out,
                 cfg["fps"],
                 cfg["sample_rate"],
                 cfg["trim_silence"],
+                shard,
             )
-        elif args.command == "faces":
+        elif stage == "faces":
             preprocess.face_tracks(
-                demux_index, demux_dir, layout.stage_dir(ds, "faces"), layout.stage_index(ds, "faces"), cfg
+                demux_index, demux_dir, layout.stage_dir(ds, "faces"), index_out, cfg, shard
             )
-        elif args.command == "face-crops":
+        elif stage == "face_crops":
             preprocess.face_crops(
                 layout.stage_index(ds, "faces"),
                 demux_dir,
                 layout.stage_dir(ds, "faces"),
                 layout.stage_dir(ds, "face_crops"),
-                layout.stage_index(ds, "face_crops"),
+                index_out,
                 cfg,
+                shard,
             )
         else:
             preprocess.log_mels(
                 demux_index,
                 demux_dir,
                 layout.stage_dir(ds, "log_mel"),
-                layout.stage_index(ds, "log_mel"),
+                index_out,
                 cfg["sample_rate"],
                 cfg["log_mel"],
+                shard,
             )
     elif args.command == "mlflow-init":
         from avdf import atomic, tracking
@@ -289,7 +296,7 @@ def _dispatch(args) -> int:
         elif args.name == "fig67":
             figures.om_pareto(args.out, *args.png)
         mlf = args.cfg["mlflow"]
-        tracking.log_table(
+        parent = tracking.log_table(
             mlf["tracking_uri"],
             mlf["experiment"],
             Path(args.out).stem,
@@ -298,6 +305,17 @@ def _dispatch(args) -> int:
             args.cfg["data_label"],
             list(args.cfg["datasets"]),
         )
+        if Path(args.out).stem in mlf.get("register_best", []):
+            import pandas as pd
+
+            best = tables.best_model(args.inputs, pd.read_csv(args.out))
+            name = f"avdf-{Path(args.out).stem}"
+            best["description"] = (
+                f"Best detector of {Path(args.out).stem}: {best['row']} trained on {best['train_dataset']}"
+                f" (seed {best['seed']}, in-dataset AUC {best['auc']:.1f}). Data: {best['data']}."
+            )
+            version = tracking.log_best_model(mlf["tracking_uri"], parent, best["checkpoint"], name, best)
+            logging.getLogger("avdf").info("registered models:/%s/%s (%s)", name, version, best["checkpoint"])
     elif args.command == "metrics-json":
         from avdf import tables
 

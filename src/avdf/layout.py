@@ -48,6 +48,11 @@ def stage_index(dataset: str, stage: str) -> str:
     return f"{stage_dir(dataset, stage)}/index.csv"
 
 
+def shard_index(dataset: str, stage: str, shard: int | str, shards: int | str) -> str:
+    """The index one shard (job) of a stage writes; the stage's index.csv merges them."""
+    return f"{stage_dir(dataset, stage)}/shards/{shard}-of-{shards}.csv"
+
+
 def caches(dataset: str) -> dict:
     """The model inputs of one dataset, as training and evaluation read them."""
     return {

@@ -18,7 +18,13 @@ from avdf.media import clip_stage, faces, ffmpeg, log_mel
 
 
 def demux(
-    manifest_csv: str, out_dir: str, index_out: str, fps: int, sample_rate: int, trim_silence: bool = False
+    manifest_csv: str,
+    out_dir: str,
+    index_out: str,
+    fps: int,
+    sample_rate: int,
+    trim_silence: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> None:
     """Every clip to constant ``fps`` video and ``sample_rate`` mono WAV; with ``trim_silence``, the
     leading silence (as the shortcut audit measures it) is cut from both streams first."""
@@ -52,10 +58,13 @@ def demux(
             "trim_silence": trim_silence,
             "sources": clip_stage.sources_stamp(clips["path"]),
         },
+        shard,
     )
 
 
-def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict) -> None:
+def face_tracks(
+    demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict, shard: tuple[int, int] = (0, 1)
+) -> None:
     src = Path(demux_dir)
     tracker = faces.FaceTracker.from_config(cfg)
 
@@ -64,11 +73,17 @@ def face_tracks(demux_index: str, demux_dir: str, out_dir: str, index_out: str, 
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
-    clip_stage.run_after("faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, cfg)
+    clip_stage.run_after("faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, cfg, shard)
 
 
 def face_crops(
-    faces_index: str, demux_dir: str, faces_dir: str, out_dir: str, index_out: str, cfg: dict
+    faces_index: str,
+    demux_dir: str,
+    faces_dir: str,
+    out_dir: str,
+    index_out: str,
+    cfg: dict,
+    shard: tuple[int, int] = (0, 1),
 ) -> None:
     src, tracks = Path(demux_dir), Path(faces_dir)
 
@@ -78,11 +93,19 @@ def face_crops(
         n = min(len(frames), len(boxes))
         atomic.write_npy(outs[0], faces.crop_faces(frames[:n], boxes[:n], cfg["crop_size"], cfg["margin"]))
 
-    clip_stage.run_after("face_crops", faces_index, faces_dir, out_dir, ".npy", process, index_out, cfg)
+    clip_stage.run_after(
+        "face_crops", faces_index, faces_dir, out_dir, ".npy", process, index_out, cfg, shard
+    )
 
 
 def log_mels(
-    demux_index: str, demux_dir: str, out_dir: str, index_out: str, sample_rate: int, cfg: dict
+    demux_index: str,
+    demux_dir: str,
+    out_dir: str,
+    index_out: str,
+    sample_rate: int,
+    cfg: dict,
+    shard: tuple[int, int] = (0, 1),
 ) -> None:
     src = Path(demux_dir)
 
@@ -95,4 +118,6 @@ def log_mels(
         atomic.write_npy(outs[0], log_mel.log_mel(waveform, sample_rate, cfg))
 
     params = {"sample_rate": sample_rate, **cfg}
-    clip_stage.run_after("log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params)
+    clip_stage.run_after(
+        "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard
+    )

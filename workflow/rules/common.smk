@@ -1,9 +1,11 @@
 # Helpers shared by the rules: config validation, dataset lookups, target lists.
 import json
 import shlex
+from pathlib import Path
 
 from avdf import layout, models, studies
 from avdf.config import ParamsError, validate_params
+from avdf.media import clip_stage
 
 try:
     validate_params(config, source="params.yaml (with any --config/--configfile overrides)")
@@ -15,6 +17,7 @@ METHODS = config["train"]["methods"]
 SEEDS = config["train"]["seeds"]
 VARIANTS = list(config["variants"])
 PROTOCOL = config["split"]["protocol"]
+SHARDS = config["resources"]["preprocess_shards"]
 
 
 wildcard_constraints:
@@ -24,6 +27,7 @@ wildcard_constraints:
     method="|".join(models.REGISTRY),
     variant="|".join(VARIANTS),
     seed=r"\d+",
+    shard=r"\d+",
 
 
 def code_version(*paths):
@@ -86,6 +90,34 @@ def train_cfg(wildcards):
             }
         }
     )
+
+
+def shard_indexes(stage):
+    """The shard indexes that a stage's index.csv merges (one job each)."""
+    return lambda wc: [layout.shard_index(wc.dataset, stage, k, SHARDS) for k in range(SHARDS)]
+
+
+def merge_shards(shards, index, log):
+    """A stage's index.csv from its shards' indexes (in the order of one unsharded run)."""
+    merged = clip_stage.merge_shards(list(shards), index)
+    counts = merged["status"].value_counts().to_dict()
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    Path(log).write_text(f"{index}: {len(shards)} shards, {len(merged)} clips, {counts}\n")
+
+
+def train_launcher():
+    """`avdf`, or torchrun starting train.processes data-parallel copies of it on this node."""
+    n = config["train"]["processes"]
+    return "avdf" if n == 1 else f"python -m torch.distributed.run --standalone --nproc_per_node={n} -m avdf"
+
+
+def job_resources(kind):
+    """What a job of this kind asks a cluster for (params.yaml: resources; ignored when local)."""
+    spec = config["resources"][kind]
+    out = {"mem_mb": spec["mem_mb"], "runtime": spec["runtime_min"]}
+    if spec.get("gpus", 0):
+        out |= {"gpu": spec["gpus"]} | ({"gpu_model": spec["gpu_model"]} if spec.get("gpu_model") else {})
+    return out
 
 
 def eval_cfg(wildcards):

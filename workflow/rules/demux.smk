@@ -1,17 +1,34 @@
 # Stage 2: demux with ffmpeg: constant 25 fps video and 16 kHz mono audio per clip.
+# Shards (params.yaml: resources.preprocess_shards) are separate jobs on a cluster; demux merges them.
 
 
-rule demux:
+rule demux_shard:
     input:
         layout.manifest("{dataset}"),
     output:
-        layout.stage_index("{dataset}", "demux"),
+        layout.shard_index("{dataset}", "demux", "{shard}", SHARDS),
     params:
+        shards=SHARDS,
         cfg=as_json(config["media"]),
+    resources:
+        **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:
-        "logs/demux/{dataset}.log",
+        "logs/demux/{dataset}.{shard}.log",
     shell:
-        "avdf demux --dataset {wildcards.dataset} --cfg {params.cfg} 2> {log}"
+        "avdf demux --dataset {wildcards.dataset} --cfg {params.cfg}"
+        " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
+
+
+rule demux:
+    input:
+        shard_indexes("demux"),
+    output:
+        layout.stage_index("{dataset}", "demux"),
+    localrule: True
+    log:
+        "logs/demux/{dataset}.merge.log",
+    run:
+        merge_shards(input, output[0], log[0])

@@ -18,6 +18,8 @@ rule evaluate:
         cfg=eval_cfg,
         code=EVAL_CODE,
     threads: config["train"]["threads"]
+    resources:
+        **job_resources("evaluate"),
     conda:
         "../../envs/avdf.yaml"
     log:

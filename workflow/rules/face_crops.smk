@@ -1,17 +1,34 @@
 # Stage 4a: face-crop cache (uint8 .npy per clip).
+# Shards (params.yaml: resources.preprocess_shards) are separate jobs on a cluster; face_crops merges them.
 
 
-rule face_crops:
+rule face_crops_shard:
     input:
         layout.stage_index("{dataset}", "faces"),
     output:
-        layout.stage_index("{dataset}", "face_crops"),
+        layout.shard_index("{dataset}", "face_crops", "{shard}", SHARDS),
     params:
+        shards=SHARDS,
         cfg=as_json(config["faces"]),
+    resources:
+        **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:
-        "logs/face_crops/{dataset}.log",
+        "logs/face_crops/{dataset}.{shard}.log",
     shell:
-        "avdf face-crops --dataset {wildcards.dataset} --cfg {params.cfg} 2> {log}"
+        "avdf face-crops --dataset {wildcards.dataset} --cfg {params.cfg}"
+        " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
+
+
+rule face_crops:
+    input:
+        shard_indexes("face_crops"),
+    output:
+        layout.stage_index("{dataset}", "face_crops"),
+    localrule: True
+    log:
+        "logs/face_crops/{dataset}.merge.log",
+    run:
+        merge_shards(input, output[0], log[0])

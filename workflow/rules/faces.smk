@@ -1,17 +1,34 @@
 # Stage 3: face detection (MTCNN on keyframes) and tracking.
+# Shards (params.yaml: resources.preprocess_shards) are separate jobs on a cluster; faces merges them.
 
 
-rule faces:
+rule faces_shard:
     input:
         layout.stage_index("{dataset}", "demux"),
     output:
-        layout.stage_index("{dataset}", "faces"),
+        layout.shard_index("{dataset}", "faces", "{shard}", SHARDS),
     params:
+        shards=SHARDS,
         cfg=as_json(config["faces"]),
+    resources:
+        **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
     log:
-        "logs/faces/{dataset}.log",
+        "logs/faces/{dataset}.{shard}.log",
     shell:
-        "avdf faces --dataset {wildcards.dataset} --cfg {params.cfg} 2> {log}"
+        "avdf faces --dataset {wildcards.dataset} --cfg {params.cfg}"
+        " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
+
+
+rule faces:
+    input:
+        shard_indexes("faces"),
+    output:
+        layout.stage_index("{dataset}", "faces"),
+    localrule: True
+    log:
+        "logs/faces/{dataset}.merge.log",
+    run:
+        merge_shards(input, output[0], log[0])

@@ -6,10 +6,17 @@ clip as ``ok`` or ``rejected`` with the reason. A bad clip never stops the other
 
 Finished clips are reused only if they were made with the same parameters and the same code: the
 stage folder keeps a fingerprint of both, and a different fingerprint clears the folder first.
+
+A stage can be split into shards (jobs on a cluster): shard k of n takes the clips at positions
+k, k + n, k + 2n, ... and writes its own index; :func:`merge_shards` interleaves the shard indexes
+back into the order of one unsharded run. Shards share the stage folder; the check of its
+fingerprint holds a file lock, so only the first shard to see a change clears it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -53,13 +60,55 @@ def sources_stamp(paths) -> str:
     return h.hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def _locked(stage_dir: Path):
+    """An exclusive lock on ``<stage_dir>.lock`` (beside the folder, which may be cleared)."""
+    stage_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(stage_dir.parent / f".{stage_dir.name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def claim(stage_dir: Path, stamp: str) -> None:
     """Clear ``stage_dir`` if its files were made with other parameters or code, then stamp it."""
     marker = stage_dir / ".avdf_stage.json"
-    if stage_dir.exists() and (not marker.exists() or json.loads(marker.read_text())["fingerprint"] != stamp):
-        log.info("parameters or code changed: clearing %s", stage_dir)
-        shutil.rmtree(stage_dir)
-    atomic.write_json(marker, {"fingerprint": stamp})
+    with _locked(stage_dir):
+        if stage_dir.exists() and (
+            not marker.exists() or json.loads(marker.read_text())["fingerprint"] != stamp
+        ):
+            log.info("parameters or code changed: clearing %s", stage_dir)
+            shutil.rmtree(stage_dir)
+        if not marker.exists():
+            atomic.write_json(marker, {"fingerprint": stamp})
+
+
+def stage_dir_of(index_out: str | Path) -> Path:
+    """A stage's folder: that of its index, or of a shard's index (``<stage>/shards/k-of-n.csv``)."""
+    folder = Path(index_out).parent
+    return folder.parent if folder.name == "shards" else folder
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"k/n"`` (shard k of n, from 0) -> (k, n); None -> (0, 1), the whole stage."""
+    if not text:
+        return 0, 1
+    k, n = (int(v) for v in text.split("/"))
+    if not 0 <= k < n:
+        raise ValueError(f"shard {text}: expected k/n with 0 <= k < n")
+    return k, n
+
+
+def merge_shards(shard_indexes: list[str | Path], index_out: str | Path) -> pd.DataFrame:
+    """The shard indexes (shard 0 first) interleaved back into one index, in the unsharded order."""
+    parts = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in shard_indexes]
+    order = [(j * len(parts) + k, k, j) for k, part in enumerate(parts) for j in range(len(part))]
+    rows = [parts[k].iloc[j] for _, k, j in sorted(order)]
+    index = pd.DataFrame(rows, columns=INDEX_COLUMNS).reset_index(drop=True)
+    atomic.write_csv(index_out, index)
+    return index
 
 
 def run_after(
@@ -71,6 +120,7 @@ def run_after(
     process: Callable[[str, str, list[Path]], None],
     index_out: str | Path,
     params: dict,
+    shard: tuple[int, int] = (0, 1),
 ) -> pd.DataFrame:
     """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each.
 
@@ -85,6 +135,7 @@ def run_after(
         process,
         index_out,
         {**params, "upstream": stamp_of(upstream_dir)},
+        shard,
     )
 
 
@@ -101,15 +152,18 @@ def run(
     process: Callable[[str, str, list[Path]], None],
     index_out: str | Path,
     params: dict,
+    shard: tuple[int, int] = (0, 1),
 ) -> pd.DataFrame:
-    """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` and write the index.
+    """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` of ``shard`` (k, n)
+    and write the index.
 
     ``outputs(clip_id)`` lists the files the clip produces; ``process`` must write each of them
     atomically, so that their existence means the clip is finished. ``params`` are the parameters
     the stage uses; with the stage's code they decide whether earlier outputs can be reused.
     """
-    claim(Path(index_out).parent, fingerprint(params))
-    clips = list(clips)
+    k, n = shard
+    claim(stage_dir_of(index_out), fingerprint(params))
+    clips = list(clips)[k::n]
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):
         outs = outputs(clip_id)
