@@ -43,7 +43,7 @@ class ClipSet(torch.utils.data.Dataset):
         self.frames, self.train = frames, train
         self.video_len = int(round(clip_seconds * fps))
         self.audio_len = int(round(clip_seconds * mel_frames_per_second))
-        self.rng = np.random.default_rng(seed)
+        self.seed, self.epoch = seed, 0
         self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
         self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
         self.labels = torch.tensor(clips["label"].to_numpy(), dtype=torch.float32)
@@ -54,16 +54,27 @@ class ClipSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.clips)
 
-    def frame_indices(self, n_available: int) -> np.ndarray:
+    def set_epoch(self, epoch: int) -> None:
+        """Training draws new frame offsets each epoch: from (seed, epoch, clip index), so that a clip
+        gets the same frames whichever process or loader worker reads it, and in whatever order."""
+        self.epoch = epoch
+
+    def frame_indices(self, n_available: int, i: int) -> np.ndarray:
         span = min(self.video_len, n_available)
         step = span / self.frames
-        offset = self.rng.uniform(0, step) if self.train else step / 2
+        offset = (
+            np.random.default_rng([self.seed, self.epoch, i]).uniform(0, step) if self.train else step / 2
+        )
         return np.minimum((offset + step * np.arange(self.frames)).astype(int), n_available - 1)
 
     def __getitem__(self, i: int) -> dict:
         crops = self.video[i]
         video, audio = model_inputs(
-            crops[self.frame_indices(len(crops))], self.audio[i], self.audio_len, self.mel_mean, self.mel_std
+            crops[self.frame_indices(len(crops), i)],
+            self.audio[i],
+            self.audio_len,
+            self.mel_mean,
+            self.mel_std,
         )
         return {
             "video": video,

@@ -56,7 +56,7 @@ def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -
     audio_times = (np.arange(audio.shape[1]) + 0.5) * spec["clip_seconds"] / audio.shape[1]
     for i, row in enumerate(table.itertuples()):
         periods = periods_of(row.fake_periods)
-        video_times = data.frame_indices(len(data.video[i])) / spec["fps"]
+        video_times = data.frame_indices(len(data.video[i]), i) / spec["fps"]
         v_lab = inside(video_times, periods) * int(row.video_fake)
         a_lab = inside(audio_times, periods) * int(row.audio_fake)
         nearest = np.abs(audio_times[None, :] - video_times[:, None]).argmin(1)

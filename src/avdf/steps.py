@@ -8,24 +8,43 @@
   (:mod:`avdf.optim.om_pareto`) combines the two gradients per encoder, and a single backward pass
   through the encoders applies the result. The encoders, the costly part, are differentiated once,
   as in the plain step.
+
+Both take a :class:`avdf.distributed.Context`: with several processes, each step sees this
+process's slice of the global batch and returns the logits and loss of the global batch (see
+avdf.distributed for how MACB-DF's head runs on the gathered batch). ``autocast`` (bf16 on GPU)
+wraps the forward passes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 
 import torch
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
+from avdf import distributed
 from avdf.optim import om_pareto
 
 ENCODERS = ("audio", "video")
+LABELS = ("label", "audio_fake", "video_fake")
+
+
+def _ddp(module: nn.Module, ctx: distributed.Context) -> nn.Module:
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
 
 class BaselineStep:
-    def __init__(self, model: nn.Module):
-        self.model = model
+    def __init__(
+        self,
+        model: nn.Module,
+        ctx: distributed.Context = distributed.ALONE,
+        autocast=contextlib.nullcontext,
+    ):
+        self.model, self.ctx, self.autocast = model, ctx, autocast
+        self.forward = _ddp(model, ctx) if ctx.active else model
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters())
@@ -34,23 +53,45 @@ class BaselineStep:
         pass
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
-        out = self.model(batch)
-        if hasattr(self.model, "loss"):
-            loss, stats = self.model.loss(out, batch)
-        else:
-            loss, stats = bce(out["logit"], batch["label"]), {}
+        with self.autocast():
+            out = self.forward(batch)
+            if hasattr(self.model, "loss"):
+                loss, stats = self.model.loss(out, batch)
+            else:
+                loss, stats = bce(out["logit"].float(), batch["label"]), {}
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # with several processes, DDP averages the gradients of equal slices
         opt.step()
-        return out["logit"].detach(), loss.item(), stats
+        logit = distributed.gather(out["logit"].detach().float())
+        return logit, distributed.mean_over_processes(loss.item()), stats
+
+
+class Encoders(nn.Module):
+    """MACB-DF's two encoders as one module, the part DDP wraps (the head runs on the gathered batch)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.parts = nn.ModuleDict(model.encoders())
+        self._encode = model.encode
+
+    def forward(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._encode(batch)
 
 
 class MACBDFStep:
-    def __init__(self, model: nn.Module, objective: nn.Module, om: om_pareto.OMParetoConfig | None):
-        self.model, self.objective, self.om = model, objective, om
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: nn.Module,
+        om: om_pareto.OMParetoConfig | None,
+        ctx: distributed.Context = distributed.ALONE,
+        autocast=contextlib.nullcontext,
+    ):
+        self.model, self.objective, self.om, self.ctx, self.autocast = model, objective, om, ctx, autocast
         encoder_params = {id(p) for e in model.encoders().values() for p in e.parameters()}
         self.head_params = [p for p in model.parameters() if id(p) not in encoder_params]
         self.head_params += list(objective.parameters())
+        self.encode = _ddp(Encoders(model), ctx) if ctx.active else model.encode
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters()) + list(self.objective.parameters())
@@ -60,26 +101,33 @@ class MACBDFStep:
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
         opt.zero_grad(set_to_none=True)
-        h_a, h_v = self.model.encode(batch)
+        with self.autocast():
+            h_a, h_v = self.encode(batch)
+        if self.ctx.active:  # the global batch, in every process
+            h_a, h_v = distributed.gather(h_a), distributed.gather(h_v)
+            batch = {k: distributed.gather(batch[k]) for k in LABELS}
         if self.om is None:
-            out = self.model.head(h_a, h_v)
-            parts = self.objective(out, batch)
-            loss = parts["multimodal"] + sum(parts["unimodal"].values())
+            with self.autocast():
+                out = self.model.head(h_a, h_v)
+                parts = self.objective(out, batch)
+                loss = parts["multimodal"] + sum(parts["unimodal"].values())
             loss.backward()
             loss = loss.detach()
             stats = {}
         else:
             out, parts, stats = self._balanced_backward(h_a, h_v, batch)
             loss = (parts["multimodal"] + sum(parts["unimodal"].values())).detach()
+        distributed.average_grads(self.head_params)
         opt.step()
         stats.update({k: float(v.detach()) for k, v in parts["terms"].items()})
         stats.update(w_v=float(out["w_v"].detach().mean()), w_a=float(out["w_a"].detach().mean()))
-        return out["logit"].detach(), float(loss), stats
+        return out["logit"].detach().float(), float(loss), stats
 
     def _balanced_backward(self, h_a: torch.Tensor, h_v: torch.Tensor, batch: dict):
         features = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
-        out = self.model.head(features["audio"], features["video"])
-        parts = self.objective(out, batch)
+        with self.autocast():
+            out = self.model.head(features["audio"], features["video"])
+            parts = self.objective(out, batch)
         inputs = [features["audio"], features["video"], *self.head_params]
         g_multi = torch.autograd.grad(parts["multimodal"], inputs, allow_unused=True)
         # Each unimodal branch reads only its own encoder's features, so the gradient of their sum

@@ -6,6 +6,7 @@ and logs the run to MLflow. Deterministic on CPU for a fixed seed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import atomic, clips, metrics, models, steps, studies, tracking
+from avdf import atomic, clips, distributed, metrics, models, steps, studies, tracking
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
 from avdf.optim.om_pareto import OMParetoConfig
@@ -47,10 +48,16 @@ def input_spec(params: dict) -> dict:
     }
 
 
-def make_step(method: str, model: torch.nn.Module, params: dict):
+def make_step(
+    method: str,
+    model: torch.nn.Module,
+    params: dict,
+    ctx: distributed.Context = distributed.ALONE,
+    autocast=contextlib.nullcontext,
+):
     """The optimisation step of a method, and the parameters it trains."""
     if method != "macbdf":
-        step = steps.BaselineStep(model)
+        step = steps.BaselineStep(model, ctx, autocast)
         return step, step.parameters()
     m = params["macbdf"]
     contrast = None
@@ -59,8 +66,21 @@ def make_step(method: str, model: torch.nn.Module, params: dict):
             m["objective"], params["model"]["dim"], m, params["contrastive"], params["train"]["batch_size"]
         )
     om = OMParetoConfig(m["om_lambda0"], m["om_kappa"], m["om_pgd_steps"]) if m["om_pareto"] else None
-    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m["lambda_c"]), om)
+    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m["lambda_c"]), om, ctx, autocast)
     return step, step.parameters()
+
+
+def accelerator(cfg: dict, ctx: distributed.Context):
+    """bf16 autocast on GPU when ``train.bf16``; on CPU none (results stay bit-reproducible)."""
+    if ctx.device.type == "cuda" and cfg.get("bf16", False):
+        return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
 def ablation_tag(method: str, params: dict) -> str:
@@ -93,8 +113,10 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
     """ACC and AUC on ``data`` of the fused score and, for MACB-DF, of the audio and video branches
     (the mean frame logit of each modality against that modality's own fake label)."""
     model.eval()
+    device = next(model.parameters()).device
     outs = [
-        model(b) | {k: b[k] for k in ("label", "audio_fake", "video_fake")}
+        {k: v.float().cpu() for k, v in model(to_device(b, device)).items()}
+        | {k: b[k] for k in ("label", "audio_fake", "video_fake")}
         for b in torch.utils.data.DataLoader(data, batch_size=32)
     ]
     cat = {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
@@ -140,7 +162,6 @@ def save_progress(path: Path, epoch: int, fingerprint: str, step, opt, sched, hi
             "torch": torch.get_rng_state(),
             "numpy": np.random.get_state(),
             "loader": gen.get_state(),
-            "clips": data.rng.bit_generator.state,
         },
     }
     with atomic.atomic_path(path) as tmp:
@@ -164,7 +185,6 @@ def load_progress(path: Path, fingerprint: str, step, opt, sched, gen, data) -> 
     torch.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])
     gen.set_state(state["rng"]["loader"])
-    data.rng.bit_generator.state = state["rng"]["clips"]
     log.info("%s: resuming after epoch %d", path, state["epoch"] + 1)
     return state["epoch"] + 1, defaultdict(list, state["history"])
 
@@ -193,6 +213,7 @@ def train(
     """
     cfg = params["train"]
     wall_start = time.time()
+    ctx = distributed.setup(cfg.get("device", "cpu"))
     gen = seed_everything(seed, cfg["threads"])
     spec = input_spec(params)
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
@@ -205,18 +226,32 @@ def train(
     # log-Mel normalisation from the training clips; stored in the checkpoint for evaluation
     spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
     data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
+    batches = torch.utils.data.BatchSampler(
+        torch.utils.data.RandomSampler(data, generator=gen),
+        cfg["batch_size"],
+        drop_last=len(data) > cfg["batch_size"] or ctx.active,
+    )
     loader = torch.utils.data.DataLoader(
         data,
-        batch_size=cfg["batch_size"],
-        shuffle=True,
-        generator=gen,
-        drop_last=len(data) > cfg["batch_size"],
+        batch_sampler=distributed.RankSlices(batches, ctx) if ctx.active else batches,
+        num_workers=cfg.get("loader_workers", 0),
+        pin_memory=ctx.device.type == "cuda",
+        persistent_workers=cfg.get("loader_workers", 0) > 0,
     )
     test_data = None
     if params["run"]["test_every_epoch"]:
         _, test_data = clips.scoring_clipset(caches, spec, "test", seed)
     model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
-    step, trainable = make_step(method, model, params)
+    if ctx.active:  # BatchNorm over the global batch, where a process sees only its slice
+        for part in model.encoders().values() if method == "macbdf" else [model]:
+            distributed.sync_batchnorm(part, ctx.device)
+    model = model.to(ctx.device)
+    if ctx.device.type == "cuda" and cfg.get("channels_last", False):
+        model = model.to(memory_format=torch.channels_last)
+    step, trainable = make_step(method, model, params, ctx, accelerator(cfg, ctx))
+    if hasattr(step, "objective"):
+        step.objective.to(ctx.device)
     opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader), pct_start=0.2
@@ -233,19 +268,22 @@ def train(
     for epoch in range(first, cfg["epochs"]):
         model.train()
         step.start_epoch(epoch)
+        data.set_epoch(epoch)
         total, correct, seen, step_stats = 0.0, 0, 0, []
         for batch in loader:
-            logit, loss, stats = step(batch, opt)
+            batch = to_device(batch, ctx.device)
+            logit, loss, stats = step(batch, opt)  # the global batch's logits and loss
             sched.step()
+            labels = distributed.gather(batch["label"])
             total += loss * len(logit)
-            correct += int(((logit > 0).float() == batch["label"]).sum())
+            correct += int(((logit > 0).float() == labels).sum())
             seen += len(logit)
             step_stats.append(stats)
         for k, v in steps.mean_stats(step_stats).items():  # L_C terms, tau, fusion weights, OM-Pareto
             history[k].append(v)
         history["loss"].append(total / seen)
         history["train_acc"].append(100 * correct / seen)
-        if test_data is not None:
+        if test_data is not None and ctx.main:
             for k, v in branch_metrics(model, test_data, params["evaluate"]["threshold"]).items():
                 history[k].append(v)
         history["seconds"].append(time.monotonic() - started)
@@ -264,8 +302,12 @@ def train(
             eta,
             extra={"progress": True},
         )
-        if epoch + 1 < cfg["epochs"]:
+        if epoch + 1 < cfg["epochs"] and ctx.main:
             save_progress(progress, epoch, fingerprint, step, opt, sched, history, gen, data)
+    if not ctx.main:  # the other processes only helped train; process 0 writes everything
+        distributed.teardown(ctx)
+        return {}
+    model = model.cpu()
 
     ckpt = {
         "method": method,
@@ -322,6 +364,8 @@ def train(
         },
         metrics={k: list(enumerate(v)) for k, v in history.items()},
         started=wall_start,
+        config=params,
+        data_files=[caches[k] for k in ("manifest", "crops_index", "log_mel_index")],
     )
     if eval_json is not None:
         from avdf import evaluate  # evaluation imports the clip helpers, not training
@@ -342,4 +386,5 @@ def train(
     # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
     progress.unlink(missing_ok=True)
+    distributed.teardown(ctx)
     return summary

@@ -1,6 +1,7 @@
 # Stage 5: training, per dataset, method, variant (params.yaml: variants) and seed.
 # The job also scores the dataset's own test split (in-dataset evaluation, stage 6) while the model
 # is in memory: the same files `rule evaluate` writes, without a second process per run.
+# With train.processes > 1 it runs data-parallel under torchrun (avdf.distributed).
 
 
 rule train:
@@ -16,12 +17,15 @@ rule train:
         cfg=train_cfg,
         code=TRAIN_CODE,
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
-    threads: config["train"]["threads"]
+        launch=train_launcher(),
+    threads: config["train"]["threads"] * config["train"]["processes"]
+    resources:
+        **job_resources("train"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
     shell:
-        "avdf train --dataset {wildcards.dataset} --method {wildcards.method} --variant {wildcards.variant}"
+        "{params.launch} train --dataset {wildcards.dataset} --method {wildcards.method} --variant {wildcards.variant}"
         " --seed {wildcards.seed} --out-dir {params.out_dir} --cfg {params.cfg}"
         " --eval-json {output.metrics} --scores {output.scores} 2> {log}"

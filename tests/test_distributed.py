@@ -1,0 +1,111 @@
+"""Data-parallel training (avdf.distributed): 2 processes on CPU with gloo against 1 process with
+the same global batch. Stated tolerance: losses, logits, parameters and the negative queues
+within 1e-4 (relative and absolute) after 3 steps, dropout off (its masks are other random draws).
+
+The steps use SGD: Adam divides each gradient by its running magnitude, which turns the rounding
+noise of parameters whose true gradient is zero (a bias followed by BatchNorm, the key bias of
+attention) into full-size updates, in one process as in two; the losses still agree there.
+"""
+
+import copy
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from avdf import distributed, models
+from avdf.config import REPO_ROOT
+from avdf.train import make_step
+
+STEPS, GLOBAL_BATCH = 3, 8
+
+
+def _params(om_pareto: bool) -> dict:
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    params["model"].update(dim=32, depth=1, dropout=0.0)
+    params["macbdf"].update(om_pareto=om_pareto, ms_depth=1, queue_size=16, k_nearest=8)
+    params["train"]["batch_size"] = GLOBAL_BATCH
+    return params
+
+
+def _batches() -> list[dict]:
+    g = torch.Generator().manual_seed(0)
+    return [
+        {
+            "video": torch.randn(GLOBAL_BATCH, 4, 3, 32, 32, generator=g),
+            "audio": torch.randn(GLOBAL_BATCH, 64, 48, generator=g),
+            "label": (torch.arange(GLOBAL_BATCH) % 4 > 0).float(),
+            "audio_fake": (torch.arange(GLOBAL_BATCH) % 2 == 1).float(),
+            "video_fake": (torch.arange(GLOBAL_BATCH) % 4 >= 2).float(),
+        }
+        for _ in range(STEPS)
+    ]
+
+
+def _train(rank: int, world: int, port: int, params: dict, out: str) -> None:
+    """STEPS steps of MACB-DF on this process's slice of each global batch."""
+    if world > 1:
+        os.environ.update(
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+            RANK=str(rank),
+            WORLD_SIZE=str(world),
+            LOCAL_RANK=str(rank),
+        )
+    ctx = distributed.setup("cpu")
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    model = models.build("macbdf", 64, params["model"], params["macbdf"])
+    if ctx.active:  # the encoders see one slice each; the head sees the gathered global batch
+        for encoder in model.encoders().values():
+            distributed.sync_batchnorm(encoder, ctx.device)
+    step, trainable = make_step("macbdf", model, params, ctx)
+    opt = torch.optim.SGD(trainable, lr=0.05)
+    part = GLOBAL_BATCH // world
+    losses, logits = [], []
+    for batch in _batches():
+        local = {k: v[rank * part : (rank + 1) * part] for k, v in batch.items()}
+        logit, loss, _ = step(local, opt)
+        losses.append(loss)
+        logits.append(logit)
+    if ctx.main:
+        state = {"losses": losses, "logits": logits, "model": model.state_dict()}
+        state["buffers"] = {n: b.clone() for n, b in step.objective.named_buffers()}
+        torch.save(state, out)
+    distributed.teardown(ctx)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("om_pareto", [True, False])
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path, om_pareto):
+    params = _params(om_pareto)
+    _train(0, 1, 0, copy.deepcopy(params), str(tmp_path / "one.pt"))
+    torch.multiprocessing.spawn(_train, args=(2, _free_port(), params, str(tmp_path / "two.pt")), nprocs=2)
+    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
+    np.testing.assert_allclose(two["losses"], one["losses"], rtol=1e-4)
+    for a, b in zip(one["logits"], two["logits"], strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+    assert one["model"].keys() == two["model"].keys()
+    for k, v in one["model"].items():
+        torch.testing.assert_close(two["model"][k].float(), v.float(), rtol=1e-4, atol=1e-4, msg=k)
+    assert one["buffers"].keys() == two["buffers"].keys() and one["buffers"]  # the negative queues
+    for k, v in one["buffers"].items():
+        torch.testing.assert_close(two["buffers"][k].float(), v.float(), rtol=1e-4, atol=1e-4, msg=k)
+
+
+def test_rank_slices_cut_the_one_process_batches():
+    batches = torch.utils.data.BatchSampler(range(12), 4, drop_last=True)
+    slices = [list(distributed.RankSlices(batches, distributed.Context(rank, 2))) for rank in range(2)]
+    assert [a + b for a, b in zip(*slices, strict=True)] == list(batches)
+    with pytest.raises(ValueError, match="not divisible"):
+        distributed.RankSlices(
+            torch.utils.data.BatchSampler(range(12), 3, drop_last=True), distributed.Context(0, 2)
+        )
