@@ -133,6 +133,8 @@ def evaluate_model(
         metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
         started=started,
+        config=params,
+        data_files=[checkpoint, *(caches[k] for k in ("manifest", "crops_index", "log_mel_index"))],
     )
     atomic.write_json(out_json, result)
     return result

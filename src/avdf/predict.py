@@ -26,21 +26,29 @@ import numpy as np
 import torch
 
 from avdf import clips
+from avdf.errors import InputError
 from avdf.media import faces, ffmpeg, log_mel
 
 log = logging.getLogger(__name__)
 
 
-def load(checkpoint: str | None, model_uri: str | None) -> tuple[torch.nn.Module, dict]:
-    """A detector from a checkpoint file, or from MLflow (``models:/<name>/<version>`` or a run URI)."""
+def load(checkpoint: str | None, model_uri: str | None, tracking_uri: str | None = None):
+    """A detector from a checkpoint file, or from an MLflow model (``models:/<name>/<version>``, as
+    ``avdf table`` registers the best model of a table, or ``runs:/<run id>/model``)."""
     from avdf.evaluate import load_model
 
     if checkpoint:
         return load_model(checkpoint)
     import mlflow
 
-    local = mlflow.artifacts.download_artifacts(artifact_uri=f"{model_uri.rstrip('/')}/checkpoint")
-    return load_model(str(next(Path(local).glob("*.pt"))))
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    found = sorted(local.rglob("extra_files/*.pt"))  # the avdf checkpoint logged with the model
+    if not found:
+        raise InputError(f"{model_uri}: no avdf checkpoint among the model's files (log it with avdf table)")
+    return load_model(str(found[0]))
 
 
 def _windows(n_frames: int, fps: int, clip_seconds: float) -> list[int]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avdf import atomic, metrics, models, paper, studies
+from avdf import atomic, layout, metrics, models, paper, studies
 from avdf.data.manifest import CATEGORIES
 
 PAPER_ORDER = ["DefakeAVMiT", "FakeAVCeleb", "DFDC", "LAV-DF"]
@@ -118,6 +118,28 @@ def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
     table = _int_seeds(pd.DataFrame(rows))
     atomic.write_csv(out_csv, table)
     return table
+
+
+def best_model(eval_jsons: list[str], table: pd.DataFrame, metric: str = "auc") -> dict:
+    """The detector a table recommends: of avdf's rows, the one with the highest ``avg_<metric>``;
+    of that row's runs, the in-dataset one (training dataset, seed) with the highest ``metric``.
+    Ties go to the first in (row, dataset, seed) order, so the choice is the same on every run."""
+    rows = table[table["source"] == "avdf"]
+    best = rows.loc[rows[f"avg_{metric}"].astype(float).idxmax()]
+    runs = _in_dataset(load_evals(eval_jsons))
+    runs = runs[(runs["method"] == best["method"]) & (runs["variant"] == "default")]
+    run = runs.sort_values(["eval_dataset", "seed"], kind="stable")
+    run = run.loc[run[metric].astype(float).idxmax()]
+    return {
+        "row": str(best["row"]),
+        "method": str(run["method"]),
+        "train_dataset": str(run["train_dataset"]),
+        "seed": int(run["seed"]),
+        metric: float(run[metric]),
+        f"table_avg_{metric}": float(best[f"avg_{metric}"]),
+        "checkpoint": layout.checkpoint(run["train_dataset"], run["method"], "default", int(run["seed"])),
+        "data": str(best["data"]),
+    }
 
 
 def _int_seeds(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""MLflow tracking on a local SQLite store (``mlflow.db`` by default).
+"""MLflow tracking on a local SQLite store (``mlflow.db`` by default), or on a tracking server
+(``mlflow.tracking_uri: http://host:5000``: the one setting to change on a cluster).
 
 The store and the experiment are created once, by :func:`init_store`, before parallel jobs start
 (the Snakemake rule ``mlflow_store``); creating them from several processes at once is what makes
@@ -45,11 +46,9 @@ def init_store(uri: str, experiment: str, artifact_root: str = "mlartifacts") ->
     """Create the store (schema migrations included) and the experiment; return the experiment id."""
     client = _client(uri)
     found = client.get_experiment_by_name(experiment)
-    exp_id = (
-        found.experiment_id
-        if found is not None
-        else client.create_experiment(experiment, artifact_location=Path(artifact_root).resolve().as_uri())
-    )
+    # a tracking server (http[s]://) keeps artifacts where it was told to (--artifacts-destination)
+    local = None if uri.startswith(("http://", "https://")) else Path(artifact_root).resolve().as_uri()
+    exp_id = found.experiment_id if found is not None else client.create_experiment(experiment, local)
     # open the UI on the runs table (model training), not MLflow 3's GenAI overview
     client.set_experiment_tag(exp_id, "mlflow.experimentKind", "custom_model_development")
     return exp_id
@@ -63,12 +62,22 @@ def log_run(
     params: dict,
     metrics: dict[str, list[tuple[int, float]]],
     started: float | None = None,
+    config: dict | None = None,
+    data_files: list[str] = (),
 ) -> str:
     """Log one finished run: tags, params and metric histories ``{name: [(step, value), ...]}``;
-    ``started`` (time.time() when the job began) gives the run its real duration in the UI."""
+    ``started`` (time.time() when the job began) gives the run its real duration in the UI.
+
+    Every run also records its provenance (avdf.provenance): the git commit, package versions,
+    the DVC hashes of ``dvc.lock`` and the hashes of ``data_files`` (the inputs it read) as tags,
+    and the exact ``config`` it ran with, the installed packages and dvc.lock as artifacts."""
     from mlflow.entities import Metric, Param
 
+    from avdf import provenance
+
     client = _client(uri)
+    tags = provenance.tags(data_files) | tags
+    texts = provenance.files(config if config is not None else params)
 
     def write():
         exp = client.get_experiment_by_name(experiment)
@@ -87,6 +96,8 @@ def log_run(
         ps = [Param(k, str(v)[:6000]) for k, v in params.items()]
         for i in range(0, max(len(ms), 1), 900):  # MLflow caps a batch at 1000 entries
             client.log_batch(run.info.run_id, metrics=ms[i : i + 900], params=ps if i == 0 else [])
+        for name, text in texts.items():
+            client.log_text(run.info.run_id, text, f"provenance/{name}")
         client.set_terminated(run.info.run_id)
         return run.info.run_id
 
@@ -157,3 +168,40 @@ def log_table(
         return parent.info.run_id
 
     return _retry(write, f"logging table {table}")
+
+
+def log_best_model(uri: str, run_id: str, checkpoint: str, name: str, tags: dict) -> str:
+    """Log a trained detector with ``mlflow.pytorch.log_model`` into the table's run and register it
+    as ``name``, so that ``avdf predict --model-uri models:/<name>/<version>`` scores videos with it.
+
+    The model's files hold the avdf checkpoint too (``extra_files``): its input spec (frames, crop
+    size, log-Mel settings) is what ``avdf predict`` needs to prepare a video. Returns the version.
+    """
+    import mlflow
+    import mlflow.pytorch
+    import torch
+
+    from avdf.evaluate import load_model
+
+    model, _ = load_model(checkpoint)
+    client = _client(uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+    def write():
+        with mlflow.start_run(run_id=run_id):
+            info = mlflow.pytorch.log_model(
+                model,
+                name="model",
+                extra_files=[checkpoint],
+                serialization_format="pickle",  # the model takes a dict of tensors; pt2 would trace it
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "avdf"],
+                registered_model_name=name,
+            )
+        version = str(info.registered_model_version)
+        for k, v in tags.items():
+            client.set_model_version_tag(name, version, k, str(v))
+        client.update_model_version(name, version, description=tags.get("description", ""))
+        return version
+
+    return _retry(write, f"registering {name}")
