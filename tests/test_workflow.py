@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -145,6 +146,46 @@ def test_every_run_is_in_mlflow_with_tags(workflow):
         assert required <= set(run.data.tags), run.info.run_name
     assert {"eval_dataset"} <= set(evals[0].data.tags)
     assert len(client.get_metric_history(runs[0].info.run_id, "loss")) == 2  # one value per epoch
+
+
+@pytest.mark.slow
+def test_every_run_records_commit_data_versions_and_params(workflow):
+    import json
+    from importlib import metadata
+
+    import torch
+
+    from avdf import provenance
+
+    client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
+    exp = client.get_experiment_by_name("avdf")
+    runs = [
+        run
+        for stage in ("train", "evaluate")
+        for run in client.search_runs([exp.experiment_id], f"tags.stage = '{stage}'", max_results=1000)
+    ]
+    commit, _ = provenance.git_state()
+    for run in runs:
+        tags = run.data.tags
+        assert tags["mlflow.source.git.commit"] == commit and len(commit) == 40
+        assert (
+            tags["version.torch"] == metadata.version("torch")
+            and tags["version.torch_build"] == torch.__version__
+        )
+        manifest = f"data.data/manifests/{tags['dataset']}.csv"
+        assert tags[manifest] == provenance.file_hash(workflow / manifest.removeprefix("data."))
+    train = next(
+        r
+        for r in runs
+        if r.data.tags["stage"] == "train"
+        and r.data.tags["method"] == "macbdf"
+        and r.data.tags["variant"] == "default"
+    )
+    local = Path(client.download_artifacts(train.info.run_id, "provenance"))
+    params = json.loads((local / "params.json").read_text())
+    assert params["train"]["epochs"] == tiny_params()["train"]["epochs"]
+    assert params["macbdf"] == tiny_params()["macbdf"]
+    assert f"torch=={metadata.version('torch')}" in (local / "environment.txt").read_text()
 
 
 @pytest.mark.slow
@@ -293,6 +334,56 @@ def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeyp
 
 
 @pytest.mark.slow
+def test_torchrun_two_processes_train_as_one(workflow, tmp_path):
+    """`avdf train` under torchrun (2 processes, gloo) against one process, same global batch,
+    dropout off: per-epoch loss and train accuracy, and the test split's AUC, within 1e-3."""
+    import json
+
+    from avdf import studies
+
+    params = studies.apply_variant(tiny_params(), "default")
+    params["model"]["dropout"] = 0.0
+    params["train"].update(epochs=2, batch_size=4)
+    params["mlflow"] = {"tracking_uri": f"sqlite:///{workflow}/mlflow.db", "experiment": "avdf"}
+    params["run"] = {"table": "test", "test_every_epoch": False}
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    results = {}
+    for n in (1, 2):
+        out = tmp_path / f"procs{n}"
+        cfg = json.dumps(params | {"train": params["train"] | {"processes": n}})
+        launch = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={n}",
+            "-m",
+            "avdf",
+        ]
+        launch = launch if n > 1 else ["avdf"]
+        args = [
+            "train",
+            "--dataset",
+            "synth_dfdc",
+            "--method",
+            "macbdf",
+            "--variant",
+            "default",
+            "--seed",
+            "0",
+        ]
+        args += ["--out-dir", str(out), "--cfg", cfg, "--eval-json", str(out / "eval.json")]
+        args += ["--scores", str(out / "scores.csv")]
+        run = subprocess.run([*launch, *args], capture_output=True, text=True, env=env, cwd=workflow)
+        assert run.returncode == 0, run.stderr[-3000:]
+        results[n] = json.loads((out / "train.json").read_text()), json.loads((out / "eval.json").read_text())
+    (one, one_eval), (two, two_eval) = results[1], results[2]
+    for key in ("loss", "train_acc"):
+        np.testing.assert_allclose(two["history"][key], one["history"][key], rtol=1e-3, atol=1e-3)
+    assert abs(two_eval["auc"] - one_eval["auc"]) < 1e-3
+
+
+@pytest.mark.slow
 def test_predict_scores_a_video_and_names_a_bad_one(workflow, tmp_path, face_clip):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video")
@@ -310,6 +401,48 @@ def test_predict_scores_a_video_and_names_a_bad_one(workflow, tmp_path, face_cli
     assert 0 <= good["prob_fake"] <= 1 and 0 <= good["audio_score"] <= 1 and 0 <= good["video_score"] <= 1
     assert [s["second"] for s in good["per_second"]] == [0] and len(good["face_track"]["boxes"]) == 25
     assert wrong["error"].startswith("corrupt or unreadable container") and "prob_fake" not in wrong
+
+
+@pytest.mark.slow
+def test_best_model_of_table1_is_registered_and_predicts(workflow, tmp_path, face_clip):
+    store = f"sqlite:///{workflow / 'mlflow.db'}"
+    versions = MlflowClient(tracking_uri=store, registry_uri=store).search_model_versions(
+        "name = 'avdf-table1'"
+    )
+    assert len(versions) == 1
+    tags = versions[0].tags
+    table = pd.read_csv(workflow / "results/table1.csv")
+    best_row = table[table["source"] == "avdf"].sort_values("avg_auc", ascending=False, kind="stable").iloc[0]
+    assert tags["method"] == best_row["method"] and "synthetic" in tags["data"]
+    assert Path(workflow / tags["checkpoint"]).exists()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    outs = {}
+    for how, source in {
+        "uri": ["--model-uri", "models:/avdf-table1/1", "--tracking-uri", store],
+        "file": ["--checkpoint", str(workflow / tags["checkpoint"])],
+    }.items():
+        outs[how] = tmp_path / f"{how}.json"
+        run = subprocess.run(
+            ["avdf", "predict", str(face_clip), *source, "--out", str(outs[how])],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=workflow,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+    by_uri, by_file = (yaml.safe_load(outs[k].read_text())[0] for k in ("uri", "file"))
+    assert by_uri["prob_fake"] == by_file["prob_fake"]
+
+
+@pytest.mark.slow
+def test_a_second_run_from_clean_gives_byte_identical_tables(workflow, tmp_path):
+    """Everything again in an empty folder (new data, caches, runs and MLflow store): Tables 1 and 2
+    are the same bytes (benchmarks/reproducible.py does this on the embedded configuration)."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    run = snakemake(tmp_path, "--cores", "2", "results/table1.csv", "results/table2.csv")
+    assert run.returncode == 0, run.stderr[-3000:]
+    for table in ("results/table1.csv", "results/table2.csv"):
+        assert (tmp_path / table).read_bytes() == (workflow / table).read_bytes(), table
 
 
 @pytest.mark.slow
