@@ -4,6 +4,7 @@ the same batch come out as they would alone."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -21,6 +22,7 @@ FACES = {
     "keyframe_interval": 10,
     "batch_size": 8,
     "detect_max_side": 320,
+    "detect_min_face": 20,
     "track_policy": "persistent",
     "scene_cut_threshold": 30.0,
     "crop_size": 32,
@@ -113,14 +115,16 @@ def test_bad_files_are_rejected_with_reasons(processed):
 def test_odd_files_are_normalised(processed, name):
     for stage in ("demux", "crops", "mel"):
         assert _index(processed, stage).loc[name, "status"] == "ok", stage
-    info = ffmpeg.probe(processed / "demux" / f"{name}.mp4")
-    assert info.fps == 25.0 and not info.has_audio
+    video = json.loads((processed / "demux" / f"{name}.json").read_text())
+    frames = preprocess.read_video(processed / "demux", name)[0]
+    seconds = ffmpeg.probe(video["source"]).duration_s
+    assert video["fps"] == 25 and abs(len(frames) - 25 * seconds) <= 2  # constant 25 fps, VFR too
     audio, rate = ffmpeg.read_wav(processed / "demux" / f"{name}.wav")
     assert rate == 16000 and audio.ndim == 1 and len(audio) > 0.15 * 16000
     crops = np.load(processed / "crops" / f"{name}.npy")
-    assert crops.dtype == np.uint8 and crops.shape[1:] == (32, 32, 3)
+    assert crops.dtype == np.uint8 and crops.shape[1:] == (32, 32, 3) and len(crops) == len(frames)
     if name == "rotated":  # the display rotation is applied: stored 160x240, shown upright 240x160
-        assert (info.width, info.height) == (240, 160)
+        assert video["rotation"] == 90 and frames.shape[1:3] == (160, 240)
 
 
 def test_a_one_frame_clip_is_processed_or_rejected_with_a_reason(processed):

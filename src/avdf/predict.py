@@ -65,17 +65,21 @@ def _windows(n_frames: int, fps: int, clip_seconds: float) -> list[int]:
 @torch.inference_mode()
 def score_video(path: str | Path, model: torch.nn.Module, spec: dict, tracker: faces.FaceTracker) -> dict:
     fps, rate = spec["fps"], spec["sample_rate"]
-    with tempfile.TemporaryDirectory() as tmp:
-        info = ffmpeg.probe(path)
-        if not info.has_video:
-            raise ffmpeg.MediaError("no video stream")
-        if not info.has_audio:
-            raise ffmpeg.MediaError("no audio stream")
-        ffmpeg.demux(path, Path(tmp) / "v.mp4", Path(tmp) / "a.wav", fps=fps, sample_rate=rate)
-        frames = ffmpeg.read_frames(Path(tmp) / "v.mp4")
+    info = ffmpeg.probe(path)
+    if not info.has_video:
+        raise ffmpeg.MediaError("no video stream")
+    if not info.has_audio:
+        raise ffmpeg.MediaError("no audio stream")
+    with tempfile.TemporaryDirectory() as tmp:  # as the demux stage writes it
+        ffmpeg.extract_audio(path, Path(tmp) / "a.wav", rate)
         audio, _ = ffmpeg.read_wav(Path(tmp) / "a.wav")
-    track = tracker.track(frames)
-    crops = faces.crop_faces(frames, track.boxes, spec["faces"]["crop_size"], spec["faces"]["margin"])
+    track = tracker.track(*ffmpeg.read_video(path, fps, max_side=spec["faces"]["detect_max_side"], info=info))
+    margin = spec["faces"]["margin"]
+    x, y, *_ = region = faces.crop_region(track.boxes, margin, *info.display_size)
+    frames, _ = ffmpeg.read_video(path, fps, info=info, region=region)  # only what the crops need
+    n = min(len(frames), len(track.boxes))
+    local = track.boxes[:n] - np.array([x, y, x, y], np.float32)
+    crops = faces.crop_faces(frames[:n], local, spec["faces"]["crop_size"], margin)
     if len(audio) < spec["log_mel"]["n_fft"]:
         raise ffmpeg.MediaError(f"audio too short ({len(audio)} samples)")
     mel = log_mel.log_mel(audio, rate, spec["log_mel"])

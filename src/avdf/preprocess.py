@@ -2,12 +2,17 @@
 
 Data flow (each stage reads the previous stage's index and writes its own)::
 
-    manifest -> demux (25 fps video, 16 kHz mono WAV) -> face tracks -> face crops (uint8 .npy)
-                                                     \\-> log-Mel (float16 .npy)
+    manifest -> demux (16 kHz mono WAV + how to read the video) -> face tracks -> face crops (uint8 .npy)
+                                                                \\-> log-Mel (float16 .npy)
+
+The video is never re-encoded: demux checks the streams and records where the clip starts, and
+the two video stages decode the source themselves, normalised to 25 fps and upright by ffmpeg,
+the face tracks at detection size (``faces.detect_max_side``) and the crops at full size.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +31,14 @@ def demux(
     trim_silence: bool = False,
     shard: tuple[int, int] = (0, 1),
 ) -> None:
-    """Every clip to constant ``fps`` video and ``sample_rate`` mono WAV; with ``trim_silence``, the
-    leading silence (as the shortcut audit measures it) is cut from both streams first."""
+    """Every clip's audio to ``sample_rate`` mono WAV, and a ``<clip>.json`` saying how to read its
+    video (source, start, ``fps``, upright size); with ``trim_silence``, the leading silence (as the
+    shortcut audit measures it) is cut from both streams."""
     out = Path(out_dir)
     clips = manifest.read(manifest_csv)
 
     def outputs(cid):
-        return [out / f"{cid}.wav", out / f"{cid}.mp4"]
+        return [out / f"{cid}.wav", out / f"{cid}.json"]
 
     def process(cid, path, outs):
         info = ffmpeg.probe(path)
@@ -43,8 +49,11 @@ def demux(
         start = (
             audit.leading_silence(ffmpeg.read_audio(path, sample_rate), sample_rate) if trim_silence else 0.0
         )
-        with atomic.atomic_path(outs[0]) as wav, atomic.atomic_path(outs[1]) as mp4:
-            ffmpeg.demux(path, mp4, wav, fps=fps, sample_rate=sample_rate, start_s=start)
+        with atomic.atomic_path(outs[0]) as wav:
+            ffmpeg.extract_audio(path, wav, sample_rate, start)
+        width, height = info.display_size
+        video = {"source": str(path), "start_s": start, "fps": fps, "width": width, "height": height}
+        atomic.write_json(outs[1], video | {"rotation": info.rotation})
 
     clip_stage.run(
         "demux",
@@ -62,14 +71,31 @@ def demux(
     )
 
 
+def read_video(
+    demux_dir: str | Path,
+    clip_id: str,
+    max_side: int | None = None,
+    boxes: np.ndarray | None = None,
+    margin=0.0,
+) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """A demuxed clip's video frames (see :func:`demux`), at most ``max_side`` pixels on the long
+    side; with a face track's ``boxes``, only the part of each frame its crops need (the frames'
+    origin in source pixels is returned: frames, scale, (x, y))."""
+    video = json.loads((Path(demux_dir) / f"{clip_id}.json").read_text())
+    info = ffmpeg.StreamInfo(True, True, video["width"], video["height"], video["fps"], None)
+    region = None if boxes is None else faces.crop_region(boxes, margin, video["width"], video["height"])
+    frames, scale = ffmpeg.read_video(video["source"], video["fps"], video["start_s"], max_side, info, region)
+    return frames, scale, (0, 0) if region is None else region[:2]
+
+
 def face_tracks(
     demux_index: str, demux_dir: str, out_dir: str, index_out: str, cfg: dict, shard: tuple[int, int] = (0, 1)
 ) -> None:
-    src = Path(demux_dir)
     tracker = faces.FaceTracker.from_config(cfg)
 
     def process(cid, path, outs):
-        track = tracker.track(ffmpeg.read_frames(src / f"{cid}.mp4"))
+        frames, scale, _ = read_video(demux_dir, cid, cfg["detect_max_side"])
+        track = tracker.track(frames, scale)
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
@@ -85,13 +111,14 @@ def face_crops(
     cfg: dict,
     shard: tuple[int, int] = (0, 1),
 ) -> None:
-    src, tracks = Path(demux_dir), Path(faces_dir)
+    tracks = Path(faces_dir)
 
     def process(cid, path, outs):
         boxes = np.load(tracks / f"{cid}.npz")["boxes"]
-        frames = ffmpeg.read_frames(src / f"{cid}.mp4")
+        frames, _, (x, y) = read_video(demux_dir, cid, boxes=boxes, margin=cfg["margin"])
         n = min(len(frames), len(boxes))
-        atomic.write_npy(outs[0], faces.crop_faces(frames[:n], boxes[:n], cfg["crop_size"], cfg["margin"]))
+        local = boxes[:n] - np.array([x, y, x, y], np.float32)  # in the decoded part's pixels
+        atomic.write_npy(outs[0], faces.crop_faces(frames[:n], local, cfg["crop_size"], cfg["margin"]))
 
     clip_stage.run_after(
         "face_crops", faces_index, faces_dir, out_dir, ".npy", process, index_out, cfg, shard

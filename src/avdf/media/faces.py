@@ -1,13 +1,17 @@
 """Face detection and tracking with facenet-pytorch's MTCNN.
 
 MTCNN runs on keyframes only, in batches, on frames scaled down to ``detect_max_side`` pixels (boxes
-are scaled back); the boxes of the frames between are interpolated linearly. Keyframes are every
-``keyframe_interval``-th frame, the last frame, and both sides of every scene cut. A clip is cut
-into shots at its scene cuts; within a shot, detections are linked across keyframes into tracks by
-overlap, and one track is followed: the most ``persistent`` (found on the most keyframes) or the
-``largest``. Where the followed face jumps between two keyframes (overlap below ``lost_iou``, the
-track was lost), the frame between them is detected too, until the track holds or the keyframes
-are neighbours.
+are scaled back; the preprocessing stage has ffmpeg decode them at that size). Faces are sought
+down to ``min_face_size`` source pixels, but never below ``detect_min_face`` pixels of the
+scaled-down frame (MTCNN's own default, 20): scaling down then shrinks MTCNN's image pyramid,
+which is where the time goes. The boxes of the frames between keyframes are interpolated
+linearly. Keyframes are every ``keyframe_interval``-th frame, the last frame, and both sides of
+every scene cut. A clip is cut into shots at its scene cuts; within a shot, detections are linked
+across keyframes into tracks by overlap, and one track is followed: the most ``persistent``
+(found on the most keyframes) or the ``largest``. Where the followed face jumps between two
+keyframes (overlap below ``lost_iou``, the track was lost), the frame between them is detected
+too, until the track holds or the keyframes are neighbours. MTCNN's three networks run in the
+channels-last memory layout (1.7x faster on a CPU; the same boxes up to float rounding).
 """
 
 from __future__ import annotations
@@ -92,6 +96,7 @@ class FaceTracker:
         policy: str = "persistent",
         scene_cut_threshold: float = 30.0,
         lost_iou: float = 0.3,
+        detect_min_face: int = 20,
     ):
         if policy not in POLICIES:
             raise ValueError(f"unknown face track policy {policy!r}; choose from {POLICIES}")
@@ -100,6 +105,7 @@ class FaceTracker:
         self.interval, self.batch_size = keyframe_interval, batch_size
         self.detect_max_side, self.policy = detect_max_side, policy
         self.scene_cut_threshold, self.lost_iou = scene_cut_threshold, lost_iou
+        self.detect_min_face = detect_min_face
         self._mtcnn: dict[int, object] = {}
 
     @classmethod
@@ -113,13 +119,17 @@ class FaceTracker:
             detect_max_side=cfg["detect_max_side"],
             policy=cfg["track_policy"],
             scene_cut_threshold=cfg["scene_cut_threshold"],
+            detect_min_face=cfg["detect_min_face"],
         )
 
     def _detector(self, min_face_size: int):
         if min_face_size not in self._mtcnn:
             from facenet_pytorch import MTCNN
 
-            self._mtcnn[min_face_size] = MTCNN(keep_all=True, min_face_size=min_face_size, device=self.device)
+            mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, device=self.device)
+            for net in (mtcnn.pnet, mtcnn.rnet, mtcnn.onet):  # 1.7x faster on CPU (its max-pooling
+                net.to(memory_format=torch.channels_last)  # above all); the same boxes up to rounding
+            self._mtcnn[min_face_size] = mtcnn
         return self._mtcnn[min_face_size]
 
     def _scale(self, frames: np.ndarray) -> float:
@@ -128,11 +138,12 @@ class FaceTracker:
             1.0 if not self.detect_max_side or side <= self.detect_max_side else self.detect_max_side / side
         )
 
-    def detect(self, frames: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Boxes (N, 4) and probabilities (N,) of every face in each frame, batched, in pixels of
-        ``frames`` (detection runs on frames scaled to ``detect_max_side``)."""
+    def detect(self, frames: np.ndarray, source_scale: float = 1.0) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Boxes (N, 4) and probabilities (N,) of every face in each frame, batched, in source pixels
+        (``frames`` are the source scaled by ``source_scale``; detection runs at ``detect_max_side``)."""
         scale = self._scale(frames)
-        mtcnn = self._detector(max(10, round(self.min_face_size * scale)))
+        smallest = self.min_face_size * scale * source_scale  # min_face_size source pixels, as detected
+        mtcnn = self._detector(max(min(self.detect_min_face, self.min_face_size), round(smallest)))
         out = []
         for start in range(0, len(frames), self.batch_size):
             batch = frames[start : start + self.batch_size]
@@ -156,24 +167,25 @@ class FaceTracker:
                 if b is None:
                     out.append((np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
                 else:
-                    b, p = np.asarray(b, np.float32) / scale, np.asarray(p, np.float32)
+                    b, p = np.asarray(b, np.float32) / (scale * source_scale), np.asarray(p, np.float32)
                     keep = p >= self.threshold
                     out.append((b[keep], p[keep]))
         return out
 
-    def _detect_at(self, frames: np.ndarray, keys: list[int], detections: dict) -> None:
+    def _detect_at(self, frames: np.ndarray, keys: list[int], detections: dict, source_scale: float) -> None:
         new = [k for k in keys if k not in detections]
         if new:
-            detections.update(zip(new, self.detect(frames[new]), strict=True))
+            detections.update(zip(new, self.detect(frames[new], source_scale), strict=True))
 
-    def track(self, frames: np.ndarray) -> FaceTrack:
-        """One face track over ``frames`` (T, H, W, 3) uint8. Raises MediaError if no face is found."""
+    def track(self, frames: np.ndarray, source_scale: float = 1.0) -> FaceTrack:
+        """One face track over ``frames`` (T, H, W, 3) uint8, the source scaled by ``source_scale``
+        (boxes come back in source pixels). Raises MediaError if no face is found."""
         t = len(frames)
         cuts = scene_cuts(frames, self.scene_cut_threshold)
         bounds = [0, *cuts, t]
         detections: dict = {}
         keys = set(range(0, t, self.interval)) | {t - 1} | set(cuts) | {c - 1 for c in cuts}
-        self._detect_at(frames, sorted(keys), detections)
+        self._detect_at(frames, sorted(keys), detections, source_scale)
         chosen = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one shot at a time
             for _ in range(8):  # re-detect between keyframes where the followed face jumped
@@ -190,7 +202,7 @@ class FaceTracker:
                 todo = sorted(set(gaps) - set(detections))
                 if not todo:
                     break
-                self._detect_at(frames, todo, detections)
+                self._detect_at(frames, todo, detections, source_scale)
             if tracks:
                 chosen += track
         if not chosen:
@@ -206,6 +218,19 @@ class FaceTracker:
         keyframes = np.zeros(t, bool)
         keyframes[sorted(detections)] = True
         return FaceTrack(boxes, scores, keyframes)
+
+
+def crop_region(boxes: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The rectangle (x, y, w, h; even numbers, inside the frame) holding every frame's crop of
+    :func:`crop_faces`: decoding only that much of each frame gives the same crops."""
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    half = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (0.5 + margin)
+    x1 = max(0, int(np.floor((cx - half).min())) - 1) // 2 * 2
+    y1 = max(0, int(np.floor((cy - half).min())) - 1) // 2 * 2
+    x2 = min(width, int(np.ceil((cx + half).max())) + 2)
+    y2 = min(height, int(np.ceil((cy + half).max())) + 2)
+    w, h = max(2, (x2 - x1) // 2 * 2), max(2, (y2 - y1) // 2 * 2)
+    return x1, y1, min(w, (width - x1) // 2 * 2), min(h, (height - y1) // 2 * 2)
 
 
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int, margin: float) -> np.ndarray:

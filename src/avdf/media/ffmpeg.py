@@ -1,4 +1,8 @@
-"""ffmpeg access through ffmpeg-python: probing, demuxing, decoding and encoding.
+"""ffmpeg access through ffmpeg-python: probing, audio extraction, decoding and encoding.
+
+Video is decoded once per use straight from the source file, normalised on the way
+(:func:`read_video`: constant frame rate, display rotation applied, optionally scaled down);
+nothing re-encodes it.
 
 The binary is the one shipped inside the ``imageio-ffmpeg`` wheel, so a fresh machine needs no
 system package and every machine decodes with the same build (byte-identical results). Set
@@ -41,11 +45,20 @@ class StreamInfo:
     height: int | None
     fps: float | None
     duration_s: float | None
+    rotation: int = 0  # display rotation in degrees (side data); decoding applies it
+
+    @property
+    def display_size(self) -> tuple[int, int] | None:
+        """(width, height) as the video is shown, i.e. after its display rotation."""
+        if self.width is None or self.height is None:
+            return None
+        return (self.height, self.width) if self.rotation % 180 == 90 else (self.width, self.height)
 
 
 _VIDEO = re.compile(r"Stream #\d+:\d+.*?: Video: .*?(\d{2,5})x(\d{2,5})")
 _FPS = re.compile(r"([\d.]+) (?:fps|tbr)")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):([\d.]+)")
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
 
 
 def _last_line(stderr: bytes) -> str:
@@ -72,6 +85,7 @@ def probe(path: str | Path) -> StreamInfo:
         fps = float(m.group(1)) if m else None
     d = _DURATION.search(text)
     duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3)) if d else None
+    r = _ROTATION.search(text)
     return StreamInfo(
         has_video=video is not None,
         has_audio=re.search(r"Stream #\d+:\d+.*?: Audio: ", text) is not None,
@@ -79,6 +93,7 @@ def probe(path: str | Path) -> StreamInfo:
         height=int(video.group(2)) if video else None,
         fps=fps,
         duration_s=duration,
+        rotation=round(float(r.group(1))) % 360 if r else 0,
     )
 
 
@@ -90,31 +105,51 @@ def _run(stream, what: str) -> bytes:
     return out
 
 
-def demux(
-    src: str | Path,
-    video_out: str | Path,
-    audio_out: str | Path,
-    fps: int,
-    sample_rate: int,
-    start_s: float = 0.0,
-) -> None:
-    """Split a clip into constant-``fps`` video (lossless H.264, no audio) and mono PCM WAV, in one
-    pass; ``start_s`` > 0 drops that much of the start of both streams (trimming a leading silence)."""
+def extract_audio(src: str | Path, dest: str | Path, sample_rate: int, start_s: float = 0.0) -> None:
+    """The first audio stream as mono 16-bit PCM WAV at ``sample_rate``; ``start_s`` > 0 drops that
+    much of the start (trimming a leading silence)."""
     stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {}))
-    video = stream.video.filter("fps", fps=fps).output(
-        str(video_out),
-        vcodec="libx264",
-        preset="ultrafast",
-        qp=0,
-        pix_fmt="yuv420p",
-        f="mp4",
-        map_metadata=-1,
-        **{"fflags": "+bitexact", "flags:v": "+bitexact"},
+    out = stream.audio.output(
+        str(dest), acodec="pcm_s16le", ac=1, ar=sample_rate, f="wav", map_metadata=-1, fflags="+bitexact"
     )
-    audio = stream.audio.output(
-        str(audio_out), acodec="pcm_s16le", ac=1, ar=sample_rate, f="wav", map_metadata=-1, fflags="+bitexact"
-    )
-    _run(ffmpeg.merge_outputs(video, audio).overwrite_output(), "demux")
+    _run(out.overwrite_output(), "audio extraction")
+
+
+def read_video(
+    src: str | Path,
+    fps: int,
+    start_s: float = 0.0,
+    max_side: int | None = None,
+    info: StreamInfo | None = None,
+    region: tuple[int, int, int, int] | None = None,
+) -> tuple[np.ndarray, float]:
+    """Every frame of ``src`` at a constant ``fps`` (frames repeated or dropped as ffmpeg's fps
+    filter does), upright (display rotation applied), from ``start_s``, as RGB uint8 (T, H, W, 3).
+
+    With ``max_side``, frames are scaled down (area averaging) so that the longer side is at most
+    ``max_side``; returns the frames and that scale (1.0 when not scaled), so boxes found on them
+    can be mapped back to the source's pixels. With ``region`` (x, y, width, height in upright
+    source pixels, even numbers), only that rectangle of each frame is converted and returned.
+    """
+    info = info or probe(src)
+    if not info.has_video or info.display_size is None:
+        raise MediaError("no video stream")
+    w, h = info.display_size
+    stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {})).video
+    stream = stream.filter("fps", fps=fps)
+    if region is not None:
+        x, y, w, h = region
+        stream = stream.filter("crop", w, h, x, y, exact=1)
+    scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
+    out_w, out_h = max(2, round(w * scale)), max(2, round(h * scale))
+    stream = stream.filter("scale", out_w, out_h, flags="area")
+    raw = _run(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24"), "video decode")
+    frame_bytes = out_w * out_h * 3
+    if len(raw) < frame_bytes:
+        raise MediaError("no decodable video frame")
+    n = len(raw) // frame_bytes
+    raw = raw if len(raw) == n * frame_bytes else raw[: n * frame_bytes]
+    return np.frombuffer(raw, np.uint8).reshape(n, out_h, out_w, 3), out_w / w
 
 
 def read_frames(path: str | Path, width: int | None = None, height: int | None = None) -> np.ndarray:
@@ -198,7 +233,7 @@ def write_wav(dest: str | Path, audio: np.ndarray, sample_rate: int) -> None:
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a 16-bit PCM mono WAV written by :func:`demux` as float32 in [-1, 1]."""
+    """Read a 16-bit PCM mono WAV written by :func:`extract_audio` as float32 in [-1, 1]."""
     import wave
 
     with wave.open(str(path), "rb") as w:
