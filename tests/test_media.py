@@ -132,7 +132,7 @@ def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_c
         "keyframe_interval": 10,
         "batch_size": 8,
         "detect_max_side": 320,
-    "detect_min_face": 20,
+        "detect_min_face": 20,
         "track_policy": "persistent",
         "scene_cut_threshold": 30.0,
     }

@@ -2,9 +2,9 @@
 
 - :class:`BaselineStep`: the model's own loss (``model.loss``) or BCE on the clip logit, one backward pass.
 - :class:`MACBDFStep`: the MACB-DF objective. Without OM-Pareto, the plain summed loss
-  ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, the head (everything after
-  the encoders) is differentiated once for the multimodal loss and once for the unimodal losses,
-  which also yields each loss's gradient at each encoder's output features; OM-Pareto
+  ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, one backward pass through
+  the head (everything after the encoders) yields each loss's gradient at each encoder's output
+  features (the multimodal and unimodal parts read separate copies of them); OM-Pareto
   (:mod:`avdf.optim.om_pareto`) combines the two gradients per encoder, and a single backward pass
   through the encoders applies the result. The encoders, the costly part, are differentiated once,
   as in the plain step.
@@ -124,22 +124,28 @@ class MACBDFStep:
         return out["logit"].detach().float(), float(loss), stats
 
     def _balanced_backward(self, h_a: torch.Tensor, h_v: torch.Tensor, batch: dict):
-        features = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
+        # Two copies of the encoder features: the multimodal head reads one, the frame-level
+        # branches the other. The multimodal loss depends only on the first (its logit and z_a,
+        # z_v), the unimodal losses only on the second, so one backward pass of their sum through
+        # the head gives each loss's gradient at the features on its own copy, and the head's
+        # parameters their summed gradient.
+        multi = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
+        uni = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
         with self.autocast():
-            out = self.model.head(features["audio"], features["video"])
+            out = self.model.head(multi["audio"], multi["video"])
+            out |= self.model.frame_logits(uni["audio"], uni["video"])
             parts = self.objective(out, batch)
-        inputs = [features["audio"], features["video"], *self.head_params]
-        g_multi = torch.autograd.grad(parts["multimodal"], inputs, allow_unused=True)
-        # Each unimodal branch reads only its own encoder's features, so the gradient of their sum
-        # at the audio features is the gradient of the audio unimodal loss alone (and so for video).
-        g_uni = torch.autograd.grad(sum(parts["unimodal"].values()), inputs, allow_unused=True)
-        for p, a, b in zip(self.head_params, g_multi[2:], g_uni[2:], strict=True):
-            grads = [g for g in (a, b) if g is not None]
-            p.grad = sum(grads) if grads else None
+        total = parts["multimodal"] + sum(parts["unimodal"].values())
+        inputs = [multi["audio"], multi["video"], uni["audio"], uni["video"], *self.head_params]
+        grads = torch.autograd.grad(total, inputs, allow_unused=True)
+        for p, g in zip(self.head_params, grads[4:], strict=True):
+            p.grad = g
         stats, deltas = {}, []
         for i, name in enumerate(ENCODERS):
-            g_m = g_multi[i] if g_multi[i] is not None else torch.zeros_like(features[name])
-            g_u = g_uni[i] if g_uni[i] is not None else torch.zeros_like(features[name])
+            # each unimodal branch reads only its own modality, so the gradient at the audio copy
+            # is that of the audio unimodal loss alone (and so for video)
+            g_m = grads[i] if grads[i] is not None else torch.zeros_like(multi[name])
+            g_u = grads[2 + i] if grads[2 + i] is not None else torch.zeros_like(uni[name])
             delta, info = om_pareto.combine(g_m, g_u, self.om)
             deltas.append(delta)
             stats.update({f"om_{k}_{name}": v for k, v in info.items()})

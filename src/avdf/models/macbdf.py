@@ -104,12 +104,19 @@ class MACBDF(nn.Module):
         return {
             "logit": self.classifier(fused).squeeze(-1),
             "fused": fused,
-            "frame_audio": self.frame_heads["audio"](h_a.view(b, -1, FREQ_TOKENS, d).mean(2)).squeeze(-1),
-            "frame_video": self.frame_heads["video"](h_v.view(b, -1, SPACE * SPACE, d).mean(2)).squeeze(-1),
+            **self.frame_logits(h_a, h_v),
             "z_a": z_a,
             "z_v": z_v,
             "w_v": w_v,
             "w_a": w_a,
+        }
+
+    def frame_logits(self, h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+        """The per-modality frame-level branches (eq. 20): one logit per time step of each modality."""
+        b, _, d = h_a.shape
+        return {
+            "frame_audio": self.frame_heads["audio"](h_a.view(b, -1, FREQ_TOKENS, d).mean(2)).squeeze(-1),
+            "frame_video": self.frame_heads["video"](h_v.view(b, -1, SPACE * SPACE, d).mean(2)).squeeze(-1),
         }
 
     def forward(self, batch: dict) -> dict:
