@@ -15,7 +15,7 @@ Prints the median time of each and the ratios avdf/plain (target <= 1.3) and mmp
 64x64 faces, 2 s of audio) and ``paper`` (8 clips x 16 frames of 224x224 faces, 4 s of audio).
 The ratio mmpareto/avdf grows with the share of the encoders' backward pass in a step, so it is
 lowest at the embedded scale, where the forward pass weighs most.
-Usage: ``python benchmarks/om_pareto.py [--device cuda] [--scales embedded,paper] [--reps 9]``.
+Usage: ``python benchmarks/om_pareto.py [--device cuda] [--scales embedded,paper] [--reps 15]``.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--scales", default="embedded,paper", help=f"comma-separated, of {sorted(SCALES)}")
-    parser.add_argument("--reps", type=int, default=9)
+    parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
