@@ -41,7 +41,7 @@ def main() -> None:
         profile.runcall(predict.predict, [str(clip)], model, ckpt["input"])
     stats = pstats.Stats(profile)
     print("where the time goes (cumulative s):")
-    for name in ("demux", "read_frames", "read_wav", "track", "crop_faces", "log_mel", "_call_impl"):
+    for name in ("extract_audio", "read_video", "read_wav", "track", "crop_faces", "log_mel", "_call_impl"):
         found = [(v[3], k) for k, v in stats.stats.items() if k[2] == name]
         if found:
             print(f"    {name:12s} {max(found)[0]:6.2f}")

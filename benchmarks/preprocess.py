@@ -129,7 +129,7 @@ def main() -> None:
         t_avdf = t_every = 0.0
         ious, frames_n = [], 0
         for path in demuxed:  # frames as the faces stage decodes them, and at full size for MTCNN
-            small = preprocess.read_video(path.parent, path.stem, fc["detect_max_side"])[:2]
+            small = preprocess.read_video(path.parent, path.stem, fc["detect_max_side"])
             frames = preprocess.read_video(path.parent, path.stem)[0]
             frames_n += len(frames)
             t0 = time.perf_counter()

@@ -20,7 +20,7 @@ def test_audio_is_extracted_as_16k_mono_wav(face_clip, tmp_path):
 
 def test_video_is_read_at_25fps_and_scaled_down_on_request(tmp_path, face_clip):
     """A 30 fps clip with 48 kHz audio is read at 25 fps and 16 kHz; max_side scales the frames."""
-    frames = ffmpeg.read_frames(face_clip)
+    frames = ffmpeg.read_video(face_clip, 25)[0]
     audio = ffmpeg.read_audio(face_clip, 48000)
     src = tmp_path / "odd.mp4"
     ffmpeg.encode_clip(frames[:24], audio[:48000], 48000, 30, src)  # 0.8 s at 30 fps
@@ -42,7 +42,7 @@ def test_probe_names_the_problem(bad_clips):
 
 def test_tracker_follows_the_face_and_rejects_no_face(face_clip, bad_clips):
     tracker = FaceTracker(keyframe_interval=5)
-    frames = ffmpeg.read_frames(face_clip)
+    frames = ffmpeg.read_video(face_clip, 25)[0]
     track = tracker.track(frames)
     assert (
         track.boxes.shape == (len(frames), 4) and track.keyframes.sum() == len(range(0, len(frames), 5)) + 1
@@ -56,7 +56,7 @@ def test_tracker_follows_the_face_and_rejects_no_face(face_clip, bad_clips):
     iou = inter.prod(1) / (area(track.boxes) + area(full) - inter.prod(1))
     assert iou.mean() > 0.85
     with pytest.raises(ffmpeg.MediaError, match="no detectable face"):
-        tracker.track(ffmpeg.read_frames(bad_clips["no_face"]))
+        tracker.track(ffmpeg.read_video(bad_clips["no_face"], 25)[0])
 
 
 def test_crops_are_uint8_squares():
@@ -154,7 +154,7 @@ def _box_centre_x(boxes):
 
 
 def test_a_scene_cut_forces_a_detection_and_the_track_follows_the_new_shot(face_clip):
-    frames = ffmpeg.read_frames(face_clip)[:20]  # 160x160, the face in the middle
+    frames = ffmpeg.read_video(face_clip, 25)[0][:20]  # 160x160, the face in the middle
     canvas = np.zeros((20, 160, 400, 3), np.uint8)
     canvas[:11, :, :160] = frames[:11]  # shot 1: face on the left
     canvas[11:, :, 240:] = frames[11:]  # shot 2 (cut at frame 11): face on the right
@@ -165,7 +165,7 @@ def test_a_scene_cut_forces_a_detection_and_the_track_follows_the_new_shot(face_
 
 
 def test_with_two_faces_the_policy_picks_the_track(face_clip):
-    frames = ffmpeg.read_frames(face_clip)[:21]
+    frames = ffmpeg.read_video(face_clip, 25)[0][:21]
     small = frames[:, ::2, ::2]  # the same face at half size
     canvas = np.zeros((21, 160, 400, 3), np.uint8)
     canvas[:, 40:120, 10:90] = small  # a small face on every frame
@@ -180,7 +180,7 @@ def test_with_two_faces_the_policy_picks_the_track(face_clip):
 def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip, tmp_path, how):
     """At half size (as 640x360 -> detect_max_side 320), in source pixels, whether the tracker
     scales the frames or ffmpeg decodes them scaled (as the faces stage does)."""
-    frames = ffmpeg.read_frames(face_clip)[:10]
+    frames = ffmpeg.read_video(face_clip, 25)[0][:10]
     big = np.repeat(np.repeat(frames, 2, axis=1), 2, axis=2)  # 320x320
     full = FaceTracker(keyframe_interval=1).detect(big)
     if how == "by the tracker":

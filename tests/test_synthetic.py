@@ -30,7 +30,7 @@ def test_same_seed_gives_identical_metadata_and_bytes(two_runs):
 def test_same_seed_gives_identical_decoded_content(two_runs):
     a, b = two_runs
     pa, pb = read_metadata(a)[0]["path"][0], read_metadata(b)[0]["path"][0]
-    assert np.array_equal(ffmpeg.read_frames(pa), ffmpeg.read_frames(pb))
+    assert np.array_equal(ffmpeg.read_video(pa, 25)[0], ffmpeg.read_video(pb, 25)[0])
     assert np.array_equal(ffmpeg.read_audio(pa, 16000), ffmpeg.read_audio(pb, 16000))
 
 
@@ -58,7 +58,7 @@ def test_clips_are_h264_aac_mp4_with_a_face(two_runs):
     for path in good["path"]:
         info = ffmpeg.probe(path)
         assert info.has_video and info.has_audio and info.fps == 25.0
-        track = tracker.track(ffmpeg.read_frames(path))
+        track = tracker.track(ffmpeg.read_video(path, 25)[0])
         assert np.isfinite(track.boxes).all()
         width = track.boxes[:, 2] - track.boxes[:, 0]
         assert (width > 40).all()

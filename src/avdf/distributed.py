@@ -67,6 +67,18 @@ def setup(device: str = "auto") -> Context:
     return Context(rank, world, dev)
 
 
+def _many() -> bool:
+    """Whether this process is one of several (a process group of more than one)."""
+    return dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _summed(x: torch.Tensor) -> torch.Tensor:
+    """The sum over processes of ``x`` (a new tensor; ``x`` is left as it is)."""
+    x = x.contiguous().clone()
+    dist.all_reduce(x)
+    return x
+
+
 def teardown(ctx: Context) -> None:
     if ctx.active and dist.is_initialized():
         dist.destroy_process_group()
@@ -82,10 +94,8 @@ class _Gather(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad)
         rank = dist.get_rank()
-        return grad[rank * ctx.rows : (rank + 1) * ctx.rows]
+        return _summed(grad)[rank * ctx.rows : (rank + 1) * ctx.rows]
 
 
 class _SumOverProcesses(torch.autograd.Function):
@@ -93,20 +103,16 @@ class _SumOverProcesses(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        x = x.clone()
-        dist.all_reduce(x)
-        return x
+        return _summed(x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad)
-        return grad
+        return _summed(grad)
 
 
 def gather(x: torch.Tensor) -> torch.Tensor:
     """Every process's slice, concatenated in rank order (the global batch); differentiable."""
-    if not (dist.is_initialized() and dist.get_world_size() > 1):
+    if not _many():
         return x
     return _Gather.apply(x) if x.requires_grad else _all_gather(x)
 
@@ -118,7 +124,7 @@ def _all_gather(x: torch.Tensor) -> torch.Tensor:
 
 
 def mean_over_processes(value: float) -> float:
-    if not (dist.is_initialized() and dist.get_world_size() > 1):
+    if not _many():
         return value
     dev = f"cuda:{torch.cuda.current_device()}" if dist.get_backend() == "nccl" else "cpu"
     t = torch.tensor([value], dtype=torch.float64, device=dev)
@@ -128,7 +134,7 @@ def mean_over_processes(value: float) -> float:
 
 def average_grads(params) -> None:
     """Average ``.grad`` over processes (the head's gradients, equal up to rounding)."""
-    if not (dist.is_initialized() and dist.get_world_size() > 1):
+    if not _many():
         return
     for p in params:
         if p.grad is not None:
@@ -150,7 +156,7 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
             raise ValueError(f"expected at least 2D input, got {x.dim()}D")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+        if not (self.training and _many()):
             return super().forward(x)
         dims = [0, *range(2, x.dim())]
         count = torch.tensor([x.numel() / x.shape[1]], dtype=x.dtype, device=x.device)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from avdf import atomic, clips, frame_level, metrics, models, tracking
+from avdf import atomic, clips, frame_level, layout, metrics, models, tracking
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def evaluate_model(
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
         started=started,
         config=params,
-        data_files=[checkpoint, *(caches[k] for k in ("manifest", "crops_index", "log_mel_index"))],
+        data_files=[checkpoint, *(caches[k] for k in layout.CACHE_INPUTS)],
     )
     atomic.write_json(out_json, result)
     return result

@@ -64,10 +64,13 @@ def caches(dataset: str) -> dict:
     }
 
 
+CACHE_INPUTS = ("manifest", "crops_index", "log_mel_index")  # the files of caches() that name the clips
+
+
 def cache_inputs(dataset: str) -> dict:
     """The files whose change means the model inputs of ``dataset`` changed (Snakemake inputs)."""
     c = caches(dataset)
-    return {k: c[k] for k in ("manifest", "crops_index", "log_mel_index")}
+    return {k: c[k] for k in CACHE_INPUTS}
 
 
 def run_dir(dataset: str, method: str, variant: str, seed: int | str) -> str:

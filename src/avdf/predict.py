@@ -74,12 +74,9 @@ def score_video(path: str | Path, model: torch.nn.Module, spec: dict, tracker: f
         ffmpeg.extract_audio(path, Path(tmp) / "a.wav", rate)
         audio, _ = ffmpeg.read_wav(Path(tmp) / "a.wav")
     track = tracker.track(*ffmpeg.read_video(path, fps, max_side=spec["faces"]["detect_max_side"], info=info))
-    margin = spec["faces"]["margin"]
-    x, y, *_ = region = faces.crop_region(track.boxes, margin, *info.display_size)
-    frames, _ = ffmpeg.read_video(path, fps, info=info, region=region)  # only what the crops need
-    n = min(len(frames), len(track.boxes))
-    local = track.boxes[:n] - np.array([x, y, x, y], np.float32)
-    crops = faces.crop_faces(frames[:n], local, spec["faces"]["crop_size"], margin)
+    crops = faces.decode_crops(
+        path, fps, track.boxes, spec["faces"]["crop_size"], spec["faces"]["margin"], info=info
+    )
     if len(audio) < spec["log_mel"]["n_fft"]:
         raise ffmpeg.MediaError(f"audio too short ({len(audio)} samples)")
     mel = log_mel.log_mel(audio, rate, spec["log_mel"])
@@ -103,14 +100,14 @@ def score_video(path: str | Path, model: torch.nn.Module, spec: dict, tracker: f
         "prob_fake": float(probs.mean()),
         "prob_fake_max": float(probs.max()),
         "windows": [{"start_s": s / fps, "prob_fake": float(p)} for s, p in zip(starts, probs, strict=True)],
-        "duration_s": len(frames) / fps,
+        "duration_s": len(crops) / fps,
         "face_track": {
             "boxes": track.boxes.round(1).tolist(),
             "keyframes": np.flatnonzero(track.keyframes).tolist(),
         },
     }
     if "frame_video" in out:
-        result |= _branches(out, starts, fps, spec, len(frames) / fps)
+        result |= _branches(out, starts, fps, spec, len(crops) / fps)
     return result
 
 

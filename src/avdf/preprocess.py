@@ -71,21 +71,16 @@ def demux(
     )
 
 
-def read_video(
-    demux_dir: str | Path,
-    clip_id: str,
-    max_side: int | None = None,
-    boxes: np.ndarray | None = None,
-    margin=0.0,
-) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """A demuxed clip's video frames (see :func:`demux`), at most ``max_side`` pixels on the long
-    side; with a face track's ``boxes``, only the part of each frame its crops need (the frames'
-    origin in source pixels is returned: frames, scale, (x, y))."""
+def demuxed_video(demux_dir: str | Path, clip_id: str) -> tuple[dict, ffmpeg.StreamInfo]:
+    """How :func:`demux` says to read a clip's video, and its upright size as a StreamInfo."""
     video = json.loads((Path(demux_dir) / f"{clip_id}.json").read_text())
-    info = ffmpeg.StreamInfo(True, True, video["width"], video["height"], video["fps"], None)
-    region = None if boxes is None else faces.crop_region(boxes, margin, video["width"], video["height"])
-    frames, scale = ffmpeg.read_video(video["source"], video["fps"], video["start_s"], max_side, info, region)
-    return frames, scale, (0, 0) if region is None else region[:2]
+    return video, ffmpeg.StreamInfo(True, True, video["width"], video["height"], video["fps"], None)
+
+
+def read_video(demux_dir: str | Path, clip_id: str, max_side: int | None = None) -> tuple[np.ndarray, float]:
+    """A demuxed clip's video frames, at most ``max_side`` pixels on the long side, and that scale."""
+    video, info = demuxed_video(demux_dir, clip_id)
+    return ffmpeg.read_video(video["source"], video["fps"], video["start_s"], max_side, info)
 
 
 def face_tracks(
@@ -94,8 +89,7 @@ def face_tracks(
     tracker = faces.FaceTracker.from_config(cfg)
 
     def process(cid, path, outs):
-        frames, scale, _ = read_video(demux_dir, cid, cfg["detect_max_side"])
-        track = tracker.track(frames, scale)
+        track = tracker.track(*read_video(demux_dir, cid, cfg["detect_max_side"]))
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
@@ -115,10 +109,11 @@ def face_crops(
 
     def process(cid, path, outs):
         boxes = np.load(tracks / f"{cid}.npz")["boxes"]
-        frames, _, (x, y) = read_video(demux_dir, cid, boxes=boxes, margin=cfg["margin"])
-        n = min(len(frames), len(boxes))
-        local = boxes[:n] - np.array([x, y, x, y], np.float32)  # in the decoded part's pixels
-        atomic.write_npy(outs[0], faces.crop_faces(frames[:n], local, cfg["crop_size"], cfg["margin"]))
+        video, info = demuxed_video(demux_dir, cid)
+        crops = faces.decode_crops(
+            video["source"], video["fps"], boxes, cfg["crop_size"], cfg["margin"], video["start_s"], info
+        )
+        atomic.write_npy(outs[0], crops)
 
     clip_stage.run_after(
         "face_crops", faces_index, faces_dir, out_dir, ".npy", process, index_out, cfg, shard

@@ -47,10 +47,15 @@ def git_state() -> tuple[str, bool]:
 
 
 @functools.cache
+def packages() -> dict[str, str]:
+    """Every installed distribution: lower-case name -> version."""
+    found = {(d.metadata["Name"] or "").lower(): d.version for d in metadata.distributions()}
+    return {n: v for n, v in sorted(found.items()) if n}
+
+
 def environment() -> str:
     """Every installed distribution, ``name==version`` per line, sorted (as pip freeze)."""
-    names = {(d.metadata["Name"] or "").lower(): d.version for d in metadata.distributions()}
-    lines = [f"# python {platform.python_version()}"] + [f"{n}=={v}" for n, v in sorted(names.items()) if n]
+    lines = [f"# python {platform.python_version()}"] + [f"{n}=={v}" for n, v in packages().items()]
     return "\n".join(lines) + "\n"
 
 
@@ -73,9 +78,8 @@ def file_hash(path: str | Path) -> str:
 
 def tags(data_files: list[str] = ()) -> dict[str, str]:
     commit, dirty = git_state()
-    versions = {(n.lower()): v for n, v in (line.split("==") for line in environment().splitlines()[1:])}
     out = {"mlflow.source.git.commit": commit, "git_dirty": str(dirty).lower()}
-    out |= {f"version.{p}": versions.get(p, "absent") for p in KEY_PACKAGES}
+    out |= {f"version.{p}": packages().get(p, "absent") for p in KEY_PACKAGES}
     out["version.python"] = platform.python_version()
     import torch  # the build too: 2.9.1+cu128 and 2.9.1+cpu are different binaries
 

@@ -132,8 +132,7 @@ class MACBDFStep:
         multi = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
         uni = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
         with self.autocast():
-            out = self.model.head(multi["audio"], multi["video"])
-            out |= self.model.frame_logits(uni["audio"], uni["video"])
+            out = self.model.head(multi["audio"], multi["video"], frames_from=(uni["audio"], uni["video"]))
             parts = self.objective(out, batch)
         total = parts["multimodal"] + sum(parts["unimodal"].values())
         inputs = [multi["audio"], multi["video"], uni["audio"], uni["video"], *self.head_params]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import atomic, clips, distributed, metrics, models, steps, studies, tracking
+from avdf import atomic, clips, distributed, layout, metrics, models, steps, studies, tracking
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
 from avdf.optim.om_pareto import OMParetoConfig
@@ -365,7 +365,7 @@ def train(
         metrics={k: list(enumerate(v)) for k, v in history.items()},
         started=wall_start,
         config=params,
-        data_files=[caches[k] for k in ("manifest", "crops_index", "log_mel_index")],
+        data_files=[caches[k] for k in layout.CACHE_INPUTS],
     )
     if eval_json is not None:
         from avdf import evaluate  # evaluation imports the clip helpers, not training

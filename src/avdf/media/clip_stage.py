@@ -103,10 +103,12 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 def merge_shards(shard_indexes: list[str | Path], index_out: str | Path) -> pd.DataFrame:
     """The shard indexes (shard 0 first) interleaved back into one index, in the unsharded order."""
-    parts = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in shard_indexes]
-    order = [(j * len(parts) + k, k, j) for k, part in enumerate(parts) for j in range(len(part))]
-    rows = [parts[k].iloc[j] for _, k, j in sorted(order)]
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS).reset_index(drop=True)
+    n = len(shard_indexes)
+    parts = [
+        pd.read_csv(p, dtype=str, keep_default_na=False).assign(position=lambda d, k=k: k + n * d.index)
+        for k, p in enumerate(shard_indexes)
+    ]  # row j of shard k held the clip at position k + n j
+    index = pd.concat(parts).sort_values("position")[INDEX_COLUMNS].reset_index(drop=True)
     atomic.write_csv(index_out, index)
     return index
 

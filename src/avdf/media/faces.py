@@ -233,6 +233,20 @@ def crop_region(boxes: np.ndarray, margin: float, width: int, height: int) -> tu
     return x1, y1, min(w, (width - x1) // 2 * 2), min(h, (height - y1) // 2 * 2)
 
 
+def decode_crops(
+    src, fps: int, boxes: np.ndarray, size: int, margin: float, start_s: float = 0.0, info=None
+) -> np.ndarray:
+    """The face crops of a track, decoding only the rectangle of ``src`` that holds them
+    (:func:`crop_region`); ``info`` is the source's StreamInfo (probed when not given)."""
+    from avdf.media import ffmpeg
+
+    info = info or ffmpeg.probe(src)
+    x, y, *_ = region = crop_region(boxes, margin, *info.display_size)
+    frames, _ = ffmpeg.read_video(src, fps, start_s, info=info, region=region)
+    n = min(len(frames), len(boxes))
+    return crop_faces(frames[:n], boxes[:n] - np.array([x, y, x, y], np.float32), size, margin)
+
+
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int, margin: float) -> np.ndarray:
     """Square face crops (T, size, size, 3) uint8 around each frame's box, ``margin`` added per side."""
     from PIL import Image

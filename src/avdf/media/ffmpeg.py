@@ -152,23 +152,6 @@ def read_video(
     return np.frombuffer(raw, np.uint8).reshape(n, out_h, out_w, 3), out_w / w
 
 
-def read_frames(path: str | Path, width: int | None = None, height: int | None = None) -> np.ndarray:
-    """Decode every frame as RGB uint8, shape (T, H, W, 3)."""
-    if width is None or height is None:
-        info = probe(path)
-        if not info.has_video:
-            raise MediaError("no video stream")
-        width, height = info.width, info.height
-    raw = _run(
-        ffmpeg.input(str(path)).video.output("pipe:", format="rawvideo", pix_fmt="rgb24"), "video decode"
-    )
-    frame_bytes = width * height * 3
-    if len(raw) < frame_bytes:
-        raise MediaError("no decodable video frame")
-    n = len(raw) // frame_bytes
-    return np.frombuffer(raw[: n * frame_bytes], np.uint8).reshape(n, height, width, 3)
-
-
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     """Decode the first audio stream as mono float32 in [-1, 1] at ``sample_rate``."""
     raw = _run(

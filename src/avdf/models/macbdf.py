@@ -78,7 +78,9 @@ class MACBDF(nn.Module):
         """Encoder tokens: audio (B, T_a * 2, D), video (B, T_v * 16, D)."""
         return self.audio(batch["audio"])[0], self.video(batch["video"])[0]
 
-    def head(self, h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
+    def head(self, h_a: torch.Tensor, h_v: torch.Tensor, frames_from: tuple | None = None) -> dict:
+        """Everything after the encoders. ``frames_from``: other (h_a, h_v) for the frame-level
+        branches to read (OM-Pareto gives them their own copy of the features)."""
         b, _, d = h_a.shape
         a_map = h_a.view(b, -1, FREQ_TOKENS, d).permute(0, 3, 1, 2)  # (B, D, T_a, 4)
         v_map = h_v.view(b, -1, SPACE, SPACE, d).permute(0, 4, 1, 2, 3)  # (B, D, T_v, 4, 4)
@@ -104,7 +106,7 @@ class MACBDF(nn.Module):
         return {
             "logit": self.classifier(fused).squeeze(-1),
             "fused": fused,
-            **self.frame_logits(h_a, h_v),
+            **self.frame_logits(*(frames_from or (h_a, h_v))),
             "z_a": z_a,
             "z_v": z_v,
             "w_v": w_v,
