@@ -23,6 +23,31 @@ def test_kmeans_recovers_separated_blobs():
     assert torch.cdist(centres, torch.tensor([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])).min(1).values.max() < 0.1
 
 
+def test_kmeans_early_stop_gives_what_every_update_gives():
+    """Stopping once no assignment changes returns what all ``iters`` Lloyd updates return."""
+
+    def lloyd(x, k, iters):  # farthest-point start, then every update, no early stop
+        chosen = [0]
+        for _ in range(1, k):
+            chosen.append(int(torch.cdist(x, x[chosen]).min(1).values.argmax()))
+        c = x[chosen]
+        for _ in range(iters):
+            assign = torch.cdist(x, c).argmin(1)
+            for j in range(k):
+                if (assign == j).any():
+                    c[j] = x[assign == j].mean(0)
+        return c, torch.cdist(x, c).argmin(1)
+
+    g = torch.Generator().manual_seed(3)
+    for trial in range(20):
+        x = torch.randn(16, 8, generator=g, dtype=torch.float64)
+        for k in (2, 3, 4):
+            c, assign = kmeans(x, k)
+            c_ref, assign_ref = lloyd(x, k, 10)
+            assert torch.equal(assign, assign_ref), (trial, k)
+            assert torch.allclose(c, c_ref, atol=1e-12), (trial, k)
+
+
 def test_silhouette_matches_scikit_learn_including_singletons():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(13, 4, generator=g, dtype=torch.float64)

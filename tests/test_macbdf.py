@@ -86,7 +86,9 @@ def test_large_kernel_attention_follows_equation_15():
     lka = LKA(8, k=7, d=3, dims=3)
     assert lka.dw.kernel_size == (5, 5, 5)  # 2d - 1
     assert lka.dwd.kernel_size == (3, 3, 3) and lka.dwd.dilation == (3, 3, 3)  # ceil(K/d), dilation d
-    assert lka.pw.kernel_size == (1, 1, 1)
+    x = torch.randn(2, 8, 4, 4, 4)  # PW: a 1x1x1 conv
+    expected = torch.nn.functional.conv3d(x, lka.pw.weight[:, :, None, None, None], lka.pw.bias)
+    assert torch.allclose(lka.pw(x), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("dims,shape", [(3, (2, 12, 4, 4, 4)), (2, (2, 12, 10, 4))])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from avdf import models, steps
-from avdf.models.transformer import Block
+from avdf.models.transformer import Block, Dropout
 
 CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0}
 EXTRA = {  # small versions of params.yaml: baselines
@@ -107,3 +107,20 @@ def test_attention_dropout_is_its_own_switch():
     noisy = Block(8, 2, 16, dropout=0.0, attn_dropout=0.5).train()
     assert not torch.equal(noisy(x), noisy(x))
     assert torch.equal(noisy.eval()(x), noisy.eval()(x))
+
+
+def test_dropout_is_inverted_dropout_with_bernoulli_masks():
+    """transformer.Dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p),
+    the same mask in the backward pass, the identity in evaluation."""
+    torch.manual_seed(0)
+    drop = Dropout(0.3).train()
+    x = torch.ones(200_000, requires_grad=True)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # binomial sd 0.001
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    y.sum().backward()
+    assert torch.equal(x.grad != 0, kept) and torch.allclose(x.grad[kept], torch.full_like(y[kept], 1 / 0.7))
+    assert abs(y.mean().item() - 1.0) < 0.01  # unbiased
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(Dropout(1.0).train()(x), torch.zeros_like(x))

@@ -25,17 +25,22 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 10) -> tuple[torch.Tensor, torc
     """Deterministic k-means (farthest-point start): centres (k, D) and assignments (N,).
 
     Each update is one matrix product: centres = (onehot^T x) / counts, where an empty
-    cluster keeps its centre.
+    cluster keeps its centre. It stops early once no assignment changes: the centres are then
+    a fixed point, so the result is the one ``iters`` updates would give.
     """
     chosen = [0]
     for _ in range(1, k):
         chosen.append(int(torch.cdist(x, x[chosen]).min(1).values.argmax()))
     c = x[chosen]
+    assign = torch.cdist(x, c).argmin(1)
     for _ in range(iters):
-        onehot = nn.functional.one_hot(torch.cdist(x, c).argmin(1), k).to(x.dtype)  # (N, k)
+        onehot = nn.functional.one_hot(assign, k).to(x.dtype)  # (N, k)
         counts = onehot.sum(0)[:, None]
         c = torch.where(counts > 0, onehot.T @ x / counts.clamp_min(1), c)
-    return c, torch.cdist(x, c).argmin(1)
+        previous, assign = assign, torch.cdist(x, c).argmin(1)
+        if torch.equal(assign, previous):
+            break
+    return c, assign
 
 
 def silhouette(x: torch.Tensor, assign: torch.Tensor) -> float:
