@@ -112,7 +112,9 @@ def download(
             break
         except requests.RequestException as e:
             if attempt == retries - 1:
-                raise IntegrityError(f"{url}: download failed after {retries} tries ({e}); rerun to resume") from e
+                raise IntegrityError(
+                    f"{url}: download failed after {retries} tries ({e}); rerun to resume"
+                ) from e
             log.warning("%s: %s; resuming in %d s", url, e, 2**attempt)
             time.sleep(2**attempt)
     digest = sha256(part)
@@ -146,7 +148,9 @@ def _check_tar(archive: Path, tar: tarfile.TarFile, target: Path) -> None:
             link = Path(m.linkname)
             dest = (path.parent / link) if m.issym() else (target / link)
             if link.is_absolute() or not str(dest.resolve()).startswith(str(target)):
-                raise IntegrityError(f"{archive}: refusing link {m.name!r} -> {m.linkname!r} outside {target}")
+                raise IntegrityError(
+                    f"{archive}: refusing link {m.name!r} -> {m.linkname!r} outside {target}"
+                )
         elif not (m.isfile() or m.isdir()):
             raise IntegrityError(f"{archive}: refusing special file {m.name!r}")
 

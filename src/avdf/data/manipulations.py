@@ -48,7 +48,9 @@ class VideoFake:
             self.base = src.image * (1 - mask) + donor.image * mask
         else:  # gan_resample
             mask = face_mask(src, feather=4.0)[..., None]
-            low = Image.fromarray(src.image.astype(np.uint8)).resize((PORTRAIT_SIZE // 8,) * 2, Image.BILINEAR)
+            low = Image.fromarray(src.image.astype(np.uint8)).resize(
+                (PORTRAIT_SIZE // 8,) * 2, Image.BILINEAR
+            )
             up = np.asarray(low.resize((PORTRAIT_SIZE,) * 2, Image.NEAREST), np.float32)
             yy, xx = np.mgrid[0:PORTRAIT_SIZE, 0:PORTRAIT_SIZE]
             grid = (((yy // 4) % 2) ^ ((xx // 4) % 2)).astype(np.float32)[..., None] * 16.0  # checkerboard
@@ -62,23 +64,36 @@ class VideoFake:
             mx, my = self.src.mouth_center
             half = int(1.3 * self.src.mouth_width) + 6
             y0, x0 = int(my - half * 0.7), int(mx - half)
-            patch = Image.fromarray(np.clip(image[y0 : y0 + 2 * half, x0 : x0 + 2 * half], 0, 255).astype(np.uint8))
+            patch = Image.fromarray(
+                np.clip(image[y0 : y0 + 2 * half, x0 : x0 + 2 * half], 0, 255).astype(np.uint8)
+            )
             small = patch.resize((max(2, half // 3),) * 2, Image.BILINEAR)
-            image[y0 : y0 + 2 * half, x0 : x0 + 2 * half] = np.asarray(small.resize(patch.size, Image.BILINEAR))
+            image[y0 : y0 + 2 * half, x0 : x0 + 2 * half] = np.asarray(
+                small.resize(patch.size, Image.BILINEAR)
+            )
         elif self.method == "gan_resample":
             gain = self.flicker[index % len(self.flicker)]
             image = image * (1 - self.mask) + image * self.mask * gain
         return image
 
 
-def fake_audio(method: str, real: np.ndarray, utt: speech.Utterance, voice: speech.Voice, duration_s: float,
-               sr: int, rng: np.random.Generator) -> np.ndarray:
+def fake_audio(
+    method: str,
+    real: np.ndarray,
+    utt: speech.Utterance,
+    voice: speech.Voice,
+    duration_s: float,
+    sr: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """A manipulated soundtrack for a clip whose true soundtrack is ``real``."""
     if method == "griffinlim":
         n_fft, hop = 256, 64  # a coarse vocoder: smeared harmonics and phasiness
         window = torch.hann_window(n_fft)
         mag = torch.stft(torch.from_numpy(real), n_fft, hop, window=window, return_complex=True).abs()
-        gl = torchaudio.transforms.GriffinLim(n_fft=n_fft, hop_length=hop, n_iter=4, power=1.0, rand_init=False)
+        gl = torchaudio.transforms.GriffinLim(
+            n_fft=n_fft, hop_length=hop, n_iter=4, power=1.0, rand_init=False
+        )
         out = gl(mag).numpy()
         out = np.pad(out, (0, max(0, len(real) - len(out))))[: len(real)]
         return (0.5 * out / (np.abs(out).max() + 1e-9)).astype(np.float32)
@@ -93,7 +108,9 @@ def fake_audio(method: str, real: np.ndarray, utt: speech.Utterance, voice: spee
         return _low_pass(cloned, sr, cutoff_hz=4500.0)  # a vocoder run at a lower sample rate
     if method == "splice":
         other = speech.Utterance.sample(rng, duration_s)
-        elsewhere = speech.Voice(voice.f0_hz, voice.formant_scale, voice.breathiness, voice.room_noise_db + 14)
+        elsewhere = speech.Voice(
+            voice.f0_hz, voice.formant_scale, voice.breathiness, voice.room_noise_db + 14
+        )
         insert = speech.synthesize(other, elsewhere, duration_s, sr, rng)
         a, b = sorted(rng.uniform(0.2, 0.8, 2) * len(real))
         a, b = int(a), int(max(b, a + 0.3 * sr))

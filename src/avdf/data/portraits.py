@@ -81,7 +81,9 @@ def identity_portrait(source: str, mirror: bool, tint: np.ndarray) -> Portrait:
         return Portrait(image, p.face_box, p.mouth_center, p.mouth_width)
     x1, y1, x2, y2 = p.face_box
     w = PORTRAIT_SIZE
-    return Portrait(image, (w - x2, y1, w - x1, y2), (w - p.mouth_center[0], p.mouth_center[1]), p.mouth_width)
+    return Portrait(
+        image, (w - x2, y1, w - x1, y2), (w - p.mouth_center[0], p.mouth_center[1]), p.mouth_width
+    )
 
 
 def face_mask(p: Portrait, feather: float) -> np.ndarray:
@@ -139,7 +141,9 @@ class HeadMotion:
         return self.amp_x * s[0], self.amp_y * s[1], 1 + self.amp_zoom * s[2], self.amp_tilt_deg * s[3]
 
 
-def view(image: np.ndarray, motion: HeadMotion, t: float, frame_size: int, background: np.ndarray) -> np.ndarray:
+def view(
+    image: np.ndarray, motion: HeadMotion, t: float, frame_size: int, background: np.ndarray
+) -> np.ndarray:
     """One camera frame (frame_size, frame_size, 3) uint8 of a portrait at time ``t``."""
     dx, dy, zoom, tilt = motion.at(t)
     field = 0.85 * PORTRAIT_SIZE / zoom  # portrait pixels across the frame
@@ -148,10 +152,19 @@ def view(image: np.ndarray, motion: HeadMotion, t: float, frame_size: int, backg
     cx, cy = PORTRAIT_SIZE / 2 + dx, PORTRAIT_SIZE / 2 + dy
     half = frame_size / 2
     # PIL's affine maps output (x, y) to input (a x + b y + c, d x + e y + f)
-    coeffs = (step * c, -step * s, cx - step * (c * half - s * half),
-              step * s, step * c, cy - step * (s * half + c * half))
+    coeffs = (
+        step * c,
+        -step * s,
+        cx - step * (c * half - s * half),
+        step * s,
+        step * c,
+        cy - step * (s * half + c * half),
+    )
     out = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).transform(
-        (frame_size, frame_size), Image.AFFINE, coeffs, resample=Image.BILINEAR,
+        (frame_size, frame_size),
+        Image.AFFINE,
+        coeffs,
+        resample=Image.BILINEAR,
         fillcolor=tuple(int(c) for c in background),
     )
     return np.asarray(out)

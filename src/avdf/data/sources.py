@@ -51,7 +51,17 @@ def dvc_track(marker: str | Path) -> list[list[str]]:
     else:
         stage = f"raw_{info['dataset']}"
         cmds = [
-            ["dvc", "stage", "add", "--force", "-n", stage, "-d", str(root), f"echo {stage}: {root} is tracked"],
+            [
+                "dvc",
+                "stage",
+                "add",
+                "--force",
+                "-n",
+                stage,
+                "-d",
+                str(root),
+                f"echo {stage}: {root} is tracked",
+            ],
             ["dvc", "commit", "--force", stage],
         ]
     for cmd in cmds:

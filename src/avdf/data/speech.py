@@ -107,8 +107,15 @@ def f0_contour(utt: Utterance, voice: Voice, n: int, sr: int, monotone: bool = F
     return voice.f0_hz * contour
 
 
-def synthesize(utt: Utterance, voice: Voice, duration_s: float, sr: int, rng: np.random.Generator,
-               monotone: bool = False, vocoder_noise: float = 0.0) -> np.ndarray:
+def synthesize(
+    utt: Utterance,
+    voice: Voice,
+    duration_s: float,
+    sr: int,
+    rng: np.random.Generator,
+    monotone: bool = False,
+    vocoder_noise: float = 0.0,
+) -> np.ndarray:
     """Render ``utt`` spoken by ``voice`` as float32 samples in [-1, 1]."""
     n = int(round(duration_s * sr))
     f0 = f0_contour(utt, voice, n, sr, monotone) * (1 + 0.004 * rng.standard_normal(n).cumsum() / np.sqrt(n))
@@ -117,7 +124,9 @@ def synthesize(utt: Utterance, voice: Voice, duration_s: float, sr: int, rng: np
     k = np.arange(1, n_harm + 1)[:, None]
     # band-limited glottal pulse: harmonics decaying as k^-1.3, muted above 7 kHz per sample
     harmonics = np.sin(k * phase[None]) * k**-1.3 * (k * f0[None] < 7000)
-    excitation = harmonics.sum(0) + voice.breathiness * rng.standard_normal(n) + vocoder_noise * rng.standard_normal(n)
+    excitation = (
+        harmonics.sum(0) + voice.breathiness * rng.standard_normal(n) + vocoder_noise * rng.standard_normal(n)
+    )
     window = torch.hann_window(N_FFT, dtype=torch.float64)
     spec = torch.stft(torch.from_numpy(excitation), N_FFT, HOP, window=window, return_complex=True)
     n_frames = spec.shape[1]
@@ -133,9 +142,12 @@ def synthesize(utt: Utterance, voice: Voice, duration_s: float, sr: int, rng: np
     noise = rng.standard_normal(n)
     nspec = torch.stft(torch.from_numpy(noise), N_FFT, HOP, window=window, return_complex=True)
     shape = np.where(fricative[None], (freqs > 3000) * 1.0, 0.5 + 0.5 * (freqs < 4000))
-    noise_wave = torch.istft(nspec * torch.from_numpy(shape * noise_amp[None]), N_FFT, HOP, window=window,
-                             length=n).numpy()
-    speech = voiced_wave / (np.abs(voiced_wave).max() + 1e-9) + 0.25 * noise_wave / (np.abs(noise_wave).max() + 1e-9)
+    noise_wave = torch.istft(
+        nspec * torch.from_numpy(shape * noise_amp[None]), N_FFT, HOP, window=window, length=n
+    ).numpy()
+    speech = voiced_wave / (np.abs(voiced_wave).max() + 1e-9) + 0.25 * noise_wave / (
+        np.abs(noise_wave).max() + 1e-9
+    )
     speech = 0.5 * speech / (np.abs(speech).max() + 1e-9)
     return (speech + room_noise(voice.room_noise_db, n, rng)).astype(np.float32)
 

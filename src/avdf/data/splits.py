@@ -36,8 +36,10 @@ def paper_split(clips: pd.DataFrame, test_fraction: float, seed: int) -> pd.Seri
     split = pd.Series("train", index=clips.index, dtype=object)
     for category in [c for c in CATEGORY_ORDER if c in set(clips["category"])]:
         members = clips[clips["category"] == category].sort_values("clip_id", kind="stable")
-        groups = {who: list(rng.permutation(idx.to_numpy()))
-                  for who, idx in members.groupby(members["identity"].astype(str)).groups.items()}
+        groups = {
+            who: list(rng.permutation(idx.to_numpy()))
+            for who, idx in members.groupby(members["identity"].astype(str)).groups.items()
+        }
         dealt = []
         while any(groups.values()):
             for who in identities:
@@ -54,7 +56,9 @@ def identity_disjoint_split(clips: pd.DataFrame, test_fraction: float, seed: int
     people is ``train``; a clip mixing the sides (a face swap between a train and a test person)
     is ``excluded``, used by neither, since keeping it would put a person on both sides.
     tests/test_split.py checks that no person appears in both train and test."""
-    people = [sorted({n for n in str(ids).split(";") if n} or {"?"}) for ids in clips["identities"].fillna("")]
+    people = [
+        sorted({n for n in str(ids).split(";") if n} or {"?"}) for ids in clips["identities"].fillna("")
+    ]
     clips_of: dict[str, list[int]] = {}
     for i, names in enumerate(people):
         for n in names:
