@@ -23,33 +23,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avdf import atomic, metrics
+from avdf import atomic, metrics, stage_runner
 from avdf.data import manifest
-from avdf.media import clip_stage, ffmpeg
+from avdf.media import ffmpeg
+from avdf.media.silence import leading_silence
 
 log = logging.getLogger(__name__)
 PREDICTORS = ("leading_silence_s", "duration_s", "file_size_bytes", "bitrate_kbps")
 
 
-def leading_silence(
-    audio: np.ndarray, sample_rate: int, silence_db: float = -20.0, window_s: float = 0.02
-) -> float:
-    """Seconds of quiet before the first window whose RMS is within ``silence_db`` of the loud level."""
-    n = max(1, int(window_s * sample_rate))
-    frames = len(audio) // n
-    if frames == 0:
-        return 0.0
-    rms = np.sqrt(np.mean(audio[: frames * n].reshape(frames, n).astype(np.float64) ** 2, axis=1))
-    loud = np.percentile(rms, 95)
-    if loud <= 1e-6:  # a silent clip: all of it is leading silence
-        return frames * n / sample_rate
-    first = int(np.argmax(rms >= loud * 10 ** (silence_db / 20)))
-    return first * n / sample_rate
-
-
 def features(manifest_csv: str, demux_index: str, demux_dir: str, silence_db: float) -> pd.DataFrame:
     clips = manifest.read(manifest_csv)
-    ok = clips[clips["clip_id"].isin(set(clip_stage.accepted(demux_index)["clip_id"]))]
+    ok = clips[clips["clip_id"].isin(set(stage_runner.accepted(demux_index)["clip_id"]))]
     rows = []
     for cid, path, label in zip(ok["clip_id"], ok["path"], ok["label"], strict=True):
         audio, rate = ffmpeg.read_wav(Path(demux_dir) / f"{cid}.wav")

@@ -1,8 +1,9 @@
-"""Training and evaluation inputs: cached face crops and log-Mels of one dataset split, in memory.
+"""Training and evaluation inputs: cached face crops and log-Mels of one dataset split.
 
-A clip is usable when both its face-crop and log-Mel caches exist (both stages accepted it).
-Video: ``frames`` crops sampled evenly over the first ``clip_seconds``; audio: the log-Mel frames
-of the same span, padded or cut to a fixed length.
+A clip is usable when both its face-crop and log-Mel caches exist (both stages accepted it). What
+a model sees of a clip is one window (:func:`window_inputs`, the same function ``avdf predict``
+uses): ``spec.frames`` crops sampled evenly over ``spec.window_s`` seconds from the window's start,
+and the log-Mel frames of the same span, padded or cut to a fixed length.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from avdf import stage_runner
 from avdf.data import manifest
-from avdf.media import clip_stage
+from avdf.specs import InputSpec
 
 
 def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split: str | None) -> pd.DataFrame:
     clips = manifest.read(manifest_csv)
-    ok = set(clip_stage.accepted(crops_index)["clip_id"]) & set(clip_stage.accepted(log_mel_index)["clip_id"])
+    ok = set(stage_runner.accepted(crops_index)["clip_id"]) & set(
+        stage_runner.accepted(log_mel_index)["clip_id"]
+    )
     clips = clips[clips["clip_id"].isin(ok)]
     if split is not None:
         clips = clips[clips["split"] == split]
@@ -27,29 +31,26 @@ def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split:
 
 
 class ClipSet(torch.utils.data.Dataset):
+    """The clips of ``table`` as a model takes them: the first window of each (training draws its
+    frame offsets anew each epoch; scoring takes the middle of each stride)."""
+
     def __init__(
         self,
-        clips: pd.DataFrame,
+        table: pd.DataFrame,
         crops_dir: str,
         log_mel_dir: str,
-        frames: int,
-        clip_seconds: float,
-        fps: int,
-        mel_frames_per_second: float,
+        spec: InputSpec,
         train: bool,
         seed: int = 0,
     ):
-        self.clips = clips
-        self.frames, self.train = frames, train
-        self.video_len = int(round(clip_seconds * fps))
-        self.audio_len = int(round(clip_seconds * mel_frames_per_second))
+        self.clips, self.spec, self.train = table, spec, train
         self.seed, self.epoch = seed, 0
-        self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
-        self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in clips["clip_id"]]
-        self.labels = torch.tensor(clips["label"].to_numpy(), dtype=torch.float32)
-        self.audio_fake = torch.tensor(clips["audio_fake"].to_numpy(), dtype=torch.float32)
-        self.video_fake = torch.tensor(clips["video_fake"].to_numpy(), dtype=torch.float32)
-        self.mel_mean, self.mel_std = 0.0, 1.0  # set from the training set (see mel_stats)
+        self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
+        self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
+        self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
+        self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
+        self.video_fake = torch.tensor(table["video_fake"].to_numpy(), dtype=torch.float32)
+        self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -59,23 +60,9 @@ class ClipSet(torch.utils.data.Dataset):
         gets the same frames whichever process or loader worker reads it, and in whatever order."""
         self.epoch = epoch
 
-    def frame_indices(self, n_available: int, i: int) -> np.ndarray:
-        span = min(self.video_len, n_available)
-        step = span / self.frames
-        offset = (
-            np.random.default_rng([self.seed, self.epoch, i]).uniform(0, step) if self.train else step / 2
-        )
-        return np.minimum((offset + step * np.arange(self.frames)).astype(int), n_available - 1)
-
     def __getitem__(self, i: int) -> dict:
-        crops = self.video[i]
-        video, audio = model_inputs(
-            crops[self.frame_indices(len(crops), i)],
-            self.audio[i],
-            self.audio_len,
-            self.mel_mean,
-            self.mel_std,
-        )
+        draw = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        video, audio = window_inputs(self.video[i], self.audio[i], 0, self.spec, self.mel_norm, draw)
         return {
             "video": video,
             "audio": audio,
@@ -83,6 +70,30 @@ class ClipSet(torch.utils.data.Dataset):
             "audio_fake": self.audio_fake[i],
             "video_fake": self.video_fake[i],
         }
+
+
+def frame_indices(n_frames: int, start: int, spec: InputSpec, draw: np.random.Generator | None) -> np.ndarray:
+    """``spec.frames`` frames spread evenly over the window from frame ``start``: one per stride, at
+    a random point of it (``draw``, training) or at its middle (scoring)."""
+    span = min(spec.video_len, n_frames - start)
+    step = span / spec.frames
+    offset = draw.uniform(0, step) if draw is not None else step / 2
+    return np.minimum(start + (offset + step * np.arange(spec.frames)).astype(int), n_frames - 1)
+
+
+def window_inputs(
+    crops: np.ndarray,
+    mel: np.ndarray,
+    start: int,
+    spec: InputSpec,
+    mel_norm: tuple[float, float],
+    draw: np.random.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model inputs of the window of a clip that starts at video frame ``start``: crops (F, 3, H, W)
+    and its log-Mel frames (n_mels, spec.audio_len), as :func:`model_inputs` makes them."""
+    idx = frame_indices(len(crops), start, spec, draw)
+    first_mel = int(start * spec.mel_frames_per_second / spec.fps)
+    return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm)
 
 
 def model_inputs(
@@ -103,24 +114,16 @@ def mel_stats(dataset: ClipSet) -> tuple[float, float]:
     return float(values.mean()), float(values.std() + 1e-6)
 
 
-def make_clipset(table, caches: dict, spec: dict, train: bool, seed: int) -> ClipSet:
-    return ClipSet(
-        table,
-        caches["crops_dir"],
-        caches["log_mel_dir"],
-        spec["frames"],
-        spec["clip_seconds"],
-        spec["fps"],
-        spec["mel_frames_per_second"],
-        train=train,
-        seed=seed,
-    )
+def make_clipset(table: pd.DataFrame, caches: dict, spec: InputSpec, train: bool, seed: int) -> ClipSet:
+    return ClipSet(table, caches["crops_dir"], caches["log_mel_dir"], spec, train, seed)
 
 
-def scoring_clipset(caches: dict, spec: dict, split: str | None, seed: int) -> tuple:
+def scoring_clipset(
+    caches: dict, spec: InputSpec, mel_norm: tuple[float, float], split: str | None, seed: int
+) -> tuple[pd.DataFrame, ClipSet]:
     """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
-    clip table and its ClipSet, normalised with the training clips' log-Mel statistics in ``spec``."""
+    clip table and its ClipSet, normalised with the training clips' log-Mel statistics."""
     table = usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
     data = make_clipset(table, caches, spec, train=False, seed=seed)
-    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    data.mel_norm = mel_norm
     return table, data

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from avdf import clips, metrics
+from avdf.specs import InputSpec
 
 
 def periods_of(text: str) -> list[tuple[float, float]]:
@@ -38,25 +39,18 @@ def has_segments(table: pd.DataFrame) -> bool:
     return "fake_periods" in table and (table["fake_periods"].fillna("").astype(str).str.len() > 2).any()
 
 
-@torch.inference_mode()
-def evaluate(model: torch.nn.Module, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -> dict | None:
-    """Frame-level AUC (percent) per modality and overall; None for models without frame heads."""
-    from avdf.evaluate import outputs
-
-    return frame_auc(outputs(model.eval(), data), data, table, spec)
-
-
-def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: dict) -> dict | None:
-    """:func:`evaluate` from the model's outputs for ``data`` (``avdf.evaluate.outputs``)."""
+def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> dict | None:
+    """Frame-level AUC (percent) per modality and overall, from a model's outputs for ``data``
+    (avdf.evaluate.outputs); None for models without frame heads."""
     if "frame_video" not in out:
         return None
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     labels, scores = {"video": [], "audio": [], "clip": []}, {"video": [], "audio": [], "clip": []}
-    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec["clip_seconds"] / audio.shape[1]
+    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
     for i, row in enumerate(table.itertuples()):
         periods = periods_of(row.fake_periods)
-        video_times = data.frame_indices(len(data.video[i]), i) / spec["fps"]
+        video_times = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
         v_lab = inside(video_times, periods) * int(row.video_fake)
         a_lab = inside(audio_times, periods) * int(row.audio_fake)
         nearest = np.abs(audio_times[None, :] - video_times[:, None]).argmin(1)

@@ -1,9 +1,9 @@
 """``avdf predict``: score any video with a trained detector.
 
-Each video goes through the same steps as training data (the checkpoint records them): demux to
-25 fps and 16 kHz mono, face track, face crops, log-Mel. The model then sees consecutive windows of
-the length it was trained on (the last one aligned to the end of the video), and per video the
-output gives:
+Each video goes through the clip pipeline the training data went through (avdf.clip_pipeline,
+with the input spec the checkpoint stores): demux (leading silence cut if the detector was trained
+so), face track, face crops, log-Mel. The model then sees consecutive windows of the length it was
+trained on (the last one aligned to the end of the video), and per video the output gives:
 
 - ``prob_fake``: the mean of the windows' probabilities (``prob_fake_max``: the highest window);
 - ``audio_score`` and ``video_score``: the branch scores, the mean sigmoid of each modality's
@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from avdf import clips
+from avdf import clip_pipeline
 from avdf.errors import InputError
-from avdf.media import faces, ffmpeg, log_mel
+from avdf.media import faces, ffmpeg
+from avdf.models import load_model
+from avdf.specs import InputSpec
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 def load(checkpoint: str | None, model_uri: str | None, tracking_uri: str | None = None):
     """A detector from a checkpoint file, or from an MLflow model (``models:/<name>/<version>``, as
     ``avdf table`` registers the best model of a table, or ``runs:/<run id>/model``)."""
-    from avdf.evaluate import load_model
-
     if checkpoint:
         return load_model(checkpoint)
     import mlflow
@@ -51,77 +50,43 @@ def load(checkpoint: str | None, model_uri: str | None, tracking_uri: str | None
     return load_model(str(found[0]))
 
 
-def _windows(n_frames: int, fps: int, clip_seconds: float) -> list[int]:
-    """Start frames of consecutive windows covering the video; the last one ends at its end."""
-    length = max(1, int(round(clip_seconds * fps)))
-    if n_frames <= length:
-        return [0]
-    starts = list(range(0, n_frames - length + 1, length))
-    if starts[-1] + length < n_frames:
-        starts.append(n_frames - length)
-    return starts
-
-
 @torch.inference_mode()
-def score_video(path: str | Path, model: torch.nn.Module, spec: dict, tracker: faces.FaceTracker) -> dict:
-    fps, rate = spec["fps"], spec["sample_rate"]
-    info = ffmpeg.probe(path)
-    if not info.has_video:
-        raise ffmpeg.MediaError("no video stream")
-    if not info.has_audio:
-        raise ffmpeg.MediaError("no audio stream")
-    with tempfile.TemporaryDirectory() as tmp:  # as the demux stage writes it
-        ffmpeg.extract_audio(path, Path(tmp) / "a.wav", rate)
-        audio, _ = ffmpeg.read_wav(Path(tmp) / "a.wav")
-    track = tracker.track(*ffmpeg.read_video(path, fps, max_side=spec["faces"]["detect_max_side"], info=info))
-    crops = faces.decode_crops(
-        path, fps, track.boxes, spec["faces"]["crop_size"], spec["faces"]["margin"], info=info
-    )
-    if len(audio) < spec["log_mel"]["n_fft"]:
-        raise ffmpeg.MediaError(f"audio too short ({len(audio)} samples)")
-    mel = log_mel.log_mel(audio, rate, spec["log_mel"])
-    mel_per_frame = spec["mel_frames_per_second"] / fps
-    audio_len = int(round(spec["clip_seconds"] * spec["mel_frames_per_second"]))
-    length = int(round(spec["clip_seconds"] * fps))
-    videos, audios, starts = [], [], _windows(len(crops), fps, spec["clip_seconds"])
-    for s in starts:
-        span = min(length, len(crops) - s)
-        step = span / spec["frames"]
-        idx = np.minimum((step / 2 + step * np.arange(spec["frames"])).astype(int), span - 1) + s
-        v, a = clips.model_inputs(
-            crops[idx], mel[:, int(s * mel_per_frame) :], audio_len, spec["mel_mean"], spec["mel_std"]
-        )
-        videos.append(v)
-        audios.append(a)
-    out = model({"video": torch.stack(videos), "audio": torch.stack(audios)})
+def score_video(
+    path: str | Path, model: torch.nn.Module, spec: InputSpec, mel_norm: tuple, tracker: faces.FaceTracker
+) -> dict:
+    clip = clip_pipeline.prepare_clip(path, spec, tracker)
+    starts, batch = clip_pipeline.windows(clip, spec, mel_norm)
+    out = model(batch)
     probs = torch.sigmoid(out["logit"]).numpy()
+    fps = spec.fps
     result = {
         "path": str(path),
         "prob_fake": float(probs.mean()),
         "prob_fake_max": float(probs.max()),
         "windows": [{"start_s": s / fps, "prob_fake": float(p)} for s, p in zip(starts, probs, strict=True)],
-        "duration_s": len(crops) / fps,
+        "duration_s": len(clip.crops) / fps,
+        "start_s": clip.start_s,
         "face_track": {
-            "boxes": track.boxes.round(1).tolist(),
-            "keyframes": np.flatnonzero(track.keyframes).tolist(),
+            "boxes": clip.track.boxes.round(1).tolist(),
+            "keyframes": np.flatnonzero(clip.track.keyframes).tolist(),
         },
     }
     if "frame_video" in out:
-        result |= _branches(out, starts, fps, spec, len(crops) / fps)
+        result |= _branches(out, starts, spec, len(clip.crops) / fps)
     return result
 
 
-def _branches(out: dict, starts: list[int], fps: int, spec: dict, duration: float) -> dict:
+def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) -> dict:
     """Branch scores and per-second frame-level probabilities from the frame heads."""
     seconds = max(1, math.ceil(duration))
     sums, counts, branch = {}, {}, {}
     for modality in ("video", "audio"):
         p = torch.sigmoid(out[f"frame_{modality}"]).numpy()  # (windows, T)
         branch[f"{modality}_score"] = float(p.mean())
-        t = (np.arange(p.shape[1]) + 0.5) * spec["clip_seconds"] / p.shape[1]
+        t = (np.arange(p.shape[1]) + 0.5) * spec.window_s / p.shape[1]
         sums[modality], counts[modality] = np.zeros(seconds), np.zeros(seconds)
         for w, s in enumerate(starts):
-            sec = np.minimum((s / fps + t).astype(int), seconds - 1)
+            sec = np.minimum((s / spec.fps + t).astype(int), seconds - 1)
             np.add.at(sums[modality], sec, p[w])
             np.add.at(counts[modality], sec, 1)
     per_second = [
@@ -132,14 +97,16 @@ def _branches(out: dict, starts: list[int], fps: int, spec: dict, duration: floa
     return branch | {"per_second": per_second}
 
 
-def predict(videos: list[str], model: torch.nn.Module, spec: dict, threads: int = 2) -> list[dict]:
+def predict(videos: list[str], model: torch.nn.Module, ckpt: dict, threads: int = 2) -> list[dict]:
+    """Score each video with a model and its checkpoint (its input spec and log-Mel normalisation)."""
     torch.set_num_threads(threads)
-    tracker = faces.FaceTracker.from_config(spec["faces"])
+    spec = ckpt["input"]
+    tracker = faces.FaceTracker(spec.faces)
     results = []
     for path in videos:
         started = time.perf_counter()
         try:
-            result = score_video(path, model, spec, tracker)
+            result = score_video(path, model, spec, tuple(ckpt["mel_norm"]), tracker)
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)
             result = {"path": str(path), "error": str(e)}

@@ -28,20 +28,18 @@ from pathlib import Path
 import pandas as pd
 
 from avdf import atomic
+from avdf.fingerprints import code_fingerprint
 from avdf.media.ffmpeg import MediaError
 
 log = logging.getLogger(__name__)
 INDEX_COLUMNS = ["clip_id", "path", "status", "reason"]
-CODE_DIR = Path(__file__).resolve().parents[1]  # src/avdf
 
 
-def fingerprint(params: dict, code: tuple[str, ...] = ("media", "preprocess.py")) -> str:
-    """Hash of a stage's parameters and of the source files (under src/avdf) that compute it."""
+def fingerprint(params: dict, code: str) -> str:
+    """Hash of a stage's parameters and of its code: the import closure of module ``code``
+    (avdf.fingerprints), the same fingerprint the workflow's rule for the stage carries."""
     h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    for name in code:
-        target = CODE_DIR / name
-        for f in sorted(target.rglob("*.py")) if target.is_dir() else [target]:
-            h.update(f.read_bytes())
+    h.update(code_fingerprint(code).encode())
     return h.hexdigest()[:16]
 
 
@@ -123,6 +121,7 @@ def run_after(
     index_out: str | Path,
     params: dict,
     shard: tuple[int, int] = (0, 1),
+    code: str = "",
 ) -> pd.DataFrame:
     """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each.
 
@@ -138,6 +137,7 @@ def run_after(
         index_out,
         {**params, "upstream": stamp_of(upstream_dir)},
         shard,
+        code,
     )
 
 
@@ -155,16 +155,18 @@ def run(
     index_out: str | Path,
     params: dict,
     shard: tuple[int, int] = (0, 1),
+    code: str = "",
 ) -> pd.DataFrame:
     """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` of ``shard`` (k, n)
     and write the index.
 
     ``outputs(clip_id)`` lists the files the clip produces; ``process`` must write each of them
     atomically, so that their existence means the clip is finished. ``params`` are the parameters
-    the stage uses; with the stage's code they decide whether earlier outputs can be reused.
+    the stage uses; with the stage's code (the import closure of module ``code``, by default
+    avdf.stages.<stage>) they decide whether earlier outputs can be reused.
     """
     k, n = shard
-    claim(stage_dir_of(index_out), fingerprint(params))
+    claim(stage_dir_of(index_out), fingerprint(params, code or f"avdf.stages.{stage}"))
     clips = list(clips)[k::n]
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):

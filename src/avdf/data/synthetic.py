@@ -34,18 +34,16 @@ import hashlib
 import io
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic
+from avdf import atomic, stage_runner
 from avdf.data import speech
 from avdf.data.manipulations import VideoFake, fake_audio
 from avdf.data.portraits import SOURCES, HeadMotion, draw_mouth, identity_portrait, view
-from avdf.media import clip_stage
 from avdf.media.ffmpeg import encode_clip
 
 log = logging.getLogger(__name__)
@@ -118,8 +116,15 @@ def fake_period(family: str, category: str, duration_s: float, rng: np.random.Ge
     return (round(start, 3), round(start + length, 3))
 
 
-def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category: str,
-                rng: np.random.Generator, period: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def render_clip(
+    cfg: dict,
+    family: str,
+    who: Identity,
+    donor: Identity,
+    category: str,
+    rng: np.random.Generator,
+    period: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Frames (T, S, S, 3) uint8 and mono audio of one clip of ``category``; with ``period``, the
     manipulation is applied inside [start, end) seconds only."""
     fam = FAMILIES[family]
@@ -128,7 +133,9 @@ def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category
     utt = speech.Utterance.sample(rng, dur)
     motion = HeadMotion.sample(rng)
     real_audio = speech.synthesize(utt, who.voice, dur, sr, rng)
-    audio = fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+    audio = (
+        fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+    )
     if audio_fake and period is not None:  # the fake only inside the segment, 10 ms crossfades
         t = np.arange(len(real_audio)) / sr
         ramp = 0.01
@@ -142,23 +149,44 @@ def render_clip(cfg: dict, family: str, who: Identity, donor: Identity, category
         return draw_mouth(src.image, src, o)
 
     if video_fake:
-        fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
+        fake = VideoFake(
+            fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng
+        )
         if period is None:
             portrait_at = fake.frame
         else:
+
             def portrait_at(i, o):
                 return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
     else:
         portrait_at = real_at
     n = int(round(dur * fps))
-    frames = np.stack([view(portrait_at(i, float(opening[min(i, len(opening) - 1)])), motion, i / fps, size,
-                            who.background) for i in range(n)])
+    frames = np.stack(
+        [
+            view(
+                portrait_at(i, float(opening[min(i, len(opening) - 1)])),
+                motion,
+                i / fps,
+                size,
+                who.background,
+            )
+            for i in range(n)
+        ]
+    )
     return frames, audio
 
 
 def _params_fingerprint(cfg: dict, family: str) -> str:
-    keys = ("seed", "identities", "clips_per_category", "faulty_clips", "duration_s", "fps", "frame_size",
-            "sample_rate")
+    keys = (
+        "seed",
+        "identities",
+        "clips_per_category",
+        "faulty_clips",
+        "duration_s",
+        "fps",
+        "frame_size",
+        "sample_rate",
+    )
     blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -185,8 +213,14 @@ def _make_clip(job: ClipJob) -> None:
         frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
         frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
     with atomic.atomic_path(job.dest) as tmp:
-        encode_clip(frames, None if job.fault == "no_audio_stream" else audio, job.cfg["sample_rate"],
-                    job.cfg["fps"], tmp, crf=FAMILIES[job.family].crf)
+        encode_clip(
+            frames,
+            None if job.fault == "no_audio_stream" else audio,
+            job.cfg["sample_rate"],
+            job.cfg["fps"],
+            tmp,
+            crf=FAMILIES[job.family].crf,
+        )
         if job.fault == "truncated":
             tmp.write_bytes(tmp.read_bytes()[: tmp.stat().st_size // 3])
 
@@ -218,20 +252,62 @@ def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[
             directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
             period = fake_period(family, category, cfg["duration_s"], np.random.default_rng([*rng_key, 7]))
             jobs.append(
-                ClipJob(cfg, family, who, donor, category, rng_key, root.parent / directory / f"{stem}.mp4",
-                        period=period)
+                ClipJob(
+                    cfg,
+                    family,
+                    who,
+                    donor,
+                    category,
+                    rng_key,
+                    root.parent / directory / f"{stem}.mp4",
+                    period=period,
+                )
             )
-            rows.append([who.name, target1, "-", method, category, ctype, RACE, GENDER[who.source], f"{stem}.mp4",
-                         directory])
+            rows.append(
+                [
+                    who.name,
+                    target1,
+                    "-",
+                    method,
+                    category,
+                    ctype,
+                    RACE,
+                    GENDER[who.source],
+                    f"{stem}.mp4",
+                    directory,
+                ]
+            )
     # Broken files as real datasets have them: no audio stream, no face, a truncated container.
     who = people[0]
     directory = f"{name}/{CATEGORIES['A'][0]}/{RACE}/{GENDER[who.source]}/{who.name}"
     for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
         stem = f"9{j:04d}"
-        jobs.append(ClipJob(cfg, family, who, who, "A", (cfg["seed"], f_idx, 3, j), root.parent / directory /
-                            f"{stem}.mp4", fault))
-        rows.append([who.name, "-", "-", "real", "A", CATEGORIES["A"][0], RACE, GENDER[who.source], f"{stem}.mp4",
-                     directory])
+        jobs.append(
+            ClipJob(
+                cfg,
+                family,
+                who,
+                who,
+                "A",
+                (cfg["seed"], f_idx, 3, j),
+                root.parent / directory / f"{stem}.mp4",
+                fault,
+            )
+        )
+        rows.append(
+            [
+                who.name,
+                "-",
+                "-",
+                "real",
+                "A",
+                CATEGORIES["A"][0],
+                RACE,
+                GENDER[who.source],
+                f"{stem}.mp4",
+                directory,
+            ]
+        )
     return jobs, rows
 
 
@@ -244,11 +320,13 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: i
     if family not in FAMILIES:
         raise ValueError(f"unknown synthetic family {family!r}; choose from {sorted(FAMILIES)}")
     root = Path(out_root) / name
-    clip_stage.claim(root, _params_fingerprint(cfg, family))  # clears clips made with other parameters
+    stage_runner.claim(root, _params_fingerprint(cfg, family))  # clears clips made with other parameters
 
     jobs, rows = plan(out_root, name, family, cfg)
     todo = [j for j in jobs if not j.dest.exists()]
-    log.info("synth %s: %d clips, %d already on disk, %d workers", name, len(jobs), len(jobs) - len(todo), workers)
+    log.info(
+        "synth %s: %d clips, %d already on disk, %d workers", name, len(jobs), len(jobs) - len(todo), workers
+    )
     started = time.monotonic()
     if workers > 1 and len(todo) > 1:
         import multiprocessing
@@ -302,5 +380,11 @@ def _progress(name: str, done: int, total: int, started: float) -> None:
     rate = done / max(time.monotonic() - started, 1e-9)
     eta = (total - done) / max(rate, 1e-9)
     log.info(
-        "synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s", name, done, total, rate, eta, extra={"progress": True}
+        "synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s",
+        name,
+        done,
+        total,
+        rate,
+        eta,
+        extra={"progress": True},
     )

@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from avdf.media.ffmpeg import MediaError
+from avdf.specs import FacesSpec
 
 POLICIES = ("persistent", "largest")
+LOST_IOU = 0.3  # overlap below which the followed face is taken as lost between two keyframes
 
 
 @dataclass
@@ -85,42 +87,19 @@ def _pick(tracks: list, policy: str) -> list[tuple[int, np.ndarray, float]]:
 
 
 class FaceTracker:
-    def __init__(
-        self,
-        min_face_size: int = 30,
-        threshold: float = 0.95,
-        keyframe_interval: int = 5,
-        batch_size: int = 16,
-        device: str | None = None,
-        detect_max_side: int | None = None,
-        policy: str = "persistent",
-        scene_cut_threshold: float = 30.0,
-        lost_iou: float = 0.3,
-        detect_min_face: int = 20,
-    ):
-        if policy not in POLICIES:
-            raise ValueError(f"unknown face track policy {policy!r}; choose from {POLICIES}")
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.min_face_size, self.threshold = min_face_size, threshold
-        self.interval, self.batch_size = keyframe_interval, batch_size
-        self.detect_max_side, self.policy = detect_max_side, policy
-        self.scene_cut_threshold, self.lost_iou = scene_cut_threshold, lost_iou
-        self.detect_min_face = detect_min_face
-        self._mtcnn: dict[int, object] = {}
+    """Follows one face through a clip as ``spec`` (params.yaml: faces) says; the crop settings of
+    ``spec`` are the crop stage's (avdf.media.face_crops)."""
 
-    @classmethod
-    def from_config(cls, cfg: dict) -> FaceTracker:
-        """A tracker from the ``faces`` section of params.yaml (also stored in every checkpoint)."""
-        return cls(
-            cfg["min_face_size"],
-            cfg["detect_threshold"],
-            cfg["keyframe_interval"],
-            cfg["batch_size"],
-            detect_max_side=cfg["detect_max_side"],
-            policy=cfg["track_policy"],
-            scene_cut_threshold=cfg["scene_cut_threshold"],
-            detect_min_face=cfg["detect_min_face"],
-        )
+    def __init__(self, spec: FacesSpec, device: str | None = None):
+        if spec.track_policy not in POLICIES:
+            raise ValueError(f"unknown face track policy {spec.track_policy!r}; choose from {POLICIES}")
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.min_face_size, self.threshold = spec.min_face_size, spec.detect_threshold
+        self.interval, self.batch_size = spec.keyframe_interval, spec.batch_size
+        self.detect_max_side, self.policy = spec.detect_max_side, spec.track_policy
+        self.scene_cut_threshold, self.lost_iou = spec.scene_cut_threshold, LOST_IOU
+        self.detect_min_face = spec.detect_min_face
+        self._mtcnn: dict[int, object] = {}
 
     def _detector(self, min_face_size: int):
         if min_face_size not in self._mtcnn:
@@ -218,43 +197,3 @@ class FaceTracker:
         keyframes = np.zeros(t, bool)
         keyframes[sorted(detections)] = True
         return FaceTrack(boxes, scores, keyframes)
-
-
-def crop_region(boxes: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int]:
-    """The rectangle (x, y, w, h; even numbers, inside the frame) holding every frame's crop of
-    :func:`crop_faces`: decoding only that much of each frame gives the same crops."""
-    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
-    half = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (0.5 + margin)
-    x1 = max(0, int(np.floor((cx - half).min())) - 1) // 2 * 2
-    y1 = max(0, int(np.floor((cy - half).min())) - 1) // 2 * 2
-    x2 = min(width, int(np.ceil((cx + half).max())) + 2)
-    y2 = min(height, int(np.ceil((cy + half).max())) + 2)
-    w, h = max(2, (x2 - x1) // 2 * 2), max(2, (y2 - y1) // 2 * 2)
-    return x1, y1, min(w, (width - x1) // 2 * 2), min(h, (height - y1) // 2 * 2)
-
-
-def decode_crops(
-    src, fps: int, boxes: np.ndarray, size: int, margin: float, start_s: float = 0.0, info=None
-) -> np.ndarray:
-    """The face crops of a track, decoding only the rectangle of ``src`` that holds them
-    (:func:`crop_region`); ``info`` is the source's StreamInfo (probed when not given)."""
-    from avdf.media import ffmpeg
-
-    info = info or ffmpeg.probe(src)
-    x, y, *_ = region = crop_region(boxes, margin, *info.display_size)
-    frames, _ = ffmpeg.read_video(src, fps, start_s, info=info, region=region)
-    n = min(len(frames), len(boxes))
-    return crop_faces(frames[:n], boxes[:n] - np.array([x, y, x, y], np.float32), size, margin)
-
-
-def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int, margin: float) -> np.ndarray:
-    """Square face crops (T, size, size, 3) uint8 around each frame's box, ``margin`` added per side."""
-    from PIL import Image
-
-    crops = np.empty((len(frames), size, size, 3), np.uint8)
-    for i, (frame, (x1, y1, x2, y2)) in enumerate(zip(frames, boxes, strict=True)):
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        half = max(x2 - x1, y2 - y1) * (0.5 + margin)
-        region = (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
-        crops[i] = np.asarray(Image.fromarray(frame).crop(region).resize((size, size), Image.BILINEAR))
-    return crops

@@ -6,9 +6,15 @@ torchaudio 2.9 has no I/O backend: the waveform comes from ffmpeg, the features 
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import torch
 import torchaudio
+
+from avdf.media import ffmpeg
+from avdf.specs import LogMelSpec
 
 LOG_FLOOR = 1e-6  # keeps log M finite in digital silence
 
@@ -42,8 +48,18 @@ class LogMel(torch.nn.Module):
         return torch.log(self.mel(waveform) + LOG_FLOOR)
 
 
-def log_mel(waveform: np.ndarray, sample_rate: int, cfg: dict) -> np.ndarray:
+def log_mel(waveform: np.ndarray, sample_rate: int, spec: LogMelSpec) -> np.ndarray:
     """float16 (n_mels, frames), the cache format."""
-    module = LogMel(sample_rate, **cfg)
+    module = LogMel(sample_rate, **dataclasses.asdict(spec))
     with torch.inference_mode():
         return module(torch.from_numpy(waveform)).numpy().astype(np.float16)
+
+
+def log_mel_of_wav(wav: str | Path, sample_rate: int, spec: LogMelSpec) -> np.ndarray:
+    """The log-Mel of a demuxed clip's WAV; MediaError for another rate or too little audio."""
+    waveform, rate = ffmpeg.read_wav(wav)
+    if rate != sample_rate:
+        raise ffmpeg.MediaError(f"expected {sample_rate} Hz audio, found {rate} Hz")
+    if len(waveform) < spec.n_fft:
+        raise ffmpeg.MediaError(f"audio too short ({len(waveform)} samples)")
+    return log_mel(waveform, sample_rate, spec)

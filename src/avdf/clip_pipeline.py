@@ -1,0 +1,66 @@
+"""One clip pipeline: from a video to what a model sees, for a given input spec.
+
+    demux (avdf.media.demux)  ->  face track (avdf.media.faces)  ->  face crops (avdf.media.face_crops)
+                              \\->  log-Mel (avdf.media.log_mel)  ->  windows (avdf.clips.window_inputs)
+
+The workflow runs these pieces one stage at a time over a dataset (avdf.stages), caching each
+stage's output; :func:`prepare_clip` runs them whole on one video, as ``avdf predict`` does. Both
+call the same functions with the same spec (the checkpoint's), so a clip gives the same model
+inputs either way, leading-silence trimming included.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avdf import clips
+from avdf.media import demux, faces
+from avdf.media.face_crops import crops_along
+from avdf.media.log_mel import log_mel_of_wav
+from avdf.specs import InputSpec
+
+
+@dataclass
+class PreparedClip:
+    """A clip as the caches hold it: face crops (T, S, S, 3) uint8, log-Mel (n_mels, frames), the
+    face track, and where the clip was cut to start (leading silence, seconds)."""
+
+    crops: np.ndarray
+    log_mel: np.ndarray
+    track: faces.FaceTrack
+    start_s: float
+
+
+def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) -> PreparedClip:
+    """Every stage on one video, in order; MediaError where a stage would reject it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
+        demux.demux_clip(path, spec.media, wav, video)
+        track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
+        crops = crops_along(video, track.boxes, spec.faces.crop)
+        mel = log_mel_of_wav(wav, spec.sample_rate, spec.log_mel)
+        start = demux.demuxed_video(video)[0]["start_s"]
+    return PreparedClip(crops, mel, track, start)
+
+
+def window_starts(n_frames: int, spec: InputSpec) -> list[int]:
+    """Start frames of consecutive windows covering the clip; the last one ends at its end."""
+    length = max(1, spec.video_len)
+    if n_frames <= length:
+        return [0]
+    starts = list(range(0, n_frames - length + 1, length))
+    if starts[-1] + length < n_frames:
+        starts.append(n_frames - length)
+    return starts
+
+
+def windows(clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float]) -> tuple[list[int], dict]:
+    """Every window's model inputs, stacked as a batch, and the windows' start frames."""
+    starts = window_starts(len(clip.crops), spec)
+    pairs = [clips.window_inputs(clip.crops, clip.log_mel, s, spec, mel_norm) for s in starts]
+    return starts, {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}

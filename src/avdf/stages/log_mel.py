@@ -1,0 +1,28 @@
+"""Stage: the log-Mel cache, float16 ``<clip>.npy`` per clip, eq. (1)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from avdf import atomic, stage_runner
+from avdf.media.log_mel import log_mel_of_wav
+from avdf.specs import LogMelSpec
+
+
+def run(
+    demux_index: str,
+    demux_dir: str,
+    out_dir: str,
+    index_out: str,
+    sample_rate: int,
+    spec: LogMelSpec,
+    shard: tuple[int, int] = (0, 1),
+) -> None:
+    def process(cid, path, outs):
+        atomic.write_npy(outs[0], log_mel_of_wav(Path(demux_dir) / f"{cid}.wav", sample_rate, spec))
+
+    params = {"sample_rate": sample_rate, **dataclasses.asdict(spec)}
+    stage_runner.run_after(
+        "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard
+    )
