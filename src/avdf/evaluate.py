@@ -9,16 +9,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from avdf import atomic, clips, frame_level, layout, metrics, models, tracking
+from avdf import atomic, clips, frame_level, layout, metrics, specs, tracking
+from avdf.models import load_model
+from avdf.specs import Runtime
 
 log = logging.getLogger(__name__)
-
-
-def load_model(checkpoint: str) -> tuple[torch.nn.Module, dict]:
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    model = models.build(ckpt["method"], ckpt["input"]["n_mels"], ckpt["model_cfg"], ckpt["method_cfg"])
-    model.load_state_dict(ckpt["state_dict"])
-    return model.eval(), ckpt
 
 
 @torch.inference_mode()
@@ -34,13 +29,15 @@ def evaluate(
     eval_dataset: str,
     seed: int,
     caches: dict,
-    params: dict,
+    job: dict,
+    runtime: Runtime,
     out_json: str,
     scores_csv: str,
 ) -> dict:
-    """Evaluate a saved checkpoint (cross-dataset runs; a training job scores its own test split)."""
+    """Evaluate a saved checkpoint (cross-dataset runs; a training job scores its own test split).
+    ``job`` is what the rule sends: the ACC ``threshold`` and the run's MLflow ``table`` tag."""
     started = time.time()
-    torch.set_num_threads(params["train"]["threads"])
+    torch.set_num_threads(runtime.threads)
     model, ckpt = load_model(checkpoint)
     return evaluate_model(
         model,
@@ -50,7 +47,8 @@ def evaluate(
         eval_dataset,
         seed,
         caches,
-        params,
+        job,
+        runtime,
         out_json,
         scores_csv,
         started,
@@ -65,7 +63,8 @@ def evaluate_model(
     eval_dataset: str,
     seed: int,
     caches: dict,
-    params: dict,
+    job: dict,
+    runtime: Runtime,
     out_json: str,
     scores_csv: str,
     started: float,
@@ -73,9 +72,10 @@ def evaluate_model(
     """Score the test split of ``eval_dataset`` with a trained model (``ckpt``: what its checkpoint
     records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
     model.eval()
-    table, data = clips.scoring_clipset(caches, ckpt["input"], "test", seed)
+    table, data = clips.scoring_clipset(caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed)
     out = outputs(model, data)  # one pass serves the clip scores and the frame-level scores
     probs = torch.sigmoid(out["logit"]).numpy()
+    threshold = job["threshold"]
     result = {
         "train_dataset": train_dataset,
         "eval_dataset": eval_dataset,
@@ -84,7 +84,7 @@ def evaluate_model(
         "ablation": ckpt["ablation"],
         "objective": ckpt["objective"],
         "seed": seed,
-        **metrics.binary_metrics(table["label"].to_numpy(), probs, params["evaluate"]["threshold"]),
+        **metrics.binary_metrics(table["label"].to_numpy(), probs, threshold),
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
     }
     if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
@@ -110,14 +110,12 @@ def evaluate_model(
         result["auc"],
         result["eer"],
     )
-    mlf = params["mlflow"]
     result["mlflow_run_id"] = tracking.log_run(
-        mlf["tracking_uri"],
-        mlf["experiment"],
+        runtime,
         f"eval {train_dataset}->{eval_dataset} {ckpt['method']} {ckpt['variant']} seed{seed}",
         tags={
             "stage": "evaluate",
-            "table": params["table"] if train_dataset == eval_dataset else "table3",
+            "table": job["table"] if train_dataset == eval_dataset else "table3",
             "dataset": eval_dataset,
             "train_dataset": train_dataset,
             "eval_dataset": eval_dataset,
@@ -126,14 +124,14 @@ def evaluate_model(
             "ablation": ckpt["ablation"],
             "objective": ckpt["objective"],
             "seed": seed,
-            "data": params["data_label"],
+            "data": runtime.data_label,
             "checkpoint": str(Path(checkpoint)),
         },
-        params={"checkpoint": checkpoint, "threshold": params["evaluate"]["threshold"], "n_test": len(table)},
+        params={"checkpoint": checkpoint, "threshold": threshold, "n_test": len(table)},
         metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
         started=started,
-        config=params,
+        config=job | {"checkpoint_input": specs.to_dict(ckpt["input"])},
         data_files=[checkpoint, *(caches[k] for k in layout.CACHE_INPUTS)],
     )
     atomic.write_json(out_json, result)

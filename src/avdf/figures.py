@@ -15,6 +15,7 @@ import torch  # noqa: E402
 
 from avdf import atomic, clips, tables  # noqa: E402
 from avdf.data.manifest import CATEGORIES  # noqa: E402
+from avdf.models import load_model  # noqa: E402
 
 
 def _save(fig, out_png: str) -> None:
@@ -76,10 +77,8 @@ def om_pareto(csv: str, loss_png: str, branches_png: str) -> None:
 @torch.inference_mode()
 def fused_features(checkpoint: str, caches: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """MACB-DF's fused vectors (input of the classifier) for every usable clip, and their categories."""
-    from avdf.evaluate import load_model
-
     model, ckpt = load_model(checkpoint)
-    table, data = clips.scoring_clipset(caches, ckpt["input"], None, seed)
+    table, data = clips.scoring_clipset(caches, ckpt["input"], tuple(ckpt["mel_norm"]), None, seed)
     loader = torch.utils.data.DataLoader(data, batch_size=32)
     fused = torch.cat([model(b)["fused"] for b in loader]).numpy()
     return fused, table["category"].to_numpy()

@@ -13,6 +13,9 @@ from __future__ import annotations
 import copy
 from typing import NamedTuple
 
+from avdf import methods as avdf_methods
+from avdf.specs import Run, TrainSpec
+
 TARGETS = ("table1", "table2", "fig5", "fig67", "table3", "contrastive", "fig4", "frame_level")
 
 
@@ -40,14 +43,13 @@ def apply_variant(params: dict, variant: str) -> dict:
 
 
 def canonical(params: dict, method: str, variant: str) -> str:
-    """The variant whose run this is: ``default`` when the changes make no difference to ``method``."""
+    """The variant whose run this is: ``default`` when the changes leave everything ``method``'s
+    run reads (its TrainSpec) as it is."""
     if variant == "default":
         return variant
-    changed = apply_variant(params, variant)
-    sections = ["model", "train"] + (["macbdf", "contrastive"] if method == "macbdf" else ["baselines"])
-    if all(changed.get(s) == params.get(s) for s in sections):
-        return "default"
-    return variant
+    run = Run("", method, "", 0)
+    changed = TrainSpec.of(apply_variant(params, variant), run, "", False)
+    return "default" if changed == TrainSpec.of(params, run, "", False) else variant
 
 
 def study_of(params: dict, variant: str) -> str:
@@ -58,15 +60,6 @@ def study_of(params: dict, variant: str) -> str:
         if variant in params["studies"].get(target, {}).get("variants", []):
             return target
     return "extra"
-
-
-def objective_of(params: dict, method: str) -> str:
-    """The contrastive objective a run trains with (its MLflow ``objective`` tag)."""
-    if method == "mcl":
-        return "pair_contrastive"
-    if method != "macbdf":
-        return "none"
-    return params["macbdf"]["objective"] if params["macbdf"]["contrastive"] else "none"
 
 
 def dataset_named(params: dict, paper_name: str) -> str | None:
@@ -86,6 +79,7 @@ def evals(params: dict, target: str) -> list[Eval]:
     study = params["studies"][target]
     seeds = params["train"]["seeds"]
     methods = params["train"]["methods"]
+    studied = avdf_methods.studied()  # the method the ablation and objective studies vary
 
     def own(datasets, method_variants):
         return [
@@ -98,9 +92,9 @@ def evals(params: dict, target: str) -> list[Eval]:
     if target == "table1":
         return own(study_datasets(params, study["datasets"]), [(m, "default") for m in methods])
     if target in ("table2", "fig5", "fig67", "contrastive"):
-        return own(study_datasets(params, study["datasets"]), [("macbdf", v) for v in study["variants"]])
+        return own(study_datasets(params, study["datasets"]), [(studied, v) for v in study["variants"]])
     if target == "frame_level":
-        return own(study_datasets(params, study["datasets"]), [("macbdf", "default")])
+        return own(study_datasets(params, study["datasets"]), [(studied, "default")])
     if target == "table3":
         train = dataset_named(params, study["train"])
         if train is None:
@@ -112,7 +106,7 @@ def evals(params: dict, target: str) -> list[Eval]:
         return (
             []
             if d is None
-            else [Eval(d, "macbdf", canonical(params, "macbdf", v), seeds[0], d) for v in study["variants"]]
+            else [Eval(d, studied, canonical(params, studied, v), seeds[0], d) for v in study["variants"]]
         )
     raise KeyError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
@@ -129,3 +123,42 @@ def runs(params: dict) -> list[tuple[str, str, str, int]]:
         for e in evals(params, target):
             seen[(e.train_dataset, e.method, e.variant, e.seed)] = None
     return list(seen)
+
+
+def train_specs(params: dict) -> dict[Run, TrainSpec]:
+    """The spec of every training run of every study: its variant applied, its MLflow ``table`` tag
+    (the first study that needs it) and whether Figs. 6-7 want its test scores after every epoch."""
+    fig67 = runs_of(params, "fig67")
+    out = {}
+    for target in TARGETS:
+        for run in runs_of(params, target):
+            run = Run(*run)
+            if run not in out:
+                out[run] = TrainSpec.of(apply_variant(params, run.variant), run, target, run in fig67)
+    return out
+
+
+def table_spec(params: dict, target: str) -> dict:
+    """Everything a table or figure of ``target`` reads besides its input files: the data label,
+    the datasets' paper names, the methods in row order, the ACC threshold, and the study with its
+    datasets and variants resolved (the run each variant is, and its multi-scale depth)."""
+    study = dict(params["studies"].get(target, {}))
+    for key in ("datasets", "eval"):
+        if key in study:
+            study[key] = study_datasets(params, study[key])
+    if "train" in study:
+        study["train"] = dataset_named(params, study["train"])
+    studied = avdf_methods.studied()
+    variants = study.get("variants", [])
+    return {
+        "data_label": f"{params['data_label']}; split: {params['split']['protocol']}",
+        "datasets": {
+            d: s.get("paper_name", "") for d, s in params["datasets"].items() if s.get("enabled", True)
+        },
+        "methods": list(params["train"]["methods"]),
+        "threshold": params["evaluate"]["threshold"],
+        "study": study,
+        "run_variant": {v: canonical(params, studied, v) for v in variants},
+        "ms_depth": {v: apply_variant(params, v)[studied]["ms_depth"] for v in variants},
+        "objective": params[studied]["objective"],
+    }

@@ -16,15 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avdf import atomic, layout, metrics, models, paper, studies
+from avdf import atomic, layout, methods, metrics, paper
 from avdf.data.manifest import CATEGORIES
 
 PAPER_ORDER = ["DefakeAVMiT", "FakeAVCeleb", "DFDC", "LAV-DF"]
-
-
-def data_label(params: dict) -> str:
-    """The ``data`` column of every row made from runs: which data, and which split protocol."""
-    return f"{params['data_label']}; split: {params['split']['protocol']}"
 
 
 def load_evals(paths: list[str]) -> pd.DataFrame:
@@ -61,42 +56,42 @@ def cell(group: pd.DataFrame, threshold: float, prefix: str = "") -> dict:
     return out
 
 
-def dataset_order(datasets: dict, names) -> list[str]:
+def dataset_order(paper_names: dict, names) -> list[str]:
     def key(name):
-        p = datasets[name].get("paper_name", "")
+        p = paper_names[name]
         return (PAPER_ORDER.index(p) if p in PAPER_ORDER else len(PAPER_ORDER), name)
 
     return sorted(names, key=key)
 
 
-def _paper_name(params: dict, dataset: str) -> str:
-    return params["datasets"][dataset].get("paper_name", "")
+def _paper_name(spec: dict, dataset: str) -> str:
+    return spec["datasets"][dataset]
 
 
 def _in_dataset(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["train_dataset"] == runs["eval_dataset"]]
 
 
-def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table1(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """The paper's Table 1 with ACC, AUC, EER and AP: avdf's methods, then the paper-only rows."""
     runs = _in_dataset(load_evals(eval_jsons))
     runs = runs[runs["variant"] == "default"]
-    order = dataset_order(params["datasets"], runs["eval_dataset"].unique())
-    threshold = params["evaluate"]["threshold"]
+    order = dataset_order(spec["datasets"], runs["eval_dataset"].unique())
+    threshold = spec["threshold"]
     rows = []
-    for method in params["train"]["methods"]:
+    for method in spec["methods"]:
         row_name = paper.PAPER_ROW.get(method)
         row = {
             "row": paper.ROW_NAME.get(method, method),
             "method": method,
             "source": "avdf",
-            "modality": models.MODALITY[method],
-            "data": data_label(params),
+            "modality": methods.get(method).modality,
+            "data": spec["data_label"],
             "reason": "",
         }
         for ds in order:
             row |= cell(runs[(runs["method"] == method) & (runs["eval_dataset"] == ds)], threshold, f"{ds}_")
-            row |= _table1_paper(row_name, _paper_name(params, ds), f"{ds}_")
+            row |= _table1_paper(row_name, _paper_name(spec, ds), f"{ds}_")
         for m in metrics.METRICS:
             row[f"avg_{m}"] = round(float(np.mean([row[f"{ds}_{m}"] for ds in order])), 2)
         avg = paper.TABLE1_AVG.get(row_name, (None, None))
@@ -112,7 +107,7 @@ def table1(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
             "reason": reason,
         }
         for ds in order:
-            row |= _table1_paper(row_name, _paper_name(params, ds), f"{ds}_")
+            row |= _table1_paper(row_name, _paper_name(spec, ds), f"{ds}_")
         row["avg_acc_paper"], row["avg_auc_paper"] = paper.TABLE1_AVG[row_name]
         rows.append(row)
     table = _int_seeds(pd.DataFrame(rows))
@@ -155,7 +150,7 @@ def _table1_paper(row_name: str | None, paper_dataset: str, prefix: str) -> dict
     return {f"{prefix}acc_paper": acc, f"{prefix}auc_paper": auc}
 
 
-def table1_by_category(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table1_by_category(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """AUC of each fake category (RVFA, FVRA, FVFA) against RVRA alone, per method and dataset.
 
     Mean and std over seeds, and the 95% bootstrap interval of the seed-mean over test clips. The
@@ -165,12 +160,12 @@ def table1_by_category(eval_jsons: list[str], params: dict, out_csv: str) -> pd.
     runs = _in_dataset(load_evals(eval_jsons))
     runs = runs[runs["variant"] == "default"]
     rows = []
-    for ds in dataset_order(params["datasets"], runs["eval_dataset"].unique()):
-        for method in params["train"]["methods"]:
+    for ds in dataset_order(spec["datasets"], runs["eval_dataset"].unique()):
+        for method in spec["methods"]:
             group = runs[(runs["eval_dataset"] == ds) & (runs["method"] == method)]
             if group.empty:
                 continue
-            rows.append(_category_row(group, ds, method, data_label(params)))
+            rows.append(_category_row(group, ds, method, spec["data_label"]))
     table = pd.DataFrame(rows)
     atomic.write_csv(out_csv, table)
     return table
@@ -190,38 +185,37 @@ def _category_row(group: pd.DataFrame, ds: str, method: str, data_label: str) ->
     return row
 
 
-def _variant_table(
-    eval_jsons: list[str], params: dict, target: str, names: dict, paper_values: dict | None
-) -> pd.DataFrame:
+def _variant_table(eval_jsons: list[str], spec: dict, names: dict, paper_values: dict | None) -> pd.DataFrame:
     """One row per variant of MACB-DF in the study's order, one column group per dataset."""
     runs = _in_dataset(load_evals(eval_jsons))
-    threshold = params["evaluate"]["threshold"]
-    study = params["studies"][target]
-    datasets = studies.study_datasets(params, study["datasets"])
+    threshold = spec["threshold"]
+    study = spec["study"]
+    datasets = study["datasets"]
+    studied = methods.studied()
     rows = []
     for variant in study["variants"]:
-        run_variant = studies.canonical(params, "macbdf", variant)
-        row = {"row": names.get(variant, variant), "variant": variant, "data": data_label(params)}
-        mine = runs[(runs["method"] == "macbdf") & (runs["variant"] == run_variant)]
+        run_variant = spec["run_variant"][variant]
+        row = {"row": names.get(variant, variant), "variant": variant, "data": spec["data_label"]}
+        mine = runs[(runs["method"] == studied) & (runs["variant"] == run_variant)]
         row["ablation"] = mine["ablation"].iloc[0]
         row["objective"] = mine["objective"].iloc[0]
         for ds in datasets:
             row |= cell(mine[mine["eval_dataset"] == ds], threshold, f"{ds}_")
             if paper_values is not None:
-                acc, auc = paper_values.get(variant, {}).get(_paper_name(params, ds), (None, None))
+                acc, auc = paper_values.get(variant, {}).get(_paper_name(spec, ds), (None, None))
                 row[f"{ds}_acc_paper"], row[f"{ds}_auc_paper"] = acc, auc
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def table_frame_level(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """Frame-level AUC of MACB-DF's frame heads against the fake segments (avdf.frame_level), per
     dataset with segments: mean and std over seeds, overall and per modality. Not in the paper."""
     runs = _in_dataset(load_evals(eval_jsons))
     rows = []
     for ds, group in runs.groupby("eval_dataset", sort=True):
         levels = [f for f in group.get("frame_level", []) if isinstance(f, dict)]
-        row = {"dataset": ds, "method": "macbdf", "data": data_label(params), "seeds": len(levels)}
+        row = {"dataset": ds, "method": methods.studied(), "data": spec["data_label"], "seeds": len(levels)}
         for key in ("frame_auc", "frame_auc_video", "frame_auc_audio"):
             values = [f[key] for f in levels]
             row[key] = round(float(np.mean(values)), 2) if values else np.nan
@@ -235,73 +229,73 @@ def table_frame_level(eval_jsons: list[str], params: dict, out_csv: str) -> pd.D
     return table
 
 
-def table2(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table2(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """The paper's Table 2: MACB-DF without L_C, L_intra, L_cross or the fusion weights w."""
-    table = _variant_table(eval_jsons, params, "table2", paper.TABLE2_NAME, paper.TABLE2)
+    table = _variant_table(eval_jsons, spec, paper.TABLE2_NAME, paper.TABLE2)
     atomic.write_csv(out_csv, table)
     return table
 
 
-def table_contrastive(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table_contrastive(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """MACB-DF with L_C = MACL (default) or each alternative objective, all else fixed. Not in the paper."""
-    names = {"default": f"MACL (paper), {params['macbdf']['objective']}"}
-    table = _variant_table(eval_jsons, params, "contrastive", names, None)
+    names = {"default": f"MACL (paper), {spec['objective']}"}
+    table = _variant_table(eval_jsons, spec, names, None)
     atomic.write_csv(out_csv, table)
     return table
 
 
-def table3(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def table3(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """The paper's Table 3: trained on the DFDC stand-in, tested on the other datasets (ACC, with
     AUC, EER and AP as well), then the paper-only rows."""
     runs = load_evals(eval_jsons)
     runs = runs[runs["train_dataset"] != runs["eval_dataset"]]
-    threshold = params["evaluate"]["threshold"]
-    study = params["studies"]["table3"]
-    train = studies.dataset_named(params, study["train"])
-    targets = studies.study_datasets(params, study["eval"])
+    threshold = spec["threshold"]
+    study = spec["study"]
+    train, targets = study["train"], study["eval"]
     rows = []
-    for method in params["train"]["methods"]:
+    for method in spec["methods"]:
         row = {
             "row": paper.ROW_NAME.get(method, method),
             "method": method,
             "source": "avdf",
             "train_dataset": train,
-            "data": data_label(params),
+            "data": spec["data_label"],
             "reason": "",
         }
         for ds in targets:
             row |= cell(runs[(runs["method"] == method) & (runs["eval_dataset"] == ds)], threshold, f"{ds}_")
             row[f"{ds}_acc_paper"] = paper.TABLE3.get(paper.PAPER_ROW.get(method), {}).get(
-                _paper_name(params, ds)
+                _paper_name(spec, ds)
             )
         rows.append(row)
     for row_name, reason in paper.TABLE3_REPORTED.items():
         row = {"row": row_name, "method": "", "source": "reported", "train_dataset": "DFDC (paper)"}
         row |= {"data": "the paper's number only", "reason": reason}
         for ds in targets:
-            row[f"{ds}_acc_paper"] = paper.TABLE3[row_name].get(_paper_name(params, ds))
+            row[f"{ds}_acc_paper"] = paper.TABLE3[row_name].get(_paper_name(spec, ds))
         rows.append(row)
     table = _int_seeds(pd.DataFrame(rows))
     atomic.write_csv(out_csv, table)
     return table
 
 
-def depth_sweep(eval_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def depth_sweep(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """Fig. 5 as a table: one row per dataset and multi-scale depth (long format, for plotting)."""
     runs = _in_dataset(load_evals(eval_jsons))
-    threshold = params["evaluate"]["threshold"]
-    study = params["studies"]["fig5"]
+    threshold = spec["threshold"]
+    study = spec["study"]
+    studied = methods.studied()
     rows = []
-    for ds in studies.study_datasets(params, study["datasets"]):
+    for ds in study["datasets"]:
         for variant in study["variants"]:
-            depth = studies.apply_variant(params, variant)["macbdf"]["ms_depth"]
-            run_variant = studies.canonical(params, "macbdf", variant)
+            depth = spec["ms_depth"][variant]
+            run_variant = spec["run_variant"][variant]
             group = runs[
-                (runs["method"] == "macbdf") & (runs["variant"] == run_variant) & (runs["eval_dataset"] == ds)
+                (runs["method"] == studied) & (runs["variant"] == run_variant) & (runs["eval_dataset"] == ds)
             ]
-            row = {"dataset": ds, "depth": depth, "variant": variant, "data": data_label(params)}
+            row = {"dataset": ds, "depth": depth, "variant": variant, "data": spec["data_label"]}
             row |= cell(group, threshold)
-            row["acc_paper"] = paper.FIG5_TEXT.get(_paper_name(params, ds), {}).get(depth)
+            row["acc_paper"] = paper.FIG5_TEXT.get(_paper_name(spec, ds), {}).get(depth)
             rows.append(row)
     table = pd.DataFrame(rows)
     atomic.write_csv(out_csv, table)
@@ -318,7 +312,7 @@ FIG67_CURVES = {  # the per-epoch series of the OM-Pareto study, from each run's
 }
 
 
-def om_pareto_curves(train_jsons: list[str], params: dict, out_csv: str) -> pd.DataFrame:
+def om_pareto_curves(train_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """Figs. 6-7 as a table: per dataset, OM-Pareto on/off and epoch, the mean and std over seeds
     of the training loss and of each branch's test AUC and ACC."""
     rows = []
@@ -333,7 +327,7 @@ def om_pareto_curves(train_jsons: list[str], params: dict, out_csv: str) -> pd.D
     grouped = long.groupby(["dataset", "om_pareto", "epoch"], sort=True)[list(FIG67_CURVES)]
     table = grouped.mean().round(4).join(grouped.std(ddof=1).round(4), rsuffix="_std").reset_index()
     table.insert(3, "seeds", grouped.size().to_numpy())
-    table["data"] = data_label(params)
+    table["data"] = spec["data_label"]
     atomic.write_csv(out_csv, table)
     return table
 

@@ -17,6 +17,9 @@ import random
 import time
 from pathlib import Path
 
+from avdf import methods
+from avdf.specs import Runtime
+
 log = logging.getLogger(__name__)
 RETRIES = 8
 
@@ -55,8 +58,7 @@ def init_store(uri: str, experiment: str, artifact_root: str = "mlartifacts") ->
 
 
 def log_run(
-    uri: str,
-    experiment: str,
+    runtime: Runtime,
     run_name: str,
     tags: dict,
     params: dict,
@@ -75,18 +77,13 @@ def log_run(
 
     from avdf import provenance
 
-    client = _client(uri)
+    client = _client(runtime.tracking_uri)
     tags = provenance.tags(data_files) | tags
     texts = provenance.files(config if config is not None else params)
 
     def write():
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            raise RuntimeError(
-                f"MLflow experiment {experiment!r} missing in {uri}: run the mlflow_store rule first"
-            )
         run = client.create_run(
-            exp.experiment_id,
+            _experiment_id(runtime),
             run_name=run_name,
             tags={k: str(v) for k, v in tags.items()},
             start_time=int(started * 1000) if started else None,
@@ -104,6 +101,13 @@ def log_run(
     return _retry(write, f"logging run {run_name}")
 
 
+def _experiment_id(runtime: Runtime) -> str:
+    """The experiment's id; created here when the store is new (mlflow.tracking_uri changed after
+    the mlflow_store rule ran: that rule creates it up front only to spare SQLite concurrent creation)."""
+    found = _client(runtime.tracking_uri).get_experiment_by_name(runtime.experiment)
+    return found.experiment_id if found is not None else init_store(runtime.tracking_uri, runtime.experiment)
+
+
 def flatten(prefix: str, cfg: dict) -> dict:
     out = {}
     for k, v in cfg.items():
@@ -112,9 +116,7 @@ def flatten(prefix: str, cfg: dict) -> dict:
     return out
 
 
-def log_table(
-    uri: str, experiment: str, table: str, csv: str, figures: list[str], data_label: str, datasets: list[str]
-) -> str:
+def log_table(runtime: Runtime, table: str, csv: str, figures: list[str], datasets: list[str]) -> str:
     """A parent run for one table (its CSV and figures as artifacts) and a child run per row, so that
     the filter ``tags.table = '<table>'`` in the MLflow UI shows the whole table. A table logged
     again replaces its earlier parent and children."""
@@ -123,19 +125,20 @@ def log_table(
     import pandas as pd
     from mlflow.entities import Metric
 
-    client = _client(uri)
+    client = _client(runtime.tracking_uri)
+    data_label = runtime.data_label
     rows = pd.read_csv(csv)
     in_columns = ",".join(d for d in datasets if any(c.startswith(f"{d}_") for c in rows.columns))
 
     def write():
-        exp = client.get_experiment_by_name(experiment)
+        exp_id = _experiment_id(runtime)
         old = client.search_runs(
-            [exp.experiment_id], f"tags.stage = 'table' and tags.table = '{table}'", max_results=5000
+            [exp_id], f"tags.stage = 'table' and tags.table = '{table}'", max_results=5000
         )
         for run in old:
             client.delete_run(run.info.run_id)
         parent = client.create_run(
-            exp.experiment_id, run_name=table, tags={"stage": "table", "table": table, "data": data_label}
+            exp_id, run_name=table, tags={"stage": "table", "table": table, "data": data_label}
         )
         for path in [csv, *figures]:
             client.log_artifact(parent.info.run_id, path)
@@ -152,14 +155,14 @@ def log_table(
                 "dataset": text.get("dataset", in_columns),
                 "train_dataset": text.get("train_dataset", text.get("dataset", in_columns)),
                 "eval_dataset": text.get("dataset", in_columns),
-                "method": text.get("method", "macbdf" if "variant" in text else ""),
+                "method": text.get("method", methods.studied() if "variant" in text else ""),
                 "ablation": text.get("ablation", "none"),
                 "objective": text.get("objective", ""),
                 "seed": "mean over seeds",
                 "data": text.get("data", data_label),
                 **{f"row.{k}": v for k, v in text.items()},
             }
-            child = client.create_run(exp.experiment_id, run_name=f"{table}: {text.get('row', i)}", tags=tags)
+            child = client.create_run(exp_id, run_name=f"{table}: {text.get('row', i)}", tags=tags)
             ms = [Metric(k, v, now, 0) for k, v in numbers.items()]
             for j in range(0, len(ms), 900):
                 client.log_batch(child.info.run_id, metrics=ms[j : j + 900])
@@ -170,7 +173,7 @@ def log_table(
     return _retry(write, f"logging table {table}")
 
 
-def log_best_model(uri: str, run_id: str, checkpoint: str, name: str, tags: dict) -> str:
+def log_best_model(runtime: Runtime, run_id: str, checkpoint: str, name: str, tags: dict) -> str:
     """Log a trained detector with ``mlflow.pytorch.log_model`` into the table's run and register it
     as ``name``, so that ``avdf predict --model-uri models:/<name>/<version>`` scores videos with it.
 
@@ -181,8 +184,9 @@ def log_best_model(uri: str, run_id: str, checkpoint: str, name: str, tags: dict
     import mlflow.pytorch
     import torch
 
-    from avdf.evaluate import load_model
+    from avdf.models import load_model
 
+    uri = runtime.tracking_uri
     model, _ = load_model(checkpoint)
     client = _client(uri)
     mlflow.set_tracking_uri(uri)

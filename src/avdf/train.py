@@ -1,25 +1,40 @@
-"""Training one detector: one dataset, one method, one seed.
+"""Training one detector: one run (dataset, method, variant, seed), as its :class:`TrainSpec` says.
 
 Writes the checkpoint and a per-run JSON (per-epoch loss and accuracy) that later stages read,
-and logs the run to MLflow. Deterministic on CPU for a fixed seed.
+logs the run to MLflow, and scores the dataset's own test split while the model is in memory.
+Deterministic on CPU for a fixed seed. The rooms, in the order a run goes through them:
+:func:`training_data`, :func:`build_training`, :func:`fit` (with :func:`run_epoch` and the
+progress saved after each epoch, avdf.progress), :func:`save_checkpoint`, :func:`log_to_mlflow`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from avdf import atomic, clips, distributed, layout, metrics, models, steps, studies, tracking
+from avdf import (
+    atomic,
+    clips,
+    distributed,
+    layout,
+    methods,
+    metrics,
+    models,
+    progress,
+    specs,
+    steps,
+    tracking,
+)
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
 from avdf.optim.om_pareto import OMParetoConfig
+from avdf.specs import Runtime, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -32,47 +47,31 @@ def seed_everything(seed: int, threads: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def input_spec(params: dict) -> dict:
-    """What the model sees, stored in the checkpoint so that evaluation, and ``avdf predict`` on
-    any video, prepare clips the same way (face tracking and crops, log-Mel, frame sampling)."""
-    lm = params["log_mel"]
-    return {
-        "frames": params["train"]["frames"],
-        "clip_seconds": params["synth"]["duration_s"],
-        "fps": params["media"]["fps"],
-        "sample_rate": params["media"]["sample_rate"],
-        "mel_frames_per_second": params["media"]["sample_rate"] / lm["hop_length"],
-        "n_mels": lm["n_mels"],
-        "log_mel": lm,
-        "faces": params["faces"],
-    }
-
-
 def make_step(
-    method: str,
+    spec: TrainSpec,
     model: torch.nn.Module,
-    params: dict,
     ctx: distributed.Context = distributed.ALONE,
     autocast=contextlib.nullcontext,
 ):
-    """The optimisation step of a method, and the parameters it trains."""
-    if method != "macbdf":
+    """The optimisation step of the run's method (avdf.methods: ``step``), and what it trains."""
+    if methods.get(spec.run.method).step == "baseline":
         step = steps.BaselineStep(model, ctx, autocast)
         return step, step.parameters()
-    m = params["macbdf"]
+    m = spec.method  # a MACBDFSpec
     contrast = None
-    if m["contrastive"]:
+    if m.contrastive:
+        section = specs.to_dict(m)
         contrast = contrastive.build(
-            m["objective"], params["model"]["dim"], m, params["contrastive"], params["train"]["batch_size"]
+            m.objective, spec.model.dim, section, spec.objective, spec.optim.batch_size
         )
-    om = OMParetoConfig(m["om_lambda0"], m["om_kappa"], m["om_pgd_steps"]) if m["om_pareto"] else None
-    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m["lambda_c"]), om, ctx, autocast)
+    om = OMParetoConfig(m.om_lambda0, m.om_kappa, m.om_pgd_steps) if m.om_pareto else None
+    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m.lambda_c), om, ctx, autocast)
     return step, step.parameters()
 
 
-def accelerator(cfg: dict, ctx: distributed.Context):
+def accelerator(optim: specs.OptimSpec, ctx: distributed.Context):
     """bf16 autocast on GPU when ``train.bf16``; on CPU none (results stay bit-reproducible)."""
-    if ctx.device.type == "cuda" and cfg.get("bf16", False):
+    if ctx.device.type == "cuda" and optim.bf16:
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext
 
@@ -83,25 +82,6 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
-def ablation_tag(method: str, params: dict) -> str:
-    """Which parts of MACB-DF are switched off ("none" for the full model and the baselines)."""
-    if method != "macbdf":
-        return "none"
-    m = params["macbdf"]
-    off = [
-        name
-        for name, on in (
-            ("L_C", m["contrastive"]),
-            ("L_intra", m["intra"]),
-            ("L_cross", m["cross"]),
-            ("w", m["fusion_weights"]),
-            ("om_pareto", m["om_pareto"]),
-        )
-        if not on
-    ]
-    return "w/o " + ",".join(off) if off else "none"
-
-
 def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """AdamW, fused: one kernel for all parameters instead of a Python loop over them
     (on a CPU, 2 ms instead of 12 ms per step for MACB-DF; the update rule is the same)."""
@@ -110,8 +90,8 @@ def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.opt
 
 @torch.inference_mode()
 def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float) -> dict:
-    """ACC and AUC on ``data`` of the fused score and, for MACB-DF, of the audio and video branches
-    (the mean frame logit of each modality against that modality's own fake label)."""
+    """ACC and AUC on ``data`` of the fused score and, for a model with frame heads, of the audio
+    and video branches (the mean frame logit of each modality against its own fake label)."""
     model.eval()
     device = next(model.parameters()).device
     outs = [
@@ -131,260 +111,237 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
     return result
 
 
-def _buffers(step) -> dict[str, torch.Tensor]:
-    """Every buffer of the model and the objective, non-persistent ones too (MACL's and SupCon's
-    negative queues, the adaptive temperature's state), which a resumed run needs back."""
-    parts = {"model": step.model, "objective": getattr(step, "objective", None)}
-    return {f"{p}.{n}": b.clone() for p, m in parts.items() if m is not None for n, b in m.named_buffers()}
+@dataclass
+class Training:
+    """What one run trains with: its data, model, step, optimiser and schedule."""
+
+    data: clips.ClipSet
+    loader: torch.utils.data.DataLoader
+    test_data: clips.ClipSet | None
+    model: torch.nn.Module
+    step: object
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    gen: torch.Generator
+    ctx: distributed.Context
 
 
-def _restore_buffers(step, saved: dict[str, torch.Tensor]) -> None:
-    for path, value in saved.items():
-        owner = step.model if path.startswith("model.") else step.objective
-        *inner, leaf = path.split(".")[1:]
-        for name in inner:
-            owner = getattr(owner, name)
-        setattr(owner, leaf, value)
-
-
-def save_progress(path: Path, epoch: int, fingerprint: str, step, opt, sched, history, gen, data) -> None:
-    """Everything the next epoch depends on, so that a killed run resumes to the same result."""
-    state = {
-        "fingerprint": fingerprint,
-        "epoch": epoch,
-        "model": step.model.state_dict(),
-        "objective": step.objective.state_dict() if hasattr(step, "objective") else None,
-        "buffers": _buffers(step),
-        "optimizer": opt.state_dict(),
-        "scheduler": sched.state_dict(),
-        "history": dict(history),
-        "rng": {
-            "torch": torch.get_rng_state(),
-            "numpy": np.random.get_state(),
-            "loader": gen.get_state(),
-        },
-    }
-    with atomic.atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_progress(path: Path, fingerprint: str, step, opt, sched, gen, data) -> tuple[int, dict]:
-    """The epoch to start from and the history so far (0 and empty when there is nothing to resume)."""
-    if not path.exists():
-        return 0, defaultdict(list)
-    state = torch.load(path, map_location="cpu", weights_only=False)  # written by save_progress above
-    if state["fingerprint"] != fingerprint:
-        log.info("%s: made with other parameters, starting over", path)
-        return 0, defaultdict(list)
-    step.model.load_state_dict(state["model"])
-    if state["objective"] is not None:
-        step.objective.load_state_dict(state["objective"])
-    _restore_buffers(step, state["buffers"])
-    opt.load_state_dict(state["optimizer"])
-    sched.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"]["torch"])
-    np.random.set_state(state["rng"]["numpy"])
-    gen.set_state(state["rng"]["loader"])
-    log.info("%s: resuming after epoch %d", path, state["epoch"] + 1)
-    return state["epoch"] + 1, defaultdict(list, state["history"])
-
-
-def train(
-    dataset: str,
-    method: str,
-    variant: str,
-    seed: int,
-    caches: dict,
-    params: dict,
-    out_dir: str,
-    eval_json: str | None = None,
-    eval_scores: str | None = None,
-) -> dict:
-    """Train ``method`` on ``dataset`` with ``params`` (the variant's changes already applied).
-
-    ``params["run"]`` says what the studies want of this run: its MLflow ``table`` tag, and whether
-    to score the test split after every epoch (overall and per branch; MACB-DF runs of Figs. 6-7).
-    Nothing is selected on that score: the checkpoint is the last epoch's. After every epoch the
-    whole training state goes to ``<out_dir>/progress.pt``; a run killed part-way resumes from it
-    (when made with the same parameters) and ends with the same model as an uninterrupted run.
-    With ``eval_json`` and
-    ``eval_scores``, the finished model then scores its own test split exactly as ``avdf evaluate``
-    would from the checkpoint, in the same process (one job per run instead of two).
-    """
-    cfg = params["train"]
-    wall_start = time.time()
-    ctx = distributed.setup(cfg.get("device", "cpu"))
-    gen = seed_everything(seed, cfg["threads"])
-    spec = input_spec(params)
+def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
+    """The training split, normalised with its own log-Mel statistics."""
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
     if table["label"].nunique() < 2:
         raise ValueError(
-            f"{dataset}: the training split needs real and fake clips, found labels "
+            f"{spec.run.dataset}: the training split needs real and fake clips, found labels "
             f"{sorted(table['label'].unique())}"
         )
-    data = clips.make_clipset(table, caches, spec, train=True, seed=seed)
-    # log-Mel normalisation from the training clips; stored in the checkpoint for evaluation
-    spec["mel_mean"], spec["mel_std"] = clips.mel_stats(data)
-    data.mel_mean, data.mel_std = spec["mel_mean"], spec["mel_std"]
+    data = clips.make_clipset(table, caches, spec.input, train=True, seed=spec.run.seed)
+    data.mel_norm = clips.mel_stats(data)
+    return data
+
+
+def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
+    """Seeds, data, loader, model (DDP-ready), step, optimiser and schedule, in the order that
+    fixes the random draws of a run."""
+    ctx = distributed.setup(spec.optim.device)
+    gen = seed_everything(spec.run.seed, runtime.threads)
+    data = training_data(spec, caches)
+    batch_size = spec.optim.batch_size
     # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
     batches = torch.utils.data.BatchSampler(
         torch.utils.data.RandomSampler(data, generator=gen),
-        cfg["batch_size"],
-        drop_last=len(data) > cfg["batch_size"] or ctx.active,
+        batch_size,
+        drop_last=len(data) > batch_size or ctx.active,
     )
     loader = torch.utils.data.DataLoader(
         data,
         batch_sampler=distributed.RankSlices(batches, ctx) if ctx.active else batches,
-        num_workers=cfg.get("loader_workers", 0),
+        num_workers=runtime.loader_workers,
         pin_memory=ctx.device.type == "cuda",
-        persistent_workers=cfg.get("loader_workers", 0) > 0,
+        persistent_workers=runtime.loader_workers > 0,
     )
     test_data = None
-    if params["run"]["test_every_epoch"]:
-        _, test_data = clips.scoring_clipset(caches, spec, "test", seed)
-    model = models.build(method, spec["n_mels"], params["model"], models.method_cfg(method, params))
+    if spec.test_every_epoch:
+        _, test_data = clips.scoring_clipset(caches, spec.input, data.mel_norm, "test", spec.run.seed)
+    model = models.build(spec.run.method, spec.input.n_mels, spec.model, spec.method)
     if ctx.active:  # BatchNorm over the global batch, where a process sees only its slice
-        for part in model.encoders().values() if method == "macbdf" else [model]:
+        parts = model.encoders().values() if methods.get(spec.run.method).step == "two_branch" else [model]
+        for part in parts:
             distributed.sync_batchnorm(part, ctx.device)
     model = model.to(ctx.device)
-    if ctx.device.type == "cuda" and cfg.get("channels_last", False):
+    if ctx.device.type == "cuda" and spec.optim.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    step, trainable = make_step(method, model, params, ctx, accelerator(cfg, ctx))
+    step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     if hasattr(step, "objective"):
         step.objective.to(ctx.device)
-    opt = make_optimizer(trainable, cfg["lr"], cfg["weight_decay"])
+    opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg["lr"], total_steps=cfg["epochs"] * len(loader), pct_start=0.2
+        opt, max_lr=spec.optim.lr, total_steps=spec.optim.epochs * len(loader), pct_start=0.2
     )
-    out = Path(out_dir)
-    progress = out / "progress.pt"
-    fingerprint = json.dumps(
-        [dataset, method, variant, seed, {k: v for k, v in params.items() if k != "run"}],
-        sort_keys=True,
-        default=str,
-    )
-    first, history = load_progress(progress, fingerprint, step, opt, sched, gen, data)
+    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx)
+
+
+def run_epoch(t: Training, epoch: int) -> dict:
+    """One pass over the training data: the epoch's mean loss, accuracy and step statistics."""
+    t.model.train()
+    t.step.start_epoch(epoch)
+    t.data.set_epoch(epoch)
+    total, correct, seen, step_stats = 0.0, 0, 0, []
+    for batch in t.loader:
+        batch = to_device(batch, t.ctx.device)
+        logit, loss, stats = t.step(batch, t.opt)  # the global batch's logits and loss
+        t.sched.step()
+        labels = distributed.gather(batch["label"])
+        total += loss * len(logit)
+        correct += int(((logit > 0).float() == labels).sum())
+        seen += len(logit)
+        step_stats.append(stats)
+    # L_C terms, tau, fusion weights, OM-Pareto first, as the history has always listed them
+    return steps.mean_stats(step_stats) | {"loss": total / seen, "train_acc": 100 * correct / seen}
+
+
+def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
+    """Every epoch, resuming from ``out/progress.pt`` when a killed run left one; the history and the
+    epoch it resumed after (0 when it started afresh)."""
+    path, fingerprint = out / "progress.pt", specs.to_json(spec)
+    first, history = progress.load(path, fingerprint, t.step, t.opt, t.sched, t.gen)
     started = time.monotonic() - (history["seconds"][-1] if history["seconds"] else 0.0)
-    for epoch in range(first, cfg["epochs"]):
-        model.train()
-        step.start_epoch(epoch)
-        data.set_epoch(epoch)
-        total, correct, seen, step_stats = 0.0, 0, 0, []
-        for batch in loader:
-            batch = to_device(batch, ctx.device)
-            logit, loss, stats = step(batch, opt)  # the global batch's logits and loss
-            sched.step()
-            labels = distributed.gather(batch["label"])
-            total += loss * len(logit)
-            correct += int(((logit > 0).float() == labels).sum())
-            seen += len(logit)
-            step_stats.append(stats)
-        for k, v in steps.mean_stats(step_stats).items():  # L_C terms, tau, fusion weights, OM-Pareto
+    epochs = spec.optim.epochs
+    for epoch in range(first, epochs):
+        for k, v in run_epoch(t, epoch).items():
             history[k].append(v)
-        history["loss"].append(total / seen)
-        history["train_acc"].append(100 * correct / seen)
-        if test_data is not None and ctx.main:
-            for k, v in branch_metrics(model, test_data, params["evaluate"]["threshold"]).items():
+        if t.test_data is not None and t.ctx.main:
+            for k, v in branch_metrics(t.model, t.test_data, spec.threshold).items():
                 history[k].append(v)
         history["seconds"].append(time.monotonic() - started)
-        eta = history["seconds"][-1] / (epoch + 1) * (cfg["epochs"] - epoch - 1)
+        eta = history["seconds"][-1] / (epoch + 1) * (epochs - epoch - 1)
         log.info(
-            "train %s/%s/%s/seed%d: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)",
-            dataset,
-            method,
-            variant,
-            seed,
+            "train %s: epoch %d/%d loss %.4f acc %.1f%% (%.1f s, ETA %.0f s)",
+            "/".join(map(str, spec.run)),
             epoch + 1,
-            cfg["epochs"],
+            epochs,
             history["loss"][-1],
             history["train_acc"][-1],
             history["seconds"][-1],
             eta,
             extra={"progress": True},
         )
-        if epoch + 1 < cfg["epochs"] and ctx.main:
-            save_progress(progress, epoch, fingerprint, step, opt, sched, history, gen, data)
-    if not ctx.main:  # the other processes only helped train; process 0 writes everything
-        distributed.teardown(ctx)
-        return {}
-    model = model.cpu()
+        if epoch + 1 < epochs and t.ctx.main:
+            progress.save(path, epoch, fingerprint, t.step, t.opt, t.sched, history, t.gen)
+    return history, first
 
+
+def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, path: Path) -> dict:
+    """``model.pt``: the weights, and what rebuilds the model and prepares its input (stored once)."""
+    run, section = spec.run, specs.to_dict(spec.method)
     ckpt = {
-        "method": method,
-        "model_cfg": params["model"],
-        "macbdf": params.get("macbdf"),
-        "method_cfg": models.method_cfg(method, params),
-        "variant": variant,
-        "ablation": ablation_tag(method, params),
-        "objective": studies.objective_of(params, method),
-        "input": spec,
+        "method": run.method,
+        "model": specs.to_dict(spec.model),
+        "method_cfg": section,
+        "variant": run.variant,
+        "ablation": methods.ablation_of(run.method, section),
+        "objective": methods.objective_of(run.method, section),
+        "input": specs.to_dict(spec.input),
+        "mel_norm": list(mel_norm),
         "state_dict": model.state_dict(),
     }
-    with atomic.atomic_path(out / "model.pt") as tmp:
+    with atomic.atomic_path(path) as tmp:
         torch.save(ckpt, tmp)
-    summary = {
-        "dataset": dataset,
-        "method": method,
-        "variant": variant,
-        "ablation": ablation_tag(method, params),
-        "objective": studies.objective_of(params, method),
-        "ms_depth": params["macbdf"]["ms_depth"] if method == "macbdf" else None,
-        "seed": seed,
-        "n_train": len(data),
-        "epochs": cfg["epochs"],
-        "resumed_after_epoch": first or None,
-        "history": dict(history),
-        "input": spec,
-    }
-    mlf = params["mlflow"]
-    summary["mlflow_run_id"] = tracking.log_run(
-        mlf["tracking_uri"],
-        mlf["experiment"],
-        f"train {dataset} {method} {variant} seed{seed}",
+    return ckpt | {"input": spec.input}
+
+
+def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict, started: float) -> str:
+    run = spec.run
+    return tracking.log_run(
+        runtime,
+        f"train {run.dataset} {run.method} {run.variant} seed{run.seed}",
         tags={
             "stage": "train",
-            "table": params["run"]["table"],
-            "dataset": dataset,
-            "train_dataset": dataset,
-            "method": method,
-            "variant": variant,
+            "table": spec.table,
+            "dataset": run.dataset,
+            "train_dataset": run.dataset,
+            "method": run.method,
+            "variant": run.variant,
             "ablation": summary["ablation"],
             "objective": summary["objective"],
-            "seed": seed,
-            "data": params["data_label"],
+            "seed": run.seed,
+            "data": runtime.data_label,
         },
         params={
-            **tracking.flatten("train", cfg),
-            **tracking.flatten("model", params["model"]),
-            **tracking.flatten(method, models.method_cfg(method, params)),
-            **(tracking.flatten("contrastive", params["contrastive"]) if method == "macbdf" else {}),
-            "method": method,
-            "seed": seed,
-            "n_train": len(data),
+            **tracking.flatten("train", specs.to_dict(spec.optim) | {"frames": spec.input.frames}),
+            **tracking.flatten("input", {"window_s": spec.input.window_s}),
+            **tracking.flatten("model", specs.to_dict(spec.model)),
+            **tracking.flatten(run.method, specs.to_dict(spec.method)),
+            **tracking.flatten("contrastive", spec.objective),
+            "method": run.method,
+            "seed": run.seed,
+            "n_train": summary["n_train"],
         },
-        metrics={k: list(enumerate(v)) for k, v in history.items()},
-        started=wall_start,
-        config=params,
+        metrics={k: list(enumerate(v)) for k, v in summary["history"].items()},
+        started=started,
+        config=specs.to_dict(spec),
         data_files=[caches[k] for k in layout.CACHE_INPUTS],
     )
+
+
+def train(
+    spec: TrainSpec,
+    caches: dict,
+    runtime: Runtime,
+    out_dir: str,
+    eval_json: str | None = None,
+    eval_scores: str | None = None,
+) -> dict:
+    """Train the run of ``spec`` (its variant already applied) into ``out_dir``.
+
+    Nothing is selected on test scores: the checkpoint is the last epoch's. A run killed part-way
+    resumes from ``progress.pt`` (when made for the same spec) and ends with the same model as an
+    uninterrupted run. With ``eval_json`` and ``eval_scores``, the finished model then scores its
+    own test split exactly as ``avdf evaluate`` would from the checkpoint, in the same process.
+    """
+    wall_start = time.time()
+    t = build_training(spec, caches, runtime)
+    out = Path(out_dir)
+    history, first = fit(t, spec, out)
+    if not t.ctx.main:  # the other processes only helped train; process 0 writes everything
+        distributed.teardown(t.ctx)
+        return {}
+    model = t.model.cpu()
+    ckpt = save_checkpoint(model, spec, t.data.mel_norm, out / "model.pt")
+    run = spec.run
+    summary = {
+        "dataset": run.dataset,
+        "method": run.method,
+        "variant": run.variant,
+        "ablation": ckpt["ablation"],
+        "objective": ckpt["objective"],
+        "ms_depth": getattr(spec.method, "ms_depth", None),
+        "seed": run.seed,
+        "n_train": len(t.data),
+        "epochs": spec.optim.epochs,
+        "resumed_after_epoch": first or None,
+        "history": dict(history),
+    }
+    summary["mlflow_run_id"] = log_to_mlflow(spec, runtime, summary, caches, wall_start)
     if eval_json is not None:
         from avdf import evaluate  # evaluation imports the clip helpers, not training
 
+        job = {"threshold": spec.threshold, "table": spec.table}
         evaluate.evaluate_model(
             model,
             ckpt,
             str(out / "model.pt"),
-            dataset,
-            dataset,
-            seed,
+            run.dataset,
+            run.dataset,
+            run.seed,
             caches,
-            params | {"table": params["run"]["table"]},
+            job,
+            runtime,
             eval_json,
             eval_scores,
             time.time(),
         )
     # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
-    progress.unlink(missing_ok=True)
-    distributed.teardown(ctx)
+    (out / "progress.pt").unlink(missing_ok=True)
+    distributed.teardown(t.ctx)
     return summary

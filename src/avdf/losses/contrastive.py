@@ -15,22 +15,14 @@ from avdf.losses.macl import MACL
 from avdf.losses.siglip import SigLIP
 from avdf.losses.supcon import SupCon
 from avdf.losses.svr import SVR
+from avdf.methods import OBJECTIVE_SETTINGS
 
-OBJECTIVES = (
-    "macl",
-    "infonce",
-    "siglip",
-    "svr_static",
-    "svr_dynamic",
-    "supcon_cosine",
-    "supcon_angular",
-    "supcon_cosine_queue",
-    "supcon_angular_queue",
-)
+OBJECTIVES = tuple(OBJECTIVE_SETTINGS)
 
 
 def build(objective: str, dim: int, macbdf: dict, contrastive: dict, batch_size: int) -> nn.Module:
-    """``macbdf`` and ``contrastive`` are those sections of params.yaml."""
+    """``macbdf`` is that section of params.yaml; ``contrastive`` holds (at least) the settings the
+    objective reads (avdf.methods.OBJECTIVE_SETTINGS)."""
     c = contrastive
     if objective == "macl":
         return MACL(

@@ -1,9 +1,15 @@
-"""Model registry: ``build(method, ...)`` makes the model that a method name stands for."""
+"""Model factory: ``build(method, ...)`` makes the model that a method name stands for, and
+``load_model`` rebuilds one from its checkpoint. What is known about each method beyond its class
+(modality, configuration section, training step) lives in avdf.methods."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import torch
 from torch import nn
 
+from avdf import methods, specs
 from avdf.models.baselines import AASIST, ECAPATDNN, MCL, AudioOnly, AVConcat, VisualOnly
 from avdf.models.macbdf import MACBDF
 
@@ -16,51 +22,38 @@ REGISTRY: dict[str, type[nn.Module]] = {
     "mcl": MCL,
     "macbdf": MACBDF,
 }
-MODALITY = {
-    "ecapa_tdnn": "audio",
-    "aasist": "audio",
-    "audio_only": "audio",
-    "visual_only": "visual",
-    "av_concat": "audio-visual",
-    "mcl": "audio-visual",
-    "macbdf": "audio-visual",
-}
-SHARED_ENCODERS = ("audio_only", "visual_only", "av_concat", "mcl", "macbdf")  # sized by params: model
+assert set(REGISTRY) == set(methods.METHODS), "every method has a model class, and only those"
 
 
-def method_cfg(method: str, params: dict) -> dict:
-    """The params.yaml section that configures one method beyond ``model``: ``macbdf`` for MACB-DF,
-    ``baselines.<method>`` for a baseline that has one, else empty."""
-    if method == "macbdf":
-        return params["macbdf"]
-    return dict(params.get("baselines", {}).get(method, {}))
-
-
-def build(method: str, n_mels: int, cfg: dict, extra: dict | None = None) -> nn.Module:
-    """The model of ``method``: ``cfg`` is params.yaml's ``model`` section, ``extra`` the method's
-    own section (:func:`method_cfg`)."""
-    if method not in REGISTRY:
-        raise KeyError(f"unknown method {method!r}; known: {sorted(REGISTRY)}")
-    m = extra or {}
-    if method in ("ecapa_tdnn", "aasist"):  # their own published architectures and widths
-        return REGISTRY[method](n_mels, **m)
-    common = {
-        "n_mels": n_mels,
-        "dim": cfg["dim"],
-        "depth": cfg["depth"],
-        "heads": cfg["heads"],
-        "dropout": cfg["dropout"],
-        "attn_dropout": cfg.get("attn_dropout", 0.0),
+def _macbdf_args(section: dict) -> dict:
+    return {
+        "ms_depth": section["ms_depth"],
+        "use_fusion_weights": section["fusion_weights"],
+        "fusion_beta": section["fusion_beta"],
+        "fusion_gamma": section["fusion_gamma"],
+        "k_max": section["k_max"],
     }
-    if method == "mcl":
-        return MCL(**common, **m)
-    if method != "macbdf":
-        return REGISTRY[method](**common)
-    return MACBDF(
-        **common,
-        ms_depth=m.get("ms_depth", 2),
-        use_fusion_weights=m.get("fusion_weights", True),
-        fusion_beta=m.get("fusion_beta", 0.5),
-        fusion_gamma=m.get("fusion_gamma", 0.5),
-        k_max=m.get("k_max", 4),
-    )
+
+
+def build(method: str, n_mels: int, model: specs.ModelSpec | dict, section=None) -> nn.Module:
+    """The model of ``method``: ``model`` is params.yaml's ``model`` section (or its spec),
+    ``section`` the method's own section (avdf.methods.section), or its spec."""
+    facts = methods.get(method)
+    section = specs.to_dict(section) if dataclasses.is_dataclass(section) else dict(section or {})
+    if not facts.shared_encoders:  # the published audio baselines: their own architectures and widths
+        return REGISTRY[method](n_mels, **section)
+    spec = model if isinstance(model, specs.ModelSpec) else specs.from_dict(specs.ModelSpec, model, "model")
+    common = {"n_mels": n_mels, **specs.to_dict(spec)}
+    if method == "macbdf":
+        return MACBDF(**common, **_macbdf_args(section))
+    return REGISTRY[method](**common, **section)
+
+
+def load_model(checkpoint: str) -> tuple[nn.Module, dict]:
+    """A trained model from its checkpoint (written by avdf.train), in eval mode, and the checkpoint
+    with its input spec as an :class:`avdf.specs.InputSpec`."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt["input"] = specs.from_dict(specs.InputSpec, ckpt["input"], f"{checkpoint}: input")
+    model = build(ckpt["method"], ckpt["input"].n_mels, ckpt["model"], ckpt["method_cfg"])
+    model.load_state_dict(ckpt["state_dict"])
+    return model.eval(), ckpt

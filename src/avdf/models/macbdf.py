@@ -31,6 +31,13 @@ def _frame_head(dim: int) -> nn.Module:
     return nn.Sequential(nn.Linear(dim, dim // 2), nn.GELU(), nn.Linear(dim // 2, 1))
 
 
+def fused_gate(w_v: torch.Tensor, w_a: torch.Tensor, v_map: torch.Tensor, a_map: torch.Tensor):
+    """Eqs. (17)-(18): x_fused = w_v * mean(V) + w_a * mean(A) per channel (B, D), and the gate
+    2 sigmoid(x_fused) that scales each layer's output (the identity where x_fused = 0; paper-notes)."""
+    x_fused = w_v[:, None] * v_map.mean((2, 3, 4)) + w_a[:, None] * a_map.mean((2, 3))  # eq. (17)
+    return 2 * torch.sigmoid(x_fused)
+
+
 class MACBDF(nn.Module):
     modalities = ("audio", "video")
 
@@ -41,12 +48,12 @@ class MACBDF(nn.Module):
         depth: int,
         heads: int,
         dropout: float,
-        attn_dropout: float = 0.0,
-        ms_depth: int = 2,
-        use_fusion_weights: bool = True,
-        fusion_beta: float = 0.5,
-        fusion_gamma: float = 0.5,
-        k_max: int = 4,
+        attn_dropout: float,
+        ms_depth: int,
+        use_fusion_weights: bool,
+        fusion_beta: float,
+        fusion_gamma: float,
+        k_max: int,
     ):
         super().__init__()
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout, freq_tokens=FREQ_TOKENS)
@@ -97,8 +104,7 @@ class MACBDF(nn.Module):
             w_v = w_a = torch.full((b,), 0.5, device=h_a.device)
         stacked = [pooled_a, pooled_v]
         for video_block, audio_block in zip(self.video_blocks, self.audio_blocks, strict=True):
-            x_fused = w_v[:, None] * v_map.mean((2, 3, 4)) + w_a[:, None] * a_map.mean((2, 3))  # eq. (17)
-            gate = 2 * torch.sigmoid(x_fused)
+            gate = fused_gate(w_v, w_a, v_map, a_map)
             v_map = video_block(v_map) * gate[:, :, None, None, None]  # eq. (18)
             a_map = audio_block(a_map) * gate[:, :, None, None]
             stacked += [a_map.mean((2, 3)), v_map.mean((2, 3, 4))]

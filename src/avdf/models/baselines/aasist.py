@@ -114,7 +114,7 @@ class GraphPool(nn.Module):
 class AASIST(nn.Module):
     modalities = ("audio",)
 
-    def __init__(self, n_mels: int, channels: int = 32, graph_dim: int = 32, dropout: float = 0.3):
+    def __init__(self, n_mels: int, channels: int, graph_dim: int, dropout: float):
         super().__init__()
         self.encoder = nn.Sequential(  # (F, T) -> (F/8, T/16), as AASIST pools its front-end output
             nn.MaxPool2d(2),

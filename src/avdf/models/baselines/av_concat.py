@@ -13,9 +13,7 @@ from avdf.models.heads import classifier_head
 class AVConcat(nn.Module):
     modalities = ("audio", "video")
 
-    def __init__(
-        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float = 0.0
-    ):
+    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float):
         super().__init__()
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)

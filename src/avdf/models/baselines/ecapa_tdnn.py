@@ -98,11 +98,11 @@ class ECAPATDNN(nn.Module):
     def __init__(
         self,
         n_mels: int,
-        channels: int = 64,
-        scale: int = 4,
-        se_bottleneck: int = 16,
-        attention_hidden: int = 32,
-        embedding: int = 64,
+        channels: int,
+        scale: int,
+        se_bottleneck: int,
+        attention_hidden: int,
+        embedding: int,
     ):
         super().__init__()
         self.stem = _conv_relu_bn(n_mels, channels, k=5)

@@ -42,9 +42,9 @@ class MCL(nn.Module):
         depth: int,
         heads: int,
         dropout: float,
-        attn_dropout: float = 0.0,
-        lambda_pair: float = 0.5,
-        margin: float = 1.0,
+        attn_dropout: float,
+        lambda_pair: float,
+        margin: float,
     ):
         super().__init__()
         self.lambda_pair, self.margin = lambda_pair, margin

@@ -12,9 +12,7 @@ from avdf.models.heads import classifier_head
 class VisualOnly(nn.Module):
     modalities = ("video",)
 
-    def __init__(
-        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float = 0.0
-    ):
+    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float):
         super().__init__()
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
         self.head = classifier_head(dim, dropout)
