@@ -11,14 +11,14 @@ rule audit:
         csv="results/audit_{dataset}.csv",
         png=report("results/audit_{dataset}.png", caption="../report/audit.rst", category="Shortcut audit"),
     params:
-        cfg=as_json({"audit": config["audit"], "data_label": config["data_label"]}),
-        code=code_version("audit.py", "metrics.py"),
+        spec=as_json({"audit": config["audit"], "data_label": config["data_label"]}),
+        code=code("avdf.audit"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/audit/{dataset}.log",
     shell:
-        "avdf audit --dataset {wildcards.dataset} --out {output.csv} --png {output.png} --cfg {params.cfg} 2> {log}"
+        "avdf audit --dataset {wildcards.dataset} --out {output.csv} --png {output.png} --spec {params.spec} 2> {log}"
 
 
 onsuccess:

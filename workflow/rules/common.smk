@@ -1,11 +1,16 @@
-# Helpers shared by the rules: config validation, dataset lookups, target lists.
+# Helpers shared by the rules: config validation, the specs each job receives, target lists.
+#
+# A job's `params` are the serialised spec it reads (avdf.specs) and the fingerprint of the code it
+# runs (avdf.fingerprints: the import closure of its entry module), nothing else: Snakemake reruns a
+# job exactly when one of them changes. How a job runs (threads, processes, the MLflow store, the
+# data label) reaches it as RUNTIME in the shell command, which reruns nothing.
 import json
 import shlex
 from pathlib import Path
 
-from avdf import layout, models, studies
+from avdf import layout, methods, specs, stage_runner, studies
 from avdf.config import ParamsError, validate_params
-from avdf.media import clip_stage
+from avdf.fingerprints import code_fingerprint
 
 try:
     validate_params(config, source="params.yaml (with any --config/--configfile overrides)")
@@ -13,48 +18,36 @@ except ParamsError as error:
     raise WorkflowError(str(error)) from None
 
 DATASETS = [d for d, spec in config["datasets"].items() if spec.get("enabled", True)]
-METHODS = config["train"]["methods"]
-SEEDS = config["train"]["seeds"]
 VARIANTS = list(config["variants"])
 PROTOCOL = config["split"]["protocol"]
 SHARDS = config["resources"]["preprocess_shards"]
+TRAIN_SPECS = studies.train_specs(config)
+SRC = Path(workflow.basedir) / "src" / "avdf"
+
+
+def as_json(obj):
+    """A spec (or a plain section) as one shell-quoted JSON argument for the avdf command."""
+    return shlex.quote(specs.to_json(obj) if not isinstance(obj, dict) else json.dumps(obj, sort_keys=True))
+
+
+RUNTIME = as_json(specs.Runtime.of(config))
+MLFLOW_URI = shlex.quote(config["mlflow"]["tracking_uri"])
+MLFLOW_EXPERIMENT = shlex.quote(config["mlflow"]["experiment"])
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     train_dataset="|".join(DATASETS),
     eval_dataset="|".join(DATASETS),
-    method="|".join(models.REGISTRY),
+    method="|".join(methods.METHODS),
     variant="|".join(VARIANTS),
     seed=r"\d+",
     shard=r"\d+",
 
 
-def code_version(*paths):
-    """sha256 of the avdf source files a rule's result depends on, passed as a rule parameter so
-    that Snakemake reruns a job when that code changes (and `dvc repro` needs no --forcerun)."""
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    root = Path(workflow.basedir) / "src" / "avdf"
-    for rel in paths:
-        files = sorted((root / rel).rglob("*.py")) if (root / rel).is_dir() else [root / rel]
-        for f in files:
-            digest.update(str(f.relative_to(root)).encode() + f.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-TRAIN_CODE = code_version(
-    "models", "losses", "optim", "steps.py", "train.py", "clips.py", "studies.py", "evaluate.py", "metrics.py"
-)
-EVAL_CODE = code_version("models", "evaluate.py", "metrics.py", "clips.py")
-TABLE_CODE = code_version("tables.py", "figures.py", "paper.py", "metrics.py", "studies.py", "tracking.py")
-
-
-def as_json(obj):
-    """A parameter section as one shell-quoted JSON argument for the avdf command."""
-    return shlex.quote(json.dumps(obj, sort_keys=True))
+def code(*modules):
+    """The fingerprint of the avdf code a job runs: its entry modules' import closure."""
+    return code_fingerprint(*modules, root=SRC)
 
 
 def raw_meta(wildcards):
@@ -74,22 +67,12 @@ def adapter_of(dataset):
     return "lavdf" if spec["family"] == "lavdf" else "fakeavceleb"
 
 
-def train_cfg(wildcards):
-    """The parameters a training run reads, with its variant's changes applied. Of the studies, only
-    what concerns this run: adding a variant to a study must not retrain every other run."""
-    params = studies.apply_variant(config, wildcards.variant)
-    keys = ("train", "model", "macbdf", "contrastive", "baselines", "log_mel", "media", "synth", "faces")
-    keys += ("evaluate", "mlflow", "data_label")
-    run = (wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
-    return as_json(
-        {k: params[k] for k in keys}
-        | {
-            "run": {
-                "table": next((t for t in studies.TARGETS if run in studies.runs_of(config, t)), "extra"),
-                "test_every_epoch": run in studies.runs_of(config, "fig67"),
-            }
-        }
-    )
+def train_spec(wildcards):
+    """The TrainSpec of one run (avdf.studies.train_specs), as the train job's --spec."""
+    run = specs.Run(wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
+    if run not in TRAIN_SPECS:  # a run no study asks for, requested by its path
+        TRAIN_SPECS[run] = specs.TrainSpec.of(studies.apply_variant(config, run.variant), run, "extra", False)
+    return as_json(TRAIN_SPECS[run])
 
 
 def shard_indexes(stage):
@@ -99,7 +82,7 @@ def shard_indexes(stage):
 
 def merge_shards(shards, index, log):
     """A stage's index.csv from its shards' indexes (in the order of one unsharded run)."""
-    merged = clip_stage.merge_shards(list(shards), index)
+    merged = stage_runner.merge_shards(list(shards), index)
     counts = merged["status"].value_counts().to_dict()
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     Path(log).write_text(f"{index}: {len(shards)} shards, {len(merged)} clips, {counts}\n")
@@ -111,6 +94,9 @@ def train_launcher():
     return "avdf" if n == 1 else f"python -m torch.distributed.run --standalone --nproc_per_node={n} -m avdf"
 
 
+TRAIN_LAUNCH = train_launcher()
+
+
 def job_resources(kind):
     """What a job of this kind asks a cluster for (params.yaml: resources; ignored when local)."""
     spec = config["resources"][kind]
@@ -120,9 +106,14 @@ def job_resources(kind):
     return out
 
 
-def eval_cfg(wildcards):
-    keys = ("train", "evaluate", "mlflow", "data_label")
-    return as_json({k: config[k] for k in keys} | {"table": studies.study_of(config, wildcards.variant)})
+def eval_spec(wildcards):
+    """What an evaluation job reads besides the checkpoint: the ACC threshold, its MLflow table tag."""
+    table = studies.study_of(config, wildcards.variant)
+    return as_json({"threshold": config["evaluate"]["threshold"], "table": table})
+
+
+def table_spec(target):
+    return as_json(studies.table_spec(config, target))
 
 
 def eval_files(target):

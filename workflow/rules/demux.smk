@@ -9,7 +9,8 @@ rule demux_shard:
         layout.shard_index("{dataset}", "demux", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        cfg=as_json(config["media"]),
+        spec=as_json(specs.DemuxSpec.of(config)),
+        code=code("avdf.stages.demux"),
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -18,7 +19,7 @@ rule demux_shard:
     log:
         "logs/demux/{dataset}.{shard}.log",
     shell:
-        "avdf demux --dataset {wildcards.dataset} --cfg {params.cfg}"
+        "avdf demux --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

@@ -8,11 +8,11 @@ rule fetch:
     output:
         layout.raw_marker("{dataset}"),
     params:
-        cfg=lambda wc: as_json(config["datasets"][wc.dataset]),
+        spec=lambda wc: as_json(config["datasets"][wc.dataset]),
     priority: 50
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/fetch/{dataset}.log",
     shell:
-        "avdf fetch --dataset {wildcards.dataset} --marker {output} --cfg {params.cfg} 2> {log}"
+        "avdf fetch --dataset {wildcards.dataset} --marker {output} --spec {params.spec} 2> {log}"

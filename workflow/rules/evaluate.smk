@@ -15,8 +15,8 @@ rule evaluate:
         metrics=layout.eval_json("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
         scores=layout.eval_scores("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
     params:
-        cfg=eval_cfg,
-        code=EVAL_CODE,
+        spec=eval_spec,
+        code=code("avdf.evaluate"),
     threads: config["train"]["threads"]
     resources:
         **job_resources("evaluate"),
@@ -27,4 +27,4 @@ rule evaluate:
     shell:
         "avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
         " --eval-dataset {wildcards.eval_dataset} --seed {wildcards.seed} --out-json {output.metrics}"
-        " --scores {output.scores} --cfg {params.cfg} 2> {log}"
+        " --scores {output.scores} --spec {params.spec} --runtime {RUNTIME} 2> {log}"

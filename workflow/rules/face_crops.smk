@@ -9,7 +9,8 @@ rule face_crops_shard:
         layout.shard_index("{dataset}", "face_crops", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        cfg=as_json(config["faces"]),
+        spec=as_json(specs.FacesSpec.of(config).crop),
+        code=code("avdf.stages.face_crops"),
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -18,7 +19,7 @@ rule face_crops_shard:
     log:
         "logs/face_crops/{dataset}.{shard}.log",
     shell:
-        "avdf face-crops --dataset {wildcards.dataset} --cfg {params.cfg}"
+        "avdf face-crops --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

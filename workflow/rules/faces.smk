@@ -9,7 +9,8 @@ rule faces_shard:
         layout.shard_index("{dataset}", "faces", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        cfg=as_json(config["faces"]),
+        spec=as_json(specs.FacesSpec.of(config)),
+        code=code("avdf.stages.face_tracks"),
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -18,7 +19,7 @@ rule faces_shard:
     log:
         "logs/faces/{dataset}.{shard}.log",
     shell:
-        "avdf faces --dataset {wildcards.dataset} --cfg {params.cfg}"
+        "avdf faces --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

@@ -11,7 +11,8 @@ rule ingest:
         report=layout.ingest_report("{dataset}"),
     params:
         source=lambda wc: adapter_of(wc.dataset),
-        cfg=as_json(config["split"]),
+        spec=as_json(config["split"]),
+        code=code("avdf.data.manifest"),
     priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"
@@ -19,4 +20,4 @@ rule ingest:
         "logs/ingest/{dataset}.log",
     shell:
         "avdf ingest --source {params.source} --root {input:q} --manifest {output.manifest}"
-        " --split {output.split} --report {output.report} --cfg {params.cfg} 2> {log}"
+        " --split {output.split} --report {output.report} --spec {params.spec} 2> {log}"

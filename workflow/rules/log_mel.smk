@@ -9,7 +9,8 @@ rule log_mel_shard:
         layout.shard_index("{dataset}", "log_mel", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        cfg=as_json({"sample_rate": config["media"]["sample_rate"], "log_mel": config["log_mel"]}),
+        spec=as_json({"sample_rate": config["media"]["sample_rate"], "log_mel": config["log_mel"]}),
+        code=code("avdf.stages.log_mel"),
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -18,7 +19,7 @@ rule log_mel_shard:
     log:
         "logs/log_mel/{dataset}.{shard}.log",
     shell:
-        "avdf log-mel --dataset {wildcards.dataset} --cfg {params.cfg}"
+        "avdf log-mel --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

@@ -6,7 +6,8 @@ rule synth:
         layout.raw_meta("{dataset}"),
     params:
         family=lambda wc: config["datasets"][wc.dataset]["family"],
-        cfg=as_json(config["synth"]),
+        spec=as_json(config["synth"]),
+        code=code("avdf.data.synthetic"),
     priority: 50  # preprocess every dataset first, so training jobs keep all cores busy
     conda:
         "../../envs/avdf.yaml"
@@ -17,4 +18,4 @@ rule synth:
         "logs/synth/{dataset}.log",
     shell:
         "avdf synth --family {params.family} --name {wildcards.dataset} --out-root data/raw/synthetic"
-        " --cfg {params.cfg} --workers {threads} 2> {log}"
+        " --spec {params.spec} --workers {threads} 2> {log}"

@@ -8,13 +8,14 @@ rule rejects:
     output:
         "results/rejects.csv",
     params:
-        cfg=as_json({d: [layout.stage_index(d, s) for s in layout.STAGES] for d in DATASETS}),
+        spec=as_json({d: [layout.stage_index(d, s) for s in layout.STAGES] for d in DATASETS}),
+        code=code("avdf.tables"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/rejects.log",
     shell:
-        "avdf rejects --out {output} --cfg {params.cfg} 2> {log}"
+        "avdf rejects --out {output} --spec {params.spec} 2> {log}"
 
 
 rule table:
@@ -28,14 +29,14 @@ rule table:
         table="table1|table1_by_category|table2|table3|table_contrastive|table_frame_level",
     params:
         name=lambda wc: TABLE_STUDY[wc.table] if wc.table != "table1_by_category" else wc.table,
-        cfg=as_json(config),
-        code=TABLE_CODE,
+        spec=lambda wc: table_spec(TABLE_STUDY[wc.table]),
+        code=code("avdf.tables", "avdf.reporting"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/{table}.log",
     shell:
-        "avdf table {params.name} --out {output} --cfg {params.cfg} {input.evals} 2> {log}"
+        "avdf table {params.name} --out {output} --spec {params.spec} --runtime {RUNTIME} {input.evals} 2> {log}"
 
 
 rule fig5_depth:
@@ -47,14 +48,15 @@ rule fig5_depth:
         csv="results/fig5_depth.csv",
         png=report("results/fig5_depth.png", caption="../report/fig5.rst", category="Figures"),
     params:
-        cfg=as_json(config),
-        code=TABLE_CODE,
+        spec=table_spec("fig5"),
+        code=code("avdf.tables", "avdf.figures", "avdf.reporting"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/fig5_depth.log",
     shell:
-        "avdf table fig5 --out {output.csv} --png {output.png} --cfg {params.cfg} {input.evals} 2> {log}"
+        "avdf table fig5 --out {output.csv} --png {output.png} --spec {params.spec} --runtime {RUNTIME}"
+        " {input.evals} 2> {log}"
 
 
 rule fig67_om_pareto:
@@ -66,14 +68,15 @@ rule fig67_om_pareto:
         loss=report("results/fig6_ompareto_loss.png", caption="../report/fig6.rst", category="Figures"),
         branches=report("results/fig7_ompareto_auc.png", caption="../report/fig7.rst", category="Figures"),
     params:
-        cfg=as_json(config),
-        code=TABLE_CODE,
+        spec=table_spec("fig67"),
+        code=code("avdf.tables", "avdf.figures", "avdf.reporting"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/fig67_ompareto.log",
     shell:
-        "avdf table fig67 --out {output.csv} --png {output.loss} {output.branches} --cfg {params.cfg}"
+        "avdf table fig67 --out {output.csv} --png {output.loss} {output.branches} --spec {params.spec}"
+        " --runtime {RUNTIME}"
         " {input.runs} 2> {log}"
 
 
@@ -90,16 +93,15 @@ rule fig4_latent:
             f"{shlex.quote(name)}={layout.checkpoint(e.train_dataset, e.method, e.variant, e.seed)}"
             for name, e in zip(config["studies"]["fig4"]["variants"], studies.evals(config, "fig4"))
         ),
-        cfg=as_json({"data_label": config["data_label"], "mlflow": config["mlflow"]}),
         dataset=FIG4_DATASET,
-        code=TABLE_CODE,
+        code=code("avdf.figures", "avdf.reporting"),
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/fig4_latent.log",
     shell:
         "avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
-        " --png {output.png} --cfg {params.cfg} 2> {log}"
+        " --png {output.png} --runtime {RUNTIME} 2> {log}"
 
 
 rule metrics_json:
@@ -109,7 +111,7 @@ rule metrics_json:
     output:
         "results/metrics.json",
     params:
-        code=TABLE_CODE,
+        code=code("avdf.tables"),
     conda:
         "../../envs/avdf.yaml"
     log:

@@ -14,10 +14,9 @@ rule train:
         metrics=layout.eval_json("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
         scores=layout.eval_scores("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
     params:
-        cfg=train_cfg,
-        code=TRAIN_CODE,
+        spec=train_spec,
+        code=code("avdf.train"),
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
-        launch=train_launcher(),
     threads: config["train"]["threads"] * config["train"]["processes"]
     resources:
         **job_resources("train"),
@@ -26,6 +25,5 @@ rule train:
     log:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
     shell:
-        "{params.launch} train --dataset {wildcards.dataset} --method {wildcards.method} --variant {wildcards.variant}"
-        " --seed {wildcards.seed} --out-dir {params.out_dir} --cfg {params.cfg}"
+        "{TRAIN_LAUNCH} train --out-dir {params.out_dir} --spec {params.spec} --runtime {RUNTIME}"
         " --eval-json {output.metrics} --scores {output.scores} 2> {log}"
