@@ -1,8 +1,9 @@
 """The ``avdf`` command: one subcommand per workflow step (the Snakemake rules call these).
 
 A step receives its spec as JSON (``--spec``): exactly what it reads, so that a rule reruns
-exactly when that changes (avdf.specs). How it runs (threads, MLflow store, data label) comes
-apart as ``--runtime``, which reruns nothing. Each subcommand is one small handler below.
+exactly when that changes (avdf.specs). How it runs (threads, processes, MLflow store, data label)
+comes apart as ``--runtime`` (the workflow passes ``$AVDF_RUNTIME``), which reruns nothing.
+``avdf train`` with ``processes`` > 1 starts itself under torchrun. One small handler per subcommand.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 TABLES = {  # avdf table NAME -> function of avdf.tables
@@ -87,9 +89,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--shard", help="k/n: only shard k of n (from 0), for a cluster job")
         p.add_argument("--index-out", help="where this run's index goes (default: the stage's index.csv)")
 
-    p = command("mlflow-init", "create the MLflow store and experiment once")
-    p.add_argument("--uri", required=True)
-    p.add_argument("--experiment", required=True)
+    p = command("mlflow-init", "create the MLflow store and experiment once", runtime=True)
     p.add_argument("--marker", required=True)
 
     p = command("train", "train one detector", spec="avdf.specs.TrainSpec, as JSON", runtime=True)
@@ -196,14 +196,21 @@ def _stage(a):
 def _mlflow_init(a):
     from avdf import atomic, tracking
 
-    exp_id = tracking.init_store(a.uri, a.experiment)
-    atomic.write_json(a.marker, {"tracking_uri": a.uri, "experiment": a.experiment, "experiment_id": exp_id})
+    uri, experiment = a.runtime.tracking_uri, a.runtime.experiment
+    exp_id = tracking.init_store(uri, experiment)
+    atomic.write_json(a.marker, {"tracking_uri": uri, "experiment": experiment, "experiment_id": exp_id})
 
 
 def _train(a):
     from avdf import layout, train
     from avdf.specs import TrainSpec
 
+    if a.runtime.processes > 1 and "LOCAL_RANK" not in os.environ:  # data-parallel: under torchrun
+        import subprocess
+
+        n = a.runtime.processes
+        launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}"]
+        return subprocess.run([*launch, "-m", "avdf", *a.argv]).returncode
     spec = TrainSpec.from_dict(a.spec)
     train.train(spec, layout.caches(spec.run.dataset), a.runtime, a.out_dir, a.eval_json, a.scores)
 
@@ -280,6 +287,7 @@ def _logging() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     _logging()
     from avdf.errors import InputError
 

@@ -3,8 +3,10 @@
 # A job's `params` are the serialised spec it reads (avdf.specs) and the fingerprint of the code it
 # runs (avdf.fingerprints: the import closure of its entry module), nothing else: Snakemake reruns a
 # job exactly when one of them changes. How a job runs (threads, processes, the MLflow store, the
-# data label) reaches it as RUNTIME in the shell command, which reruns nothing.
+# data label) reaches it through the environment variable AVDF_RUNTIME, which reruns nothing: every
+# Snakemake process sets it from its config when it reads this file, cluster jobs included.
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -30,9 +32,9 @@ def as_json(obj):
     return shlex.quote(specs.to_json(obj) if not isinstance(obj, dict) else json.dumps(obj, sort_keys=True))
 
 
-RUNTIME = as_json(specs.Runtime.of(config))
-MLFLOW_URI = shlex.quote(config["mlflow"]["tracking_uri"])
-MLFLOW_EXPERIMENT = shlex.quote(config["mlflow"]["experiment"])
+# Set here, never read from the caller's environment (hence no `envvars:` to assert it): each
+# Snakemake process, a cluster job's too, derives it from the config it was given.
+os.environ.update(AVDF_RUNTIME=specs.to_json(specs.Runtime.of(config)))
 
 
 wildcard_constraints:
@@ -86,15 +88,6 @@ def merge_shards(shards, index, log):
     counts = merged["status"].value_counts().to_dict()
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     Path(log).write_text(f"{index}: {len(shards)} shards, {len(merged)} clips, {counts}\n")
-
-
-def train_launcher():
-    """`avdf`, or torchrun starting train.processes data-parallel copies of it on this node."""
-    n = config["train"]["processes"]
-    return "avdf" if n == 1 else f"python -m torch.distributed.run --standalone --nproc_per_node={n} -m avdf"
-
-
-TRAIN_LAUNCH = train_launcher()
 
 
 def job_resources(kind):

@@ -27,4 +27,4 @@ rule evaluate:
     shell:
         "avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
         " --eval-dataset {wildcards.eval_dataset} --seed {wildcards.seed} --out-json {output.metrics}"
-        " --scores {output.scores} --spec {params.spec} --runtime {RUNTIME} 2> {log}"
+        " --scores {output.scores} --spec {params.spec} --runtime \"$AVDF_RUNTIME\" 2> {log}"

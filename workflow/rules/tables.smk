@@ -36,7 +36,7 @@ rule table:
     log:
         "logs/tables/{table}.log",
     shell:
-        "avdf table {params.name} --out {output} --spec {params.spec} --runtime {RUNTIME} {input.evals} 2> {log}"
+        "avdf table {params.name} --out {output} --spec {params.spec} --runtime \"$AVDF_RUNTIME\" {input.evals} 2> {log}"
 
 
 rule fig5_depth:
@@ -55,7 +55,7 @@ rule fig5_depth:
     log:
         "logs/tables/fig5_depth.log",
     shell:
-        "avdf table fig5 --out {output.csv} --png {output.png} --spec {params.spec} --runtime {RUNTIME}"
+        "avdf table fig5 --out {output.csv} --png {output.png} --spec {params.spec} --runtime \"$AVDF_RUNTIME\""
         " {input.evals} 2> {log}"
 
 
@@ -76,7 +76,7 @@ rule fig67_om_pareto:
         "logs/tables/fig67_ompareto.log",
     shell:
         "avdf table fig67 --out {output.csv} --png {output.loss} {output.branches} --spec {params.spec}"
-        " --runtime {RUNTIME}"
+        " --runtime \"$AVDF_RUNTIME\""
         " {input.runs} 2> {log}"
 
 
@@ -101,7 +101,7 @@ rule fig4_latent:
         "logs/tables/fig4_latent.log",
     shell:
         "avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
-        " --png {output.png} --runtime {RUNTIME} 2> {log}"
+        " --png {output.png} --runtime \"$AVDF_RUNTIME\" 2> {log}"
 
 
 rule metrics_json:

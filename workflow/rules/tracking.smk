@@ -9,4 +9,4 @@ rule mlflow_store:
     log:
         "logs/mlflow_store.log",
     shell:
-        "avdf mlflow-init --uri {MLFLOW_URI} --experiment {MLFLOW_EXPERIMENT} --marker {output} 2> {log}"
+        "avdf mlflow-init --runtime \"$AVDF_RUNTIME\" --marker {output} 2> {log}"

@@ -25,5 +25,5 @@ rule train:
     log:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
     shell:
-        "{TRAIN_LAUNCH} train --out-dir {params.out_dir} --spec {params.spec} --runtime {RUNTIME}"
+        "avdf train --out-dir {params.out_dir} --spec {params.spec} --runtime \"$AVDF_RUNTIME\""
         " --eval-json {output.metrics} --scores {output.scores} 2> {log}"
