@@ -206,16 +206,23 @@ class ClipJob:
     period: tuple[float, float] | None = None
 
 
-def _make_clip(job: ClipJob) -> None:
+def rendered(job: ClipJob) -> tuple[np.ndarray, np.ndarray | None]:
+    """A clip's frames and audio as they are encoded (no audio for a clip without an audio stream)."""
     rng = np.random.default_rng(list(job.rng_key))
     frames, audio = render_clip(job.cfg, job.family, job.who, job.donor, job.category, rng, job.period)
     if job.fault == "no_face":
         frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
         frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
+    return frames, None if job.fault == "no_audio_stream" else audio
+
+
+def make_clip(job: ClipJob) -> None:
+    """Render, encode and write one clip (a truncated container for the ``truncated`` fault)."""
+    frames, audio = rendered(job)
     with atomic.atomic_path(job.dest) as tmp:
         encode_clip(
             frames,
-            None if job.fault == "no_audio_stream" else audio,
+            audio,
             job.cfg["sample_rate"],
             job.cfg["fps"],
             tmp,
@@ -332,11 +339,11 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: i
         import multiprocessing
 
         with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
-            for done, _ in enumerate(pool.imap_unordered(_make_clip, todo, chunksize=4), start=1):
+            for done, _ in enumerate(pool.imap_unordered(make_clip, todo, chunksize=4), start=1):
                 _progress(name, done, len(todo), started)
     else:
         for done, job in enumerate(todo, start=1):
-            _make_clip(job)
+            make_clip(job)
             _progress(name, done, len(todo), started)
     if family in SEGMENTED:  # LAV-DF's metadata.json, with the fake segments
         atomic.write_text(root / "metadata.json", json.dumps(lavdf_records(root, jobs), indent=1))
