@@ -37,6 +37,7 @@ def small_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["datasets"] = {d: params["datasets"][d] for d in DATASETS}
     params["synth"].update(identities=3, clips_per_category=8, faulty_clips=3, duration_s=1.0)
+    params["input"]["window_s"] = 1.0
     params["train"].update(epochs=3, batch_size=4, methods=["aasist", "macbdf"], seeds=[0])
     params["model"].update(dim=32, depth=1)
     return params

@@ -24,6 +24,7 @@ from record import record
 
 from avdf import clips, models
 from avdf.config import REPO_ROOT
+from avdf.specs import InputSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 N_CLIPS, FRAMES, CROP, MELS, MEL_FRAMES = 128, 50, 64, 64, 201
@@ -52,9 +53,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         table = write_cache(Path(tmp))
-        data = clips.ClipSet(
-            table, f"{tmp}/crops", f"{tmp}/mel", params["train"]["frames"], 2.0, 25, 100.0, train=True
-        )
+        data = clips.ClipSet(table, f"{tmp}/crops", f"{tmp}/mel", InputSpec.of(params), train=True)
         loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=True)
         batches = []
         start = time.perf_counter()
@@ -63,8 +62,10 @@ def main() -> None:
                 batches.append(batch)
         load_rate = args.epochs * N_CLIPS / (time.perf_counter() - start)
 
-    model = models.build("macbdf", MELS, params["model"], models.method_cfg("macbdf", params))
-    step, trainable = make_step("macbdf", model, params)
+    model = models.build("macbdf", MELS, params["model"], params["macbdf"])
+    step, trainable = make_step(
+        TrainSpec.of(params, Run("bench", "macbdf", "default", 0), "bench", False), model
+    )
     opt = make_optimizer(trainable, 1e-3, 0.0)
     full = [b for b in batches if len(b["label"]) == batch_size]
     step(full[0], opt)  # warm-up

@@ -34,6 +34,7 @@ import yaml
 from avdf import models
 from avdf.config import REPO_ROOT
 from avdf.optim import om_pareto
+from avdf.specs import Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 
@@ -105,7 +106,9 @@ def run_scale(params: dict, dev: torch.device, scale: str, reps: int, threads: i
         p["macbdf"]["om_pareto"] = om
         torch.manual_seed(0)
         model = models.build("macbdf", p["log_mel"]["n_mels"], p["model"], p["macbdf"]).to(dev)
-        step, trainable = make_step("macbdf", model, p)
+        step, trainable = make_step(
+            TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False), model
+        )
         step.objective.to(dev)
         return model, step, make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"])
 

@@ -31,14 +31,14 @@ def main() -> None:
     model, ckpt = predict.load(checkpoint, None)
     with tempfile.TemporaryDirectory() as tmp:
         clip = render_360p(Path(tmp), 1, args.seconds)[0]
-        predict.predict([str(clip)], model, ckpt["input"])  # warm-up (MTCNN weights, allocations)
+        predict.predict([str(clip)], model, ckpt)  # warm-up (MTCNN weights, allocations)
         times = []
         for _ in range(args.reps):
             start = time.perf_counter()
-            result = predict.predict([str(clip)], model, ckpt["input"])[0]
+            result = predict.predict([str(clip)], model, ckpt)[0]
             times.append(time.perf_counter() - start)
         profile = cProfile.Profile()
-        profile.runcall(predict.predict, [str(clip)], model, ckpt["input"])
+        profile.runcall(predict.predict, [str(clip)], model, ckpt)
     stats = pstats.Stats(profile)
     print("where the time goes (cumulative s):")
     for name in ("extract_audio", "read_video", "read_wav", "track", "crop_faces", "log_mel", "_call_impl"):

@@ -19,6 +19,7 @@ Usage: ``python benchmarks/preprocess.py [--clips N] [--seconds S] [--workers 2]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import tempfile
 import time
@@ -29,10 +30,13 @@ import pandas as pd
 import yaml
 from record import record
 
-from avdf import atomic, preprocess
+from avdf import atomic
 from avdf.config import REPO_ROOT
 from avdf.data import manifest, synthetic
-from avdf.media import faces, ffmpeg
+from avdf.media import demux, faces, ffmpeg
+from avdf.specs import DemuxSpec, FacesSpec, LogMelSpec
+from avdf.stages import demux as demux_stage
+from avdf.stages import face_crops, face_tracks, log_mel
 
 
 def render_360p(out_dir: Path, n: int, seconds: float) -> list[Path]:
@@ -60,7 +64,7 @@ def start_worker() -> None:
     import torch
 
     torch.set_num_threads(1)
-    faces.FaceTracker()._detector(20)
+    faces.FaceTracker(FacesSpec.of(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())))._detector(20)
 
 
 def chain(args: tuple) -> None:
@@ -69,13 +73,11 @@ def chain(args: tuple) -> None:
     work = Path(work)
     m, d = str(work / "manifest.csv"), str(work / "demux")
     idx = {s: str(work / s / "index.csv") for s in ("demux", "faces", "crops", "mel")}  # one folder per stage
-    media, face_cfg = params["media"], params["faces"]
-    preprocess.demux(m, d, idx["demux"], media["fps"], media["sample_rate"], media["trim_silence"])
-    preprocess.face_tracks(idx["demux"], d, str(work / "faces"), idx["faces"], face_cfg)
-    preprocess.face_crops(idx["faces"], d, str(work / "faces"), str(work / "crops"), idx["crops"], face_cfg)
-    preprocess.log_mels(
-        idx["demux"], d, str(work / "mel"), idx["mel"], media["sample_rate"], params["log_mel"]
-    )
+    media, face_spec = DemuxSpec.of(params), FacesSpec.of(params)
+    demux_stage.run(m, d, idx["demux"], media)
+    face_tracks.run(idx["demux"], d, str(work / "faces"), idx["faces"], face_spec)
+    face_crops.run(idx["faces"], d, str(work / "faces"), str(work / "crops"), idx["crops"], face_spec.crop)
+    log_mel.run(idx["demux"], d, str(work / "mel"), idx["mel"], media.sample_rate, LogMelSpec.of(params))
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -120,17 +122,17 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(1)
-        fc = params["faces"]
-        tracker = faces.FaceTracker.from_config(fc)
-        every = faces.FaceTracker(fc["min_face_size"], fc["detect_threshold"], 1, fc["batch_size"])
+        fc = FacesSpec.of(params)
+        tracker = faces.FaceTracker(fc)
+        every = faces.FaceTracker(dataclasses.replace(fc, keyframe_interval=1, detect_max_side=1 << 16))
         warm = np.zeros((1, 64, 64, 3), np.uint8)
         tracker.detect(warm, 0.5), every.detect(warm)  # both load MTCNN's weights before timing
         demuxed = sorted(p for p in tmp.glob("shard*/demux/*.json") if not p.name.startswith("."))
         t_avdf = t_every = 0.0
         ious, frames_n = [], 0
         for path in demuxed:  # frames as the faces stage decodes them, and at full size for MTCNN
-            small = preprocess.read_video(path.parent, path.stem, fc["detect_max_side"])
-            frames = preprocess.read_video(path.parent, path.stem)[0]
+            small = demux.read_video(path, fc.detect_max_side)
+            frames = demux.read_video(path)[0]
             frames_n += len(frames)
             t0 = time.perf_counter()
             ours = tracker.track(*small).boxes

@@ -35,6 +35,7 @@ from record import record
 from avdf import clips, models
 from avdf.config import REPO_ROOT
 from avdf.distributed import Context
+from avdf.specs import InputSpec, Run, TrainSpec
 from avdf.train import accelerator, make_optimizer, make_step, to_device
 
 SCALES = {  # frames, face side, seconds of audio, batch size, model overrides (None: the paper profile's)
@@ -49,8 +50,8 @@ def params_for(scale: str) -> dict:
     frames, _, seconds, batch, model = SCALES[scale]
     params["model"].update(model or paper["model"])
     params["macbdf"].update(paper["macbdf"] if model is None else {"ms_depth": 1})
-    params["train"].update(frames=frames, batch_size=batch)
-    params["synth"]["duration_s"] = seconds
+    params["train"].update(batch_size=batch)
+    params["input"].update(frames=frames, window_s=seconds)
     return params
 
 
@@ -75,13 +76,7 @@ def write_cache(root: Path, scale: str, n_clips: int, params: dict) -> tuple[pd.
             "video_fake": [int(i % 4 >= 2) for i in range(n_clips)],
         }
     )
-    spec = {
-        "frames": frames,
-        "clip_seconds": seconds,
-        "fps": 25,
-        "mel_frames_per_second": params["media"]["sample_rate"] / params["log_mel"]["hop_length"],
-    }
-    return table, {"crops_dir": str(crops), "log_mel_dir": str(mels), **spec}
+    return table, {"crops_dir": str(crops), "log_mel_dir": str(mels)}
 
 
 class GpuSampler(threading.Thread):
@@ -118,7 +113,8 @@ def measure(params: dict, om: bool, data, dev: torch.device, steps: int, workers
     ctx = Context(device=dev)
     if dev.type == "cuda" and p["train"]["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
-    step, trainable = make_step("macbdf", model, p, ctx, accelerator(p["train"], ctx))
+    spec = TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False)
+    step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     step.objective.to(dev)
     opt = make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"])
     loader = torch.utils.data.DataLoader(
@@ -184,16 +180,7 @@ def main() -> None:
     frames, side, seconds, batch, _ = SCALES[args.scale]
     with tempfile.TemporaryDirectory() as tmp:
         table, spec = write_cache(Path(tmp), args.scale, args.clips, params)
-        data = clips.ClipSet(
-            table,
-            spec["crops_dir"],
-            spec["log_mel_dir"],
-            spec["frames"],
-            spec["clip_seconds"],
-            spec["fps"],
-            spec["mel_frames_per_second"],
-            train=True,
-        )
+        data = clips.ClipSet(table, spec["crops_dir"], spec["log_mel_dir"], InputSpec.of(params), train=True)
         results = {om: measure(params, om, data, dev, args.steps, args.workers) for om in (False, True)}
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
     m = params["model"]

@@ -1,8 +1,13 @@
-"""Shared fixtures: tiny synthetic clips made by avdf's own generator."""
+"""Shared fixtures and helpers: tiny synthetic clips made by avdf's own generator, the stages'
+specs at test sizes, and the tiny workflow configuration."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +15,10 @@ import pytest
 import yaml
 
 from avdf.data import synthetic
+from avdf.media.faces import FaceTracker
 from avdf.media.ffmpeg import encode_clip
+from avdf.specs import DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
+from avdf.stages import demux, face_crops, face_tracks, log_mel
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,3 +69,95 @@ def bad_clips(tmp_path_factory, tiny_synth_cfg) -> dict[str, Path]:
     out["corrupt"].write_bytes(out["corrupt"].read_bytes()[:2000])
     out["empty"].write_bytes(b"")
     return out
+
+
+# Specs of the preprocessing stages at test sizes (avdf.specs): 32-pixel crops, the tracker as
+# params.yaml sets it but without scaling frames down for detection.
+FACES = FacesSpec(
+    keyframe_interval=10,
+    min_face_size=30,
+    detect_threshold=0.9,
+    crop_size=32,
+    margin=0.2,
+    batch_size=8,
+    detect_max_side=320,
+    detect_min_face=20,
+    track_policy="persistent",
+    scene_cut_threshold=30.0,
+)
+LOG_MEL = LogMelSpec(n_fft=400, win_length=400, hop_length=160, n_mels=64, f_min=20.0, f_max=8000.0)
+
+
+def demux_spec(trim_silence: bool = False) -> DemuxSpec:
+    return DemuxSpec(fps=25, sample_rate=16000, trim_silence=trim_silence)
+
+
+def tracker(**changes) -> FaceTracker:
+    """A face tracker that detects at full resolution (no scale-down) every 5th frame with a 0.95
+    threshold, with ``changes`` to that."""
+    base = {"detect_max_side": 4096, "detect_threshold": 0.95, "batch_size": 16, "keyframe_interval": 5}
+    return FaceTracker(dataclasses.replace(FACES, **(base | changes)))
+
+
+def run_stages(manifest_csv: Path, work: Path, trim_silence: bool = False, faces: FacesSpec = FACES) -> dict:
+    """Every preprocessing stage over a manifest into ``work/<stage>/``; the stage index paths."""
+    d = {s: str(work / s) for s in ("demux", "faces", "crops", "mel")}
+    idx = {s: f"{d[s]}/index.csv" for s in d}
+    demux.run(str(manifest_csv), d["demux"], idx["demux"], demux_spec(trim_silence))
+    face_tracks.run(idx["demux"], d["demux"], d["faces"], idx["faces"], faces)
+    face_crops.run(idx["faces"], d["demux"], d["faces"], d["crops"], idx["crops"], faces.crop)
+    log_mel.run(idx["demux"], d["demux"], d["mel"], idx["mel"], 16000, LOG_MEL)
+    return idx
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """The workflow of this checkout, run in ``workdir`` (its params.yaml) by this environment."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+DATASETS = ["synth_defakeavmit", "synth_dfdc"]
+
+
+def tiny_params() -> dict:
+    """params.yaml shrunk to run the whole workflow in minutes: 3 datasets of 1 s clips, 3 methods,
+    2 seeds, 2 epochs, and every study on one dataset."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["datasets"] = {d: params["datasets"][d] for d in [*DATASETS, "synth_lavdf"]}
+    params["synth"].update(identities=3, clips_per_category=3, faulty_clips=3, duration_s=1.0)
+    params["input"].update(window_s=1.0)
+    params["train"].update(epochs=2, batch_size=4, methods=["aasist", "mcl", "macbdf"], seeds=[0, 1])
+    params["model"].update(dim=32, depth=1)
+    params["studies"].update(
+        table2={"datasets": ["DFDC"], "variants": ["no_contrastive", "default"]},
+        fig5={"datasets": ["DFDC"], "variants": ["depth0", "depth2"]},
+        fig67={"datasets": ["DFDC"], "variants": ["default", "no_om_pareto"]},
+        contrastive={"datasets": ["DFDC"], "variants": ["default", "siglip"]},
+        fig4={"dataset": "DFDC", "variants": ["default", "no_contrastive"]},
+    )
+    return params
+
+
+def train_spec(params: dict, method: str = "macbdf", test_every_epoch: bool = False) -> TrainSpec:
+    """The TrainSpec of a run of ``method`` on a dataset called "synth_dfdc", seed 0, with ``params``."""
+    return TrainSpec.of(params, Run("synth_dfdc", method, "default", 0), "test", test_every_epoch)
+
+
+@pytest.fixture(scope="session")
+def workflow(tmp_path_factory):
+    """The whole tiny workflow (every table and figure), run once for the session."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    (workdir / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    run = snakemake(workdir, "--cores", "2", "all")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return workdir

@@ -5,19 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import demux_spec
 
-from avdf import audit, preprocess
+from avdf import audit
 from avdf.data import manifest, synthetic
 from avdf.media.ffmpeg import encode_clip
+from avdf.media.silence import leading_silence
+from avdf.stages import demux
 
 
 def test_leading_silence_is_measured():
     rate = 16000
     tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)
     audio = np.concatenate([np.zeros(int(0.4 * rate)), tone]).astype(np.float32)
-    assert audit.leading_silence(audio, rate) == pytest.approx(0.4, abs=0.021)
-    assert audit.leading_silence(tone.astype(np.float32), rate) == 0.0
-    assert audit.leading_silence(np.zeros(rate, np.float32), rate) == pytest.approx(1.0)
+    assert leading_silence(audio, rate) == pytest.approx(0.4, abs=0.021)
+    assert leading_silence(tone.astype(np.float32), rate) == 0.0
+    assert leading_silence(np.zeros(rate, np.float32), rate) == pytest.approx(1.0)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,7 @@ def planted(tmp_path_factory, tiny_synth_cfg):
 @pytest.mark.parametrize("trim", [False, True])
 def test_planted_silence_is_flagged_and_trimming_removes_it(planted, trim, caplog):
     out = planted / f"trim{trim}"
-    preprocess.demux(str(planted / "m.csv"), str(out / "demux"), str(out / "demux.csv"), 25, 16000, trim)
+    demux.run(str(planted / "m.csv"), str(out / "demux"), str(out / "demux.csv"), demux_spec(trim))
     table = audit.audit(
         "planted",
         str(planted / "m.csv"),

@@ -11,24 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import demux_spec, run_stages
 
-from avdf import preprocess
+from avdf import stage_runner
 from avdf.data import manifest
-from avdf.media import clip_stage, ffmpeg
-
-FACES = {
-    "min_face_size": 30,
-    "detect_threshold": 0.9,
-    "keyframe_interval": 10,
-    "batch_size": 8,
-    "detect_max_side": 320,
-    "detect_min_face": 20,
-    "track_policy": "persistent",
-    "scene_cut_threshold": 30.0,
-    "crop_size": 32,
-    "margin": 0.2,
-}
-LOG_MEL = {"n_fft": 400, "win_length": 400, "hop_length": 160, "n_mels": 64, "f_min": 20.0, "f_max": 8000.0}
+from avdf.media import demux, ffmpeg
+from avdf.stages import demux as demux_stage
 
 
 def _ff(*args: str) -> None:
@@ -92,11 +80,7 @@ def processed(tmp_path_factory, corpus):
         for name, path in corpus.items()
     ]
     pd.DataFrame(rows).to_csv(work / "m.csv", index=False)
-    d, idx = str(work / "demux"), {s: str(work / s / "index.csv") for s in ("demux", "faces", "crops", "mel")}
-    preprocess.demux(str(work / "m.csv"), d, idx["demux"], 25, 16000)
-    preprocess.face_tracks(idx["demux"], d, str(work / "faces"), idx["faces"], FACES)
-    preprocess.face_crops(idx["faces"], d, str(work / "faces"), str(work / "crops"), idx["crops"], FACES)
-    preprocess.log_mels(idx["demux"], d, str(work / "mel"), idx["mel"], 16000, LOG_MEL)
+    run_stages(work / "m.csv", work)
     return work
 
 
@@ -116,7 +100,7 @@ def test_odd_files_are_normalised(processed, name):
     for stage in ("demux", "crops", "mel"):
         assert _index(processed, stage).loc[name, "status"] == "ok", stage
     video = json.loads((processed / "demux" / f"{name}.json").read_text())
-    frames = preprocess.read_video(processed / "demux", name)[0]
+    frames = demux.read_video(processed / "demux" / f"{name}.json")[0]
     seconds = ffmpeg.probe(video["source"]).duration_s
     assert video["fps"] == 25 and abs(len(frames) - 25 * seconds) <= 2  # constant 25 fps, VFR too
     audio, rate = ffmpeg.read_wav(processed / "demux" / f"{name}.wav")
@@ -144,6 +128,6 @@ def test_good_clips_are_unaffected_by_bad_neighbours(processed, tmp_path, corpus
     alone = tmp_path / "alone"
     rows = [{c: "" for c in manifest.COLUMNS} | {"clip_id": "good", "path": str(corpus["good"]), "label": 0}]
     pd.DataFrame(rows).to_csv(tmp_path / "m.csv", index=False)
-    preprocess.demux(str(tmp_path / "m.csv"), str(alone), str(alone / "index.csv"), 25, 16000)
+    demux_stage.run(str(tmp_path / "m.csv"), str(alone), str(alone / "index.csv"), demux_spec())
     assert (alone / "good.wav").read_bytes() == (processed / "demux" / "good.wav").read_bytes()
-    assert len(clip_stage.accepted(str(processed / "demux" / "index.csv"))) >= 7
+    assert len(stage_runner.accepted(str(processed / "demux" / "index.csv"))) >= 7

@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from test_workflow import REPO
+from conftest import REPO
 
 
 def test_train_throughput_runs_on_cpu_and_reports_each_number():

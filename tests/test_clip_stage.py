@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from avdf import atomic
-from avdf.media import clip_stage
+from avdf import atomic, stage_runner
 from avdf.media.ffmpeg import MediaError
 
 CLIPS = [("a", "a.mp4"), ("bad", "bad.mp4"), ("b", "b.mp4")]
@@ -20,7 +19,7 @@ def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
 
     k, n = shard
     index = tmp_path / "stage" / ("index.csv" if n == 1 else f"shards/{k}-of-{n}.csv")
-    return clip_stage.run(
+    return stage_runner.run(
         "test", clips, lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"], process, index, params, shard
     )
 
@@ -60,7 +59,7 @@ def test_shards_split_the_clips_and_merge_to_the_unsharded_index(tmp_path):
         _run(tmp_path / "three", {"x": 1}, calls[k], (k, 3), clips)
     assert calls == {0: ["a", "c", "f"], 1: ["bad", "d"], 2: ["b", "e"]}
     shards = [tmp_path / "three/stage/shards" / f"{k}-of-3.csv" for k in range(3)]
-    merged = clip_stage.merge_shards(shards, tmp_path / "three/stage/index.csv")
+    merged = stage_runner.merge_shards(shards, tmp_path / "three/stage/index.csv")
     pd.testing.assert_frame_equal(merged, whole.astype(str).replace("nan", ""), check_dtype=False)
     again = []  # a shard run again (a resubmitted job) redoes nothing the others finished
     _run(tmp_path / "three", {"x": 1}, again, (1, 3), clips)

@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 
 import yaml
-from test_workflow import REPO, snakemake, tiny_params
+from conftest import REPO, snakemake, tiny_params
 
 PROFILE = REPO / "workflow/profiles/slurm"
 

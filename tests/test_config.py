@@ -47,4 +47,4 @@ def test_the_paper_profile_is_valid_and_switches_the_datasets():
     assert not any(
         spec.get("enabled", True) for name, spec in params["datasets"].items() if name.startswith("synth")
     )
-    assert params["train"]["frames"] == 16 and params["faces"]["crop_size"] == 224
+    assert params["input"]["frames"] == 16 and params["faces"]["crop_size"] == 224

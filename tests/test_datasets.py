@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import demux_spec
 
-from avdf import preprocess
+from avdf import stage_runner
 from avdf.data import defakeavmit, dfdc, fetch, lavdf, manifest, sources
-from avdf.media import clip_stage
+from avdf.stages import demux
 
 
 def _copy(clip: Path, dest: Path) -> None:
@@ -193,8 +194,8 @@ def test_awkward_paths_go_through_ingest_and_ffmpeg(tmp_path, defakeavmit_tree):
         "defakeavmit", defakeavmit_tree, out / "m.csv", out / "split.csv", "identity_disjoint", 0.5, 0
     )
     assert set(clips["split"]) == {"train", "test"}
-    preprocess.demux(str(out / "m.csv"), str(out / "demux"), str(out / "demux.csv"), 25, 16000)
-    assert len(clip_stage.accepted(str(out / "demux.csv"))) == len(clips)
+    demux.run(str(out / "m.csv"), str(out / "demux"), str(out / "demux.csv"), demux_spec())
+    assert len(stage_runner.accepted(str(out / "demux.csv"))) == len(clips)
 
 
 def test_missing_dataset_says_which_parameter_to_set(tmp_path, monkeypatch):
@@ -222,7 +223,7 @@ def test_the_cli_prints_a_message_not_a_traceback(tmp_path, monkeypatch, caplog)
 
     monkeypatch.chdir(tmp_path)
     code = cli.main(
-        ["fetch", "--dataset", "dmit", "--marker", "m.json", "--cfg", '{"source": "defakeavmit"}']
+        ["fetch", "--dataset", "dmit", "--marker", "m.json", "--spec", '{"source": "defakeavmit"}']
     )
     assert code == 2
     assert "avdf fetch: dataset 'dmit': DefakeAVMiT is not publicly released" in caplog.text

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import train_spec
 
 from avdf import distributed, models
 from avdf.config import REPO_ROOT
@@ -62,7 +63,7 @@ def _train(rank: int, world: int, port: int, params: dict, out: str) -> None:
     if ctx.active:  # the encoders see one slice each; the head sees the gathered global batch
         for encoder in model.encoders().values():
             distributed.sync_batchnorm(encoder, ctx.device)
-    step, trainable = make_step("macbdf", model, params, ctx)
+    step, trainable = make_step(train_spec(params), model, ctx)
     opt = torch.optim.SGD(trainable, lr=0.05)
     part = GLOBAL_BATCH // world
     losses, logits = [], []

@@ -5,8 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import torch
+from conftest import FACES, LOG_MEL
 
 from avdf import frame_level
+from avdf.evaluate import outputs
+from avdf.specs import DemuxSpec, InputSpec
 
 
 def test_inside_half_open_periods():
@@ -20,9 +23,6 @@ class _Clips:
 
     def __init__(self):
         self.video = [np.zeros((8, 1)), np.zeros((8, 1))]
-
-    def frame_indices(self, n, i):
-        return np.arange(8)
 
     def __len__(self):
         return 2
@@ -43,6 +43,13 @@ class _Oracle(torch.nn.Module):
         return {"frame_video": v, "frame_audio": a, "logit": v.mean(1)}
 
 
+def _frame_auc(table):
+    """Frame-level AUC of the oracle on 2 s windows of 8 frames at 4 fps (frames 0..7)."""
+    spec = InputSpec(2.0, 8, DemuxSpec(4, 16000, False), FACES, LOG_MEL)
+    data = _Clips()
+    return frame_level.frame_auc(outputs(_Oracle(), data), data, table, spec)
+
+
 def test_an_oracle_gets_100_and_only_manipulated_modalities_count():
     table = pd.DataFrame(
         {
@@ -51,9 +58,9 @@ def test_an_oracle_gets_100_and_only_manipulated_modalities_count():
             "audio_fake": [0, 1],
         }
     )
-    result = frame_level.evaluate(_Oracle(), _Clips(), table, {"clip_seconds": 2.0, "fps": 4})
+    result = _frame_auc(table)
     assert result["frame_auc"] == result["frame_auc_video"] == result["frame_auc_audio"] == 100.0
     assert result["frame_auc_video_fake_frames"] == 2 and result["frame_auc_audio_fake_frames"] == 1
     table["video_fake"] = [0, 0]  # the video was not modified: its frames are all real
-    result = frame_level.evaluate(_Oracle(), _Clips(), table, {"clip_seconds": 2.0, "fps": 4})
+    result = _frame_auc(table)
     assert result["frame_auc_video_fake_frames"] == 0 and np.isnan(result["frame_auc_video"])

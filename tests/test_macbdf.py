@@ -5,11 +5,12 @@ import copy
 import pytest
 import torch
 import yaml
+from conftest import train_spec
 
-from avdf import models
+from avdf import methods, models
 from avdf.config import REPO_ROOT
 from avdf.models.blocks import LKA, MultiScaleBlock
-from avdf.train import ablation_tag, make_step
+from avdf.train import make_step
 
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 PARAMS["model"].update(dim=32, depth=1, dropout=0.0)
@@ -46,7 +47,7 @@ def test_gradients_reach_every_parameter_that_should_learn(om_pareto):
     torch.manual_seed(0)
     params = _params(om_pareto=om_pareto)
     model = models.build("macbdf", 64, params["model"], params["macbdf"])
-    step, trainable = make_step("macbdf", model, params)
+    step, trainable = make_step(train_spec(params), model)
     opt = torch.optim.AdamW(trainable, lr=1e-2)
     # Some parameters only learn once others moved: f_theta once the beta_k of eq. (4) leave 0, the
     # gate of eq. (5) once tau_new differs from tau_{t-1}. Three steps, then look at the fourth.
@@ -65,17 +66,17 @@ def test_ablations_switch_parts_off():
     assert model.fusion_weights is None
     out = model(_batch())
     assert torch.equal(out["w_v"], torch.full((8,), 0.5))
-    step, _ = make_step("macbdf", model, params)
+    step, _ = make_step(train_spec(params), model)
     assert step.objective.contrast is None
-    assert ablation_tag("macbdf", params) == "w/o L_C,w"
-    assert ablation_tag("macbdf", PARAMS) == "none"
+    assert methods.ablation_of("macbdf", params["macbdf"]) == "w/o L_C,w"
+    assert methods.ablation_of("macbdf", PARAMS["macbdf"]) == "none"
 
 
 def test_fixed_seed_gives_identical_losses():
     def run():
         torch.manual_seed(1)
         model = models.build("macbdf", 64, PARAMS["model"], PARAMS["macbdf"])
-        step, trainable = make_step("macbdf", model, PARAMS)
+        step, trainable = make_step(train_spec(PARAMS), model)
         opt = torch.optim.AdamW(trainable, lr=1e-3)
         return [step(_batch(), opt)[1] for _ in range(3)]
 

@@ -5,11 +5,13 @@ import pandas as pd
 import pytest
 import torch
 import torchaudio
+from conftest import FACES, demux_spec, tracker
 
-from avdf import preprocess
 from avdf.media import ffmpeg
-from avdf.media.faces import FaceTracker, crop_faces
+from avdf.media.face_crops import crop_faces
 from avdf.media.log_mel import LOG_FLOOR, LogMel
+from avdf.stages import demux as demux_stage
+from avdf.stages import face_tracks
 
 
 def test_audio_is_extracted_as_16k_mono_wav(face_clip, tmp_path):
@@ -41,14 +43,13 @@ def test_probe_names_the_problem(bad_clips):
 
 
 def test_tracker_follows_the_face_and_rejects_no_face(face_clip, bad_clips):
-    tracker = FaceTracker(keyframe_interval=5)
     frames = ffmpeg.read_video(face_clip, 25)[0]
-    track = tracker.track(frames)
+    track = tracker(keyframe_interval=5).track(frames)
     assert (
         track.boxes.shape == (len(frames), 4) and track.keyframes.sum() == len(range(0, len(frames), 5)) + 1
     )
     # interpolated boxes agree with per-frame detection (IoU)
-    full = FaceTracker(keyframe_interval=1).track(frames).boxes
+    full = tracker(keyframe_interval=1).track(frames).boxes
     inter = np.clip(
         np.minimum(track.boxes[:, 2:], full[:, 2:]) - np.maximum(track.boxes[:, :2], full[:, :2]), 0, None
     )
@@ -56,7 +57,7 @@ def test_tracker_follows_the_face_and_rejects_no_face(face_clip, bad_clips):
     iou = inter.prod(1) / (area(track.boxes) + area(full) - inter.prod(1))
     assert iou.mean() > 0.85
     with pytest.raises(ffmpeg.MediaError, match="no detectable face"):
-        tracker.track(ffmpeg.read_video(bad_clips["no_face"], 25)[0])
+        tracker(keyframe_interval=5).track(ffmpeg.read_video(bad_clips["no_face"], 25)[0])
 
 
 def test_crops_are_uint8_squares():
@@ -118,7 +119,7 @@ def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_c
             tmp_path / "missing.mp4",
         ],
     )
-    preprocess.demux(str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), 25, 16000)
+    demux_stage.run(str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), demux_spec())
     demux = pd.read_csv(tmp_path / "demux/index.csv", keep_default_na=False).set_index("clip_id")
     assert demux.loc["c0", "status"] == "ok"
     assert demux.loc["c1", "reason"] == "no audio stream"
@@ -126,22 +127,12 @@ def test_bad_clips_are_rejected_with_reasons_and_good_ones_pass(tmp_path, face_c
     assert demux.loc["c4", "reason"] == "empty file (0 bytes)"
     assert demux.loc["c5", "reason"].startswith("file not found")
     assert demux.loc["c3", "status"] == "ok"  # a faceless clip demuxes fine ...
-    cfg = {
-        "min_face_size": 30,
-        "detect_threshold": 0.9,
-        "keyframe_interval": 10,
-        "batch_size": 8,
-        "detect_max_side": 320,
-        "detect_min_face": 20,
-        "track_policy": "persistent",
-        "scene_cut_threshold": 30.0,
-    }
-    preprocess.face_tracks(
+    face_tracks.run(
         str(tmp_path / "demux/index.csv"),
         str(tmp_path / "demux"),
         str(tmp_path / "faces"),
         str(tmp_path / "faces/index.csv"),
-        cfg,
+        FACES,
     )
     faces = pd.read_csv(tmp_path / "faces/index.csv", keep_default_na=False).set_index("clip_id")
     assert list(faces.index) == ["c0", "c3"]
@@ -158,7 +149,7 @@ def test_a_scene_cut_forces_a_detection_and_the_track_follows_the_new_shot(face_
     canvas = np.zeros((20, 160, 400, 3), np.uint8)
     canvas[:11, :, :160] = frames[:11]  # shot 1: face on the left
     canvas[11:, :, 240:] = frames[11:]  # shot 2 (cut at frame 11): face on the right
-    track = FaceTracker(keyframe_interval=10, scene_cut_threshold=10).track(canvas)
+    track = tracker(keyframe_interval=10, scene_cut_threshold=10).track(canvas)
     assert track.keyframes[10] and track.keyframes[11]  # both sides of the cut were detected
     x = _box_centre_x(track.boxes)
     assert (x[:11] < 160).all() and (x[11:] > 240).all()  # no box interpolated across the cut
@@ -170,8 +161,10 @@ def test_with_two_faces_the_policy_picks_the_track(face_clip):
     canvas = np.zeros((21, 160, 400, 3), np.uint8)
     canvas[:, 40:120, 10:90] = small  # a small face on every frame
     canvas[:11, :, 240:] = frames[:11]  # a large face on the first half only
-    largest = FaceTracker(keyframe_interval=5, policy="largest", scene_cut_threshold=255).track(canvas)
-    persistent = FaceTracker(keyframe_interval=5, policy="persistent", scene_cut_threshold=255).track(canvas)
+    largest = tracker(keyframe_interval=5, track_policy="largest", scene_cut_threshold=255).track(canvas)
+    persistent = tracker(keyframe_interval=5, track_policy="persistent", scene_cut_threshold=255).track(
+        canvas
+    )
     assert (_box_centre_x(largest.boxes)[:10] > 240).all()
     assert (_box_centre_x(persistent.boxes) < 100).all()
 
@@ -182,13 +175,13 @@ def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip, tmp_pat
     scales the frames or ffmpeg decodes them scaled (as the faces stage does)."""
     frames = ffmpeg.read_video(face_clip, 25)[0][:10]
     big = np.repeat(np.repeat(frames, 2, axis=1), 2, axis=2)  # 320x320
-    full = FaceTracker(keyframe_interval=1).detect(big)
+    full = tracker(keyframe_interval=1).detect(big)
     if how == "by the tracker":
-        small = FaceTracker(keyframe_interval=1, detect_max_side=160).detect(big)
+        small = tracker(keyframe_interval=1, detect_max_side=160).detect(big)
     else:
         ffmpeg.encode_clip(big, None, 16000, 25, tmp_path / "big.mp4", crf=10)
         scaled, scale = ffmpeg.read_video(tmp_path / "big.mp4", 25, max_side=160)
-        small = FaceTracker(keyframe_interval=1, detect_max_side=160).detect(scaled[:10], scale)
+        small = tracker(keyframe_interval=1, detect_max_side=160).detect(scaled[:10], scale)
     ious = []
     for (a, _), (b, _) in zip(full, small, strict=True):
         assert len(a) == len(b) == 1
@@ -202,10 +195,10 @@ def test_detection_on_scaled_down_frames_finds_the_same_boxes(face_clip, tmp_pat
 def test_a_rejection_is_finished_work_and_is_not_redone(tmp_path, bad_clips, caplog):
     caplog.set_level("INFO")
     manifest = _manifest(tmp_path, [bad_clips["corrupt"]])
-    args = (str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), 25, 16000)
-    preprocess.demux(*args)
+    args = (str(manifest), str(tmp_path / "demux"), str(tmp_path / "demux/index.csv"), demux_spec())
+    demux_stage.run(*args)
     caplog.clear()
-    preprocess.demux(*args)
+    demux_stage.run(*args)
     index = pd.read_csv(tmp_path / "demux/index.csv", keep_default_na=False)
     assert index.loc[0, "status"] == "rejected" and index.loc[0, "reason"].startswith("corrupt")
     assert "1 reused from an earlier run" in caplog.text and "rejected /" not in caplog.text

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from avdf import models, steps
+from avdf import methods, models, steps
 from avdf.models.transformer import Block, Dropout
 
-CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0}
+CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0, "attn_dropout": 0.0}
 EXTRA = {  # small versions of params.yaml: baselines
     "ecapa_tdnn": {"channels": 16, "scale": 4, "se_bottleneck": 4, "attention_hidden": 8, "embedding": 8},
     "aasist": {"channels": 8, "graph_dim": 8, "dropout": 0.0},
@@ -58,7 +58,7 @@ def test_models_read_only_their_modalities(method):
         b = _batch()
         b[other] = torch.zeros_like(b[other])
         same = torch.equal(model(a)["logit"], model(b)["logit"])
-        assert same == (models.MODALITY[method] in {"audio": ["visual"], "video": ["audio"]}[other])
+        assert same == (methods.get(method).modality in {"audio": ["visual"], "video": ["audio"]}[other])
 
 
 def test_fixed_seed_gives_identical_losses():

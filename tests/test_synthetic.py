@@ -4,11 +4,11 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import tracker
 
 from avdf.data import synthetic
 from avdf.data.fakeavceleb import read_metadata
 from avdf.media import ffmpeg
-from avdf.media.faces import FaceTracker
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +54,10 @@ def test_metadata_is_fakeavceleb_format(two_runs):
 def test_clips_are_h264_aac_mp4_with_a_face(two_runs):
     clips, _ = read_metadata(two_runs[0])
     good = clips[~clips["path"].str.contains("/9000")]
-    tracker = FaceTracker(keyframe_interval=10)
     for path in good["path"]:
         info = ffmpeg.probe(path)
         assert info.has_video and info.has_audio and info.fps == 25.0
-        track = tracker.track(ffmpeg.read_video(path, 25)[0])
+        track = tracker(keyframe_interval=10).track(ffmpeg.read_video(path, 25)[0])
         assert np.isfinite(track.boxes).all()
         width = track.boxes[:, 2] - track.boxes[:, 0]
         assert (width > 40).all()

@@ -5,13 +5,13 @@ import multiprocessing
 from mlflow.tracking import MlflowClient
 
 from avdf import tracking
+from avdf.specs import Runtime
 
 
 def _log(args):
     uri, i = args
     return tracking.log_run(
-        uri,
-        "avdf",
+        Runtime(1, 1, 0, uri, "avdf", "synthetic", []),
         f"run{i}",
         tags={"table": "table1", "seed": i, "method": "m"},
         params={"lr": 0.1},

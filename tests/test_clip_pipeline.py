@@ -1,0 +1,54 @@
+"""One clip pipeline: the workflow's stages, piece by piece, and ``avdf predict``, whole, give a
+model the same input tensors for the same clip and input spec, leading-silence trimming included."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import torch
+from conftest import FACES, LOG_MEL, run_stages, tiny_params, train_spec
+
+from avdf import clip_pipeline, clips, models, train
+from avdf.data import manifest
+from avdf.media import faces, ffmpeg
+from avdf.specs import DemuxSpec, InputSpec
+
+
+def _with_leading_silence(face_clip, path, seconds=0.4):
+    frames = ffmpeg.read_video(face_clip, 25)[0]
+    audio = ffmpeg.read_audio(face_clip, 16000).copy()
+    audio[: int(seconds * 16000)] = 0.0
+    ffmpeg.encode_clip(frames, audio, 16000, 25, path)
+    return path
+
+
+def test_a_trimmed_clip_gives_the_same_inputs_in_the_workflow_and_in_predict(tmp_path, face_clip):
+    clip = _with_leading_silence(face_clip, tmp_path / "silent start.mp4")
+    row = {c: "" for c in manifest.COLUMNS} | {
+        "clip_id": "c0",
+        "path": str(clip),
+        "label": 1,
+        "split": "test",
+    }
+    row |= {"audio_fake": 0, "video_fake": 1, "category": "FVRA"}
+    pd.DataFrame([row]).to_csv(tmp_path / "m.csv", index=False)
+    run_stages(tmp_path / "m.csv", tmp_path / "work", trim_silence=True)
+    spec = InputSpec(1.0, 4, DemuxSpec(25, 16000, True), FACES, LOG_MEL)
+    mel_norm = (-4.0, 3.0)
+    # a detector trained with trim_silence: its checkpoint stores the input spec once
+    run = dataclasses.replace(train_spec(tiny_params()), input=spec)
+    model = models.build("macbdf", spec.n_mels, run.model, run.method)
+    train.save_checkpoint(model, run, mel_norm, tmp_path / "model.pt")
+    _, ckpt = models.load_model(str(tmp_path / "model.pt"))
+    assert ckpt["input"] == spec and ckpt["input"].media.trim_silence
+
+    table = manifest.read(str(tmp_path / "m.csv"))
+    stored = clips.ClipSet(table, str(tmp_path / "work/crops"), str(tmp_path / "work/mel"), spec, train=False)
+    stored.mel_norm = mel_norm
+    workflow = stored[0]
+    whole = clip_pipeline.prepare_clip(clip, ckpt["input"], faces.FaceTracker(ckpt["input"].faces))
+    starts, batch = clip_pipeline.windows(whole, ckpt["input"], tuple(ckpt["mel_norm"]))
+    assert 0.3 < whole.start_s < 0.5  # the silence was cut, from both streams
+    assert len(whole.crops) == len(np.load(tmp_path / "work/crops/c0.npy")) < 25
+    assert starts[0] == 0 and torch.equal(batch["video"][0], workflow["video"])
+    assert torch.equal(batch["audio"][0], workflow["audio"])
