@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -65,12 +67,16 @@ def main() -> int:
     if args.record:
         REFERENCE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.table, REFERENCE)
+        made_in = Path(args.table).resolve().parent  # the checkout whose run made the table
+        commit = subprocess.run(
+            ["git", "-C", str(made_in), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
         info = {
-            "commit": git_state()[0],
+            "commit": commit.stdout.strip() or git_state()[0],
             "machine": {
                 "platform": platform.platform(),
                 "processor": platform.processor() or platform.machine(),
-                "cores": __import__("os").cpu_count(),
+                "cores": os.cpu_count(),
             },
             "versions": {
                 p: metadata.version(p)

@@ -18,6 +18,8 @@ from avdf.data import manifest
 from avdf.media import demux, ffmpeg
 from avdf.stages import demux as demux_stage
 
+pytestmark = pytest.mark.slow  # a corpus through every stage: make test, not make test-fast
+
 
 def _ff(*args: str) -> None:
     subprocess.run([ffmpeg.ffmpeg_exe(), "-y", "-hide_banner", "-loglevel", "error", *args], check=True)

@@ -85,6 +85,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("om_pareto", [True, False])
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path, om_pareto):
     params = _params(om_pareto)

@@ -4,6 +4,7 @@ rendered and decoded frames and audio are hashed (avdf.data.golden)."""
 
 import json
 
+import pytest
 import yaml
 from conftest import REPO
 
@@ -20,6 +21,7 @@ def test_the_golden_file_covers_every_clip_of_the_default_configuration():
     assert len(GOLDEN["clips"]) == n * per_family
 
 
+@pytest.mark.slow
 def test_a_sample_of_clips_regenerates_with_the_golden_hashes():
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     found = {}

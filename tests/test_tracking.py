@@ -2,6 +2,7 @@
 
 import multiprocessing
 
+import pytest
 from mlflow.tracking import MlflowClient
 
 from avdf import tracking
@@ -19,6 +20,7 @@ def _log(args):
     )
 
 
+@pytest.mark.slow
 def test_parallel_runs_are_all_logged(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     tracking.init_store(uri, "avdf", artifact_root=str(tmp_path / "art"))
