@@ -7,9 +7,8 @@ sets a CPU without AVX2 would use, emulated by the libraries' own switches:
 convolutions) and ``MKL_ENABLE_INSTRUCTIONS=SSE4_2`` (MKL's BLAS). It then compares, stage by
 stage, what each run wrote: the decoded synthetic clips, the face tracks, the face crops, the
 log-Mels, every checkpoint's weights, and table1.csv, and prints which stage first differs and by
-how much. ``--both-baseline`` also runs both folders with the baseline switches set (the candidate
-determinism setting) and prints its cost in wall time.
-Usage: ``python benchmarks/drift.py [--both-baseline]``.
+how much (docs/drift.md has a measured run).
+Usage: ``python benchmarks/drift.py``.
 """
 
 from __future__ import annotations
@@ -103,22 +102,13 @@ def compare(one: Path, two: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--both-baseline", action="store_true")
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t_native = run_workflow(tmp / "native", {})
         t_emulated = run_workflow(tmp / "baseline_isa", BASELINE_ISA)
         print(f"this machine's ISA ({t_native:.0f} s) against a baseline x86-64 ISA ({t_emulated:.0f} s):")
         compare(tmp / "native", tmp / "baseline_isa")
-        if args.both_baseline:
-            t_again = run_workflow(tmp / "baseline_isa_2", BASELINE_ISA)
-            print(
-                f"the baseline ISA twice ({t_again:.0f} s): the determinism setting's cost "
-                f"{t_emulated / t_native:.2f}x the native wall time"
-            )
-            compare(tmp / "baseline_isa", tmp / "baseline_isa_2")
 
 
 if __name__ == "__main__":
