@@ -29,11 +29,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import REPO, tiny_params  # noqa: E402
 
-BASELINE_ISA = {
-    "ATEN_CPU_CAPABILITY": "default",
-    "ONEDNN_MAX_CPU_ISA": "SSE41",
-    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
-}
+from avdf import numerics  # noqa: E402
+
+BASELINE_ISA = numerics.BASELINE_ISA  # what numerics.cpu_isa: baseline sets
 
 
 def run_workflow(folder: Path, env: dict) -> float:

@@ -12,13 +12,15 @@ import copy
 import inspect
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO, snakemake, tiny_params
 
-from avdf import fingerprints, specs, studies
+from avdf import fingerprints, numerics, specs, studies
 from avdf.media.faces import FaceTracker
 
 PREPROCESS = {
@@ -110,6 +112,24 @@ def test_settings_that_cannot_change_a_result_rerun_nothing(workflow):
     )
     params["resources"]["train"]["mem_mb"] = 64000
     assert planned(workflow, params) == []
+
+
+@pytest.mark.slow
+def test_pinning_the_instruction_sets_reruns_what_computes_with_pytorch(workflow):
+    params = tiny_params()
+    params["numerics"]["cpu_isa"] = "baseline"
+    done = rules_of(planned(workflow, params))
+    assert {"faces_shard", "log_mel_shard", "train", "table"} <= done
+    assert not done & {"synth", "ingest", "demux_shard", "demux"}
+
+
+def test_the_baseline_instruction_sets_reach_a_job():
+    """What the rules put before a job's command makes PyTorch use its portable kernels."""
+    prefix = numerics.shell_prefix("baseline")
+    code = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    run = subprocess.run(f"{prefix} {sys.executable} -c '{code}'", shell=True, capture_output=True, text=True)
+    assert run.stdout.strip() == "DEFAULT", run.stderr[-500:]
+    assert numerics.shell_prefix("native") == ""
 
 
 def _copy_with_edit(tmp_path: Path, module: str) -> Path:

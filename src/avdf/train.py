@@ -10,6 +10,7 @@ progress saved after each epoch, avdf.progress), :func:`save_checkpoint`, :func:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from avdf import (
     methods,
     metrics,
     models,
+    numerics,
     progress,
     specs,
     steps,
@@ -202,7 +204,7 @@ def run_epoch(t: Training, epoch: int) -> dict:
 def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
     """Every epoch, resuming from ``out/progress.pt`` when a killed run left one; the history and the
     epoch it resumed after (0 when it started afresh)."""
-    path, fingerprint = out / "progress.pt", specs.to_json(spec)
+    path, fingerprint = out / "progress.pt", specs.to_json(spec) + json.dumps(numerics.in_effect())
     first, history = progress.load(path, fingerprint, t.step, t.opt, t.sched, t.gen)
     started = time.monotonic() - (history["seconds"][-1] if history["seconds"] else 0.0)
     epochs = spec.optim.epochs

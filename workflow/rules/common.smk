@@ -10,7 +10,7 @@ import os
 import shlex
 from pathlib import Path
 
-from avdf import layout, methods, specs, stage_runner, studies
+from avdf import layout, methods, numerics, specs, stage_runner, studies
 from avdf.config import ParamsError, validate_params
 from avdf.fingerprints import code_fingerprint
 
@@ -45,6 +45,11 @@ wildcard_constraints:
     variant="|".join(VARIANTS),
     seed=r"\d+",
     shard=r"\d+",
+
+
+# The instruction sets of every job that computes with PyTorch (face tracks, log-Mel, training,
+# evaluation, Fig. 4): a params entry, so that changing numerics.cpu_isa reruns exactly those jobs.
+ISA = numerics.shell_prefix(config["numerics"]["cpu_isa"])
 
 
 def code(*modules):

@@ -17,6 +17,7 @@ rule evaluate:
     params:
         spec=eval_spec,
         code=code("avdf.evaluate"),
+        isa=ISA,
     threads: config["train"]["threads"]
     resources:
         **job_resources("evaluate"),
@@ -25,6 +26,6 @@ rule evaluate:
     log:
         "logs/evaluate/{train_dataset}/{method}/{variant}/seed{seed}/{eval_dataset}.log",
     shell:
-        "avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
+        "{params.isa} avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
         " --eval-dataset {wildcards.eval_dataset} --seed {wildcards.seed} --out-json {output.metrics}"
         " --scores {output.scores} --spec {params.spec} --runtime \"$AVDF_RUNTIME\" 2> {log}"

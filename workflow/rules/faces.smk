@@ -11,6 +11,7 @@ rule faces_shard:
         shards=SHARDS,
         spec=as_json(specs.FacesSpec.of(config)),
         code=code("avdf.stages.face_tracks"),
+        isa=ISA,
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -19,7 +20,7 @@ rule faces_shard:
     log:
         "logs/faces/{dataset}.{shard}.log",
     shell:
-        "avdf faces --dataset {wildcards.dataset} --spec {params.spec}"
+        "{params.isa} avdf faces --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

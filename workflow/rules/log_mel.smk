@@ -11,6 +11,7 @@ rule log_mel_shard:
         shards=SHARDS,
         spec=as_json({"sample_rate": config["media"]["sample_rate"], "log_mel": config["log_mel"]}),
         code=code("avdf.stages.log_mel"),
+        isa=ISA,
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -19,7 +20,7 @@ rule log_mel_shard:
     log:
         "logs/log_mel/{dataset}.{shard}.log",
     shell:
-        "avdf log-mel --dataset {wildcards.dataset} --spec {params.spec}"
+        "{params.isa} avdf log-mel --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
 
 

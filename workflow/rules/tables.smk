@@ -95,12 +95,13 @@ rule fig4_latent:
         ),
         dataset=FIG4_DATASET,
         code=code("avdf.figures", "avdf.reporting"),
+        isa=ISA,
     conda:
         "../../envs/avdf.yaml"
     log:
         "logs/tables/fig4_latent.log",
     shell:
-        "avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
+        "{params.isa} avdf latent --dataset {params.dataset} --checkpoint {params.panels} --out {output.csv}"
         " --png {output.png} --runtime \"$AVDF_RUNTIME\" 2> {log}"
 
 

@@ -16,6 +16,7 @@ rule train:
     params:
         spec=train_spec,
         code=code("avdf.train"),
+        isa=ISA,
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
     threads: config["train"]["threads"] * config["train"]["processes"]
     resources:
@@ -25,5 +26,5 @@ rule train:
     log:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
     shell:
-        "avdf train --out-dir {params.out_dir} --spec {params.spec} --runtime \"$AVDF_RUNTIME\""
+        "{params.isa} avdf train --out-dir {params.out_dir} --spec {params.spec} --runtime \"$AVDF_RUNTIME\""
         " --eval-json {output.metrics} --scores {output.scores} 2> {log}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic, stage_runner
+from avdf import atomic, numerics, stage_runner
 from avdf.media import demux, faces
 from avdf.specs import FacesSpec
 
@@ -27,7 +27,7 @@ def run(
         with atomic.atomic_path(outs[0], suffix=".npz") as tmp, open(tmp, "wb") as f:
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
-    params = dataclasses.asdict(spec)
+    params = dataclasses.asdict(spec) | {"isa": numerics.in_effect()}
     stage_runner.run_after(
         "faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, params, shard, __name__
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from avdf import atomic, stage_runner
+from avdf import atomic, numerics, stage_runner
 from avdf.media.log_mel import log_mel_of_wav
 from avdf.specs import LogMelSpec
 
@@ -22,7 +22,7 @@ def run(
     def process(cid, path, outs):
         atomic.write_npy(outs[0], log_mel_of_wav(Path(demux_dir) / f"{cid}.wav", sample_rate, spec))
 
-    params = {"sample_rate": sample_rate, **dataclasses.asdict(spec)}
+    params = {"sample_rate": sample_rate, **dataclasses.asdict(spec), "isa": numerics.in_effect()}
     stage_runner.run_after(
         "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard
     )
