@@ -351,8 +351,3 @@ class Runtime:
 
 def runtime_of(data: dict | None) -> Runtime:
     return from_dict(Runtime, data)
-
-
-def as_plain(value: Any) -> Any:
-    """A spec (or a value holding specs) as plain JSON-able data."""
-    return to_dict(value) if dataclasses.is_dataclass(value) else value
