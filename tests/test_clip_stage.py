@@ -20,7 +20,14 @@ def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
     k, n = shard
     index = tmp_path / "stage" / ("index.csv" if n == 1 else f"shards/{k}-of-{n}.csv")
     return stage_runner.run(
-        "test", clips, lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"], process, index, params, shard
+        "test",
+        clips,
+        lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"],
+        process,
+        index,
+        params,
+        shard,
+        code="avdf.stage_runner",
     )
 
 

@@ -9,6 +9,8 @@ count), at 1.4-1.6x the training time measured here.
 
 from __future__ import annotations
 
+import os
+
 # Each library's own switch, read when it loads: they must be in a job's environment at start.
 BASELINE_ISA = {
     "ATEN_CPU_CAPABILITY": "default",  # PyTorch's own vectorised kernels
@@ -33,6 +35,4 @@ def shell_prefix(cpu_isa: str) -> str:
 def in_effect() -> dict[str, str]:
     """The switches this process runs with: part of the fingerprint of every result they change, so
     that outputs made under other instruction sets are never reused (stage folders, progress.pt)."""
-    import os
-
     return {k: os.environ.get(k, "") for k in BASELINE_ISA}

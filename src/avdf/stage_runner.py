@@ -121,7 +121,8 @@ def run_after(
     index_out: str | Path,
     params: dict,
     shard: tuple[int, int] = (0, 1),
-    code: str = "",
+    *,
+    code: str,
 ) -> pd.DataFrame:
     """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each.
 
@@ -137,7 +138,7 @@ def run_after(
         index_out,
         {**params, "upstream": stamp_of(upstream_dir)},
         shard,
-        code,
+        code=code,
     )
 
 
@@ -155,18 +156,19 @@ def run(
     index_out: str | Path,
     params: dict,
     shard: tuple[int, int] = (0, 1),
-    code: str = "",
+    *,
+    code: str,
 ) -> pd.DataFrame:
     """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` of ``shard`` (k, n)
     and write the index.
 
     ``outputs(clip_id)`` lists the files the clip produces; ``process`` must write each of them
     atomically, so that their existence means the clip is finished. ``params`` are the parameters
-    the stage uses; with the stage's code (the import closure of module ``code``, by default
-    avdf.stages.<stage>) they decide whether earlier outputs can be reused.
+    the stage uses; with the stage's code (the import closure of module ``code``, the stage's
+    own module) they decide whether earlier outputs can be reused.
     """
     k, n = shard
-    claim(stage_dir_of(index_out), fingerprint(params, code or f"avdf.stages.{stage}"))
+    claim(stage_dir_of(index_out), fingerprint(params, code))
     clips = list(clips)[k::n]
     rows, started, reused = [], time.monotonic(), 0
     for n, (clip_id, path) in enumerate(clips, start=1):

@@ -25,4 +25,4 @@ def run(
 
     params = dataclasses.asdict(spec) | {"sources": stage_runner.sources_stamp(clips["path"])}
     clip_ids = zip(clips["clip_id"], clips["path"], strict=True)
-    stage_runner.run("demux", clip_ids, outputs, process, index_out, params, shard)
+    stage_runner.run("demux", clip_ids, outputs, process, index_out, params, shard, code=__name__)

@@ -35,4 +35,5 @@ def run(
         index_out,
         dataclasses.asdict(spec),
         shard,
+        code=__name__,
     )

@@ -29,5 +29,5 @@ def run(
 
     params = dataclasses.asdict(spec) | {"isa": numerics.in_effect()}
     stage_runner.run_after(
-        "faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, params, shard, __name__
+        "faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, params, shard, code=__name__
     )

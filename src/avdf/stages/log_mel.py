@@ -24,5 +24,5 @@ def run(
 
     params = {"sample_rate": sample_rate, **dataclasses.asdict(spec), "isa": numerics.in_effect()}
     stage_runner.run_after(
-        "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard
+        "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard, code=__name__
     )
