@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -86,6 +87,15 @@ def tags(data_files: list[str] = ()) -> dict[str, str]:
     out["version.torch_build"] = torch.__version__
     out |= {f"dvc.{k}": v for k, v in dvc_hashes().items()}
     out |= {f"data.{f}": file_hash(f) for f in data_files if Path(f).exists()}
+    return out
+
+
+def place() -> dict[str, str]:
+    """Where the job ran: the host, and on a SLURM cluster the job's id (an attempt's, so a retried
+    job's run names its last attempt)."""
+    out = {"host": platform.node()}
+    if os.environ.get("SLURM_JOB_ID"):
+        out["slurm_job_id"] = os.environ["SLURM_JOB_ID"]
     return out
 
 

@@ -5,12 +5,20 @@ The store and the experiment are created once, by :func:`init_store`, before par
 (the Snakemake rule ``mlflow_store``); creating them from several processes at once is what makes
 SQLite report "database is locked". Runs are then logged in one batch each, at the end of a job,
 with retries, so two jobs writing at the same moment wait for each other instead of failing.
+
+Logging is idempotent: each run carries a ``job_key`` tag, a hash of what identifies the job's work
+(its name, tags, parameters, code commit and input hashes), and logging a run first deletes any
+earlier run with the same key. A job retried after a kill (a cancelled cluster job, a node failure,
+a "database is locked" retry that had half-written) therefore leaves one run, not two; a job rerun
+on other code or other data keeps its earlier runs beside the new one.
 Tables are never built from MLflow: they come from the per-run JSON files that Snakemake tracks.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import os
 import random
@@ -78,14 +86,18 @@ def log_run(
     from avdf import provenance
 
     client = _client(runtime.tracking_uri)
-    tags = provenance.tags(data_files) | tags
+    tags = {k: str(v) for k, v in (provenance.tags(data_files) | tags).items()}
+    tags["job_key"] = job_key(run_name, tags, params)
+    tags |= provenance.place()  # not part of the key: a retry runs elsewhere, as another SLURM job
     texts = provenance.files(config if config is not None else params)
 
     def write():
+        exp_id = _experiment_id(runtime)
+        _delete_runs(client, exp_id, f"tags.job_key = '{tags['job_key']}'")
         run = client.create_run(
-            _experiment_id(runtime),
+            exp_id,
             run_name=run_name,
-            tags={k: str(v) for k, v in tags.items()},
+            tags=tags,
             start_time=int(started * 1000) if started else None,
         )
         now = int(time.time() * 1000)
@@ -99,6 +111,17 @@ def log_run(
         return run.info.run_id
 
     return _retry(write, f"logging run {run_name}")
+
+
+def job_key(run_name: str, tags: dict, params: dict) -> str:
+    """What identifies a job's work, hashed: the same job retried gets the same key."""
+    text = json.dumps({"name": run_name, "tags": tags, "params": params}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _delete_runs(client, exp_id: str, filter_string: str) -> None:
+    for run in client.search_runs([exp_id], filter_string, max_results=5000):
+        client.delete_run(run.info.run_id)
 
 
 def _experiment_id(runtime: Runtime) -> str:
@@ -132,11 +155,7 @@ def log_table(runtime: Runtime, table: str, csv: str, figures: list[str], datase
 
     def write():
         exp_id = _experiment_id(runtime)
-        old = client.search_runs(
-            [exp_id], f"tags.stage = 'table' and tags.table = '{table}'", max_results=5000
-        )
-        for run in old:
-            client.delete_run(run.info.run_id)
+        _delete_runs(client, exp_id, f"tags.stage = 'table' and tags.table = '{table}'")
         parent = client.create_run(
             exp_id, run_name=table, tags={"stage": "table", "table": table, "data": data_label}
         )
