@@ -3,12 +3,13 @@
 #   make test  sets up the environment, then runs lint checks and the tests
 #   make all   every table and figure, the metrics and the HTML report, through `dvc repro` (dvc.yaml)
 #   make test-fast  the unit tests only (no workflow runs), for the inner loop
+#   make test-cluster  the workflow on a live single-node SLURM cluster and an MLflow server (root: installs slurm-wlm)
 SHELL := /bin/bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 CORES ?= all
 
-.PHONY: setup run all report test test-fast lint lock clean clean-downloads track-data
+.PHONY: setup run all report test test-fast test-cluster browser lint lock clean clean-downloads track-data
 
 setup:
 	@bash envs/setup.sh
@@ -33,11 +34,18 @@ lint: setup
 	snakemake --lint
 	snakemake -n all --quiet rules
 
-test: lint
-	pytest -q
+browser:  # Chromium for the browser tests (Debian package; installed when missing and run as root)
+	@bash envs/browser.sh
+
+test: lint browser
+	pytest -q -m "not cluster"
+
+test-cluster: setup  # starts a SLURM cluster on 127.0.0.1, runs the cluster tests, stops it
+	bash tests/cluster/start.sh
+	pytest -q -s -m cluster; rc=$$?; bash tests/cluster/stop.sh; exit $$rc
 
 test-fast: setup  # unit tests: no workflow run, no MTCNN corpus (pytest -m "not slow")
-	pytest -q -m "not slow"
+	pytest -q -m "not slow and not cluster"
 
 lock:  # re-resolve envs/requirements.in into envs/requirements.lock (needs the network)
 	rm -rf /tmp/avdf-lock && python3.11 -m venv /tmp/avdf-lock

@@ -3,11 +3,15 @@ specs at test sizes, and the tiny workflow configuration."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +165,31 @@ def workflow(tmp_path_factory):
     run = snakemake(workdir, "--cores", "2", "all")
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir
+
+
+@contextlib.contextmanager
+def mlflow_server(store: Path, artifacts: Path):
+    """``mlflow server`` on 127.0.0.1 (a free port) over the SQLite store ``store``, serving
+    artifacts from ``artifacts``; its URL, once it answers /health. Stopped on exit."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    cmd = [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--backend-store-uri", f"sqlite:///{store}", "--artifacts-destination", str(artifacts)]
+    log = open(store.with_suffix(".server.log"), "w")
+    server = subprocess.Popen([*cmd, "--workers", "1"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/health", timeout=2).read() == b"OK":
+                    break
+            assert server.poll() is None, f"mlflow server exited; see {log.name}"
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"mlflow server did not answer on {url}; see {log.name}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
