@@ -187,6 +187,42 @@ def test_defakeavmit_without_its_folders_says_what_it_expected(tmp_path):
         defakeavmit.read_metadata(tmp_path)
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("V_R A_R", "V_R A_F", "V_F A_R", "V_F A_F"),  # the paper's notation
+        ("VRAR", "vraf", "VFAR", "VfAf"),
+        ("VR-AR", "VR-AF", "VF-AR", "VF-AF"),
+        ("V_RA_R", "V_RA_F", "V_FA_R", "V_FA_F"),
+        ("rvra", "RVFA", "FVRA", "FVFA"),
+        ("RealVideo_RealAudio", "realvideo-fakeaudio", "FakeVideo-RealAudio", "FAKEVIDEO FAKEAUDIO"),
+    ],
+)
+def test_defakeavmit_class_folders_in_any_accepted_spelling(tmp_path, face_clip, names):
+    for name in names:
+        _copy(face_clip, tmp_path / name / "p1" / "a.mp4")
+    (tmp_path / "docs").mkdir()  # other folders are ignored
+    clips, _ = defakeavmit.read_metadata(tmp_path)
+    by_folder = dict(zip([Path(p).parent.parent.name for p in clips["path"]], clips["category"], strict=True))
+    assert [by_folder[n] for n in names] == ["RVRA", "RVFA", "FVRA", "FVFA"]
+
+
+@pytest.mark.parametrize(
+    "names, problem",
+    [
+        (("V_R A_R", "V_R A_F", "V_F A_R", "FakeVideo-FakeAudio-v2"), "FVFA: none"),
+        (("VRAR", "RVRA", "V_R A_F", "V_F A_R", "V_F A_F"), "RVRA: several (RVRA, VRAR)"),
+    ],
+)
+def test_defakeavmit_refuses_other_names_listing_found_and_accepted(tmp_path, face_clip, names, problem):
+    for name in names:
+        _copy(face_clip, tmp_path / name / "a.mp4")
+    with pytest.raises(fetch.MissingData) as refused:
+        defakeavmit.read_metadata(tmp_path)
+    message = str(refused.value)
+    assert problem in message and all(n in message for n in names) and "V_R A_R" in message
+
+
 def test_awkward_paths_go_through_ingest_and_ffmpeg(tmp_path, defakeavmit_tree):
     """Spaces, parentheses and non-ASCII in every folder level, through the manifest and demux."""
     out = tmp_path / "out"
