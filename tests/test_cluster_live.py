@@ -13,7 +13,9 @@ registered model versions the local run records, none lost or duplicated.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -78,39 +80,44 @@ def local(tmp_path_factory) -> Path:
     return workdir
 
 
-class Canceller(threading.Thread):
-    """Watches the cluster run and cancels the two training jobs, each at its moment; records what
-    it did (the SLURM job id, and the job's log as it stood when the job had died)."""
+def _train_pid(run: tuple) -> int | None:
+    """The training process of ``run`` (the Python process, not the shell that started it)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"train" in argv and layout.run_dir(*run).encode() in argv and b"python" in argv[0]:
+            return int(proc.name)
+    return None
 
-    def __init__(self, workdir: Path, server: str):
+
+class Fault(threading.Thread):
+    """One training job to cancel with `scancel` at a moment (``due``). The instant the moment comes
+    its training process is frozen (SIGSTOP), so that the cancel lands there and not the few hundred
+    milliseconds later it takes SLURM to deliver it (a tiny epoch lasts 0.4 s); then the job is
+    cancelled through SLURM. Records the job id and the job's log as it stood."""
+
+    def __init__(self, workdir: Path, run: tuple, due, poll_s: float):
         super().__init__(daemon=True)
-        self.workdir, self.client = workdir, MlflowClient(server)
-        self.done: dict[tuple, dict] = {}
+        self.workdir, self.run_key, self.due, self.poll_s = workdir, run, due, poll_s
+        self.result: dict | None = None
         self.stop = threading.Event()
 
     def run(self) -> None:
-        while not self.stop.is_set() and len(self.done) < 2:
-            for run, due in ((CANCEL_IN_EPOCH_2, self._checkpointed), (CANCEL_AFTER_LOGGING, self._logged)):
-                if run not in self.done and due(run):
-                    self.done[run] = self._cancel(run)
-            time.sleep(0.02)
+        pid = None
+        while not self.stop.is_set():
+            pid = pid or _train_pid(self.run_key)
+            if pid and self.due(self.run_key):
+                os.kill(pid, signal.SIGSTOP)
+                self.result = self._cancel()
+                return
+            time.sleep(self.poll_s if pid else 0.02)
 
-    def _checkpointed(self, run) -> bool:
-        return (self.workdir / layout.run_dir(*run) / "progress.pt").exists()
-
-    def _logged(self, run) -> bool:
-        if not self._checkpointed(run):
-            return False
-        dataset, method, variant, seed = run
-        found = self.client.search_runs(
-            [self.client.get_experiment_by_name("avdf").experiment_id],
-            f"tags.stage = 'train' and tags.dataset = '{dataset}' and tags.method = '{method}'"
-            f" and tags.variant = '{variant}' and tags.seed = '{seed}'",
-        )
-        return bool(found)
-
-    def _cancel(self, run) -> dict:
-        comment = "rule_train_wildcards_" + "_".join(map(str, run))
+    def _cancel(self) -> dict:
+        log = self.workdir / "logs/train/{}/{}/{}/seed{}.log".format(*self.run_key)
+        text = log.read_text() if log.exists() else ""
+        comment = "rule_train_wildcards_" + "_".join(map(str, self.run_key))
         queue = subprocess.run(["squeue", "-h", "-o", "%i %k"], capture_output=True, text=True).stdout
         job = next(line.split()[0] for line in queue.splitlines() if line.split()[1] == comment)
         subprocess.run(["scancel", job], check=True)
@@ -118,8 +125,30 @@ class Canceller(threading.Thread):
             job in subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout.split()
         ):
             time.sleep(0.1)
-        log = self.workdir / "logs/train/{}/{}/{}/seed{}.log".format(*run)
-        return {"job": job, "log": log.read_text() if log.exists() else ""}
+        return {"job": job, "log": text}
+
+
+def _faults(workdir: Path, server: str) -> list[Fault]:
+    client = MlflowClient(server)
+
+    def checkpointed(run) -> bool:
+        return (workdir / layout.run_dir(*run) / "progress.pt").exists()
+
+    def logged(run) -> bool:
+        if not checkpointed(run):
+            return False
+        dataset, method, variant, seed = run
+        found = client.search_runs(
+            [client.get_experiment_by_name("avdf").experiment_id],
+            f"tags.stage = 'train' and tags.dataset = '{dataset}' and tags.method = '{method}'"
+            f" and tags.variant = '{variant}' and tags.seed = '{seed}'",
+        )
+        return bool(found)
+
+    return [
+        Fault(workdir, CANCEL_IN_EPOCH_2, checkpointed, 0.005),
+        Fault(workdir, CANCEL_AFTER_LOGGING, logged, 0.05),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +163,9 @@ def cluster(tmp_path_factory) -> dict:
         (workdir / "params.yaml").write_text(yaml.safe_dump(params))
         (workdir / "cluster.yaml").write_text(yaml.safe_dump(_overlay(params)))
         profile = REPO / "workflow/profiles/slurm"
-        cancel = Canceller(workdir, url)
-        cancel.start()
+        faults = _faults(workdir, url)
+        for fault in faults:
+            fault.start()
         started = time.monotonic()
         run = snakemake(
             workdir,
@@ -154,20 +184,22 @@ def cluster(tmp_path_factory) -> dict:
             "1",
         )
         seconds = time.monotonic() - started
-        cancel.stop.set()
+        for fault in faults:
+            fault.stop.set()
         assert run.returncode == 0, run.stderr[-5000:]
         store = MlflowClient(url)
         runs = store.search_runs([store.get_experiment_by_name("avdf").experiment_id], max_results=5000)
         versions = _model_versions(store)
     submitted = SUBMITTED.findall(run.stdout + run.stderr)
     print(f"\ncluster run: {seconds:.0f} s, {len(submitted)} sbatch submissions, {len(runs)} MLflow runs")
-    for what, done in cancel.done.items():
+    cancelled = {f.run_key: f.result for f in faults if f.result}
+    for what, done in cancelled.items():
         last = [line for line in done["log"].splitlines() if "epoch" in line][-1:]
         print(f"cancelled SLURM job {done['job']} ({'/'.join(map(str, what))}); its log then: {last}")
     return {
         "dir": workdir,
         "log": run.stdout + run.stderr,
-        "cancelled": cancel.done,
+        "cancelled": cancelled,
         "runs": runs,
         "versions": versions,
     }
@@ -230,3 +262,12 @@ def test_no_mlflow_run_is_lost_or_duplicated(local, cluster):
     assert count(cluster["runs"]) == count(local_runs)
     assert set(count(cluster["runs"]).values()) == {1}
     assert cluster["versions"] == _model_versions(here) == {"avdf-table1": 1}
+
+
+def test_the_cluster_daemons_listen_on_loopback_only():
+    """slurmctld and slurmd (TCP) bind 127.0.0.1; munged has a Unix socket only."""
+    _cluster_is_up()
+    listening = subprocess.run(["ss", "-Hltnp"], capture_output=True, text=True, check=True).stdout
+    daemons = [line for line in listening.splitlines() if re.search(r'"(slurmctld|slurmd|munged)"', line)]
+    assert {re.search(r'"(\w+)"', line).group(1) for line in daemons} == {"slurmctld", "slurmd"}, listening
+    assert {line.split()[3].rsplit(":", 1)[0] for line in daemons} == {"127.0.0.1"}, daemons
