@@ -11,6 +11,7 @@ import yaml
 
 from avdf import atomic, tracking
 from avdf.config import REPO_ROOT
+from avdf.specs import Runtime
 
 
 def record(name: str, result: dict) -> Path:
@@ -21,7 +22,8 @@ def record(name: str, result: dict) -> Path:
     try:
         tracking.init_store(uri, "avdf-benchmarks")
         numbers = {k: [(0, float(v))] for k, v in result.items() if isinstance(v, int | float)}
-        tracking.log_run(uri, "avdf-benchmarks", name, {"benchmark": name}, {}, numbers)
+        runtime = Runtime(1, 1, 0, uri, "avdf-benchmarks", "benchmark", [])
+        tracking.log_run(runtime, name, {"benchmark": name}, {}, numbers)
     except Exception as e:  # the CSV has the numbers either way
         print(f"(not logged to MLflow: {e})")
     print(f"recorded in {out.relative_to(REPO_ROOT)} and MLflow (experiment avdf-benchmarks)")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -273,6 +274,29 @@ def test_frame_level_table_scores_frames_against_segments(workflow):
 
 
 @pytest.mark.slow
+def test_localisation_table_is_the_benchmark_metrics_of_each_seeds_proposals(workflow):
+    """table_localisation: AP@IoU and AR@N of MACB-DF's proposals on the LAV-DF stand-in, the mean
+    over seeds of what avdf.localisation computes from each evaluation's timelines, inside its interval."""
+    from avdf import localisation, studies
+    from avdf.tables import _localisation_files
+
+    table = pd.read_csv(workflow / "results/table_localisation.csv").set_index("dataset")
+    row = table.loc["synth_lavdf"]
+    params = tiny_params()
+    evals = [layout.eval_json(*e) for e in studies.evals(params, "frame_level")]
+    per_seed = [
+        localisation.scores(
+            _localisation_files(json.loads((workflow / p).read_text())["timelines"], params["localisation"])
+        )
+        for p in evals
+    ]
+    assert row["seeds"] == len(per_seed) == 2 and row["fake_segments"] > 0
+    for key in ("ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_50", "ar_30", "ar_20", "ar_10", "ar_5"):
+        assert row[key] == pytest.approx(np.mean([s[key] for s in per_seed]), abs=0.006), key
+        assert row[f"{key}_ci_lo"] <= row[key] + 0.01 and row[key] <= row[f"{key}_ci_hi"] + 0.01, key
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["macbdf", "mcl"])
 def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeypatch, method):
     """Killed after its 2nd of 3 epochs, a run resumes from progress.pt and ends bit-identical to
@@ -360,6 +384,44 @@ def test_predict_scores_a_video_and_names_a_bad_one(workflow, tmp_path, face_cli
     assert good["start_s"] == 0.0 and 0 < good["audio_score"] < 1 and 0 < good["video_score"] < 1
     assert [s["second"] for s in good["per_second"]] == [0] and len(good["face_track"]["boxes"]) == 25
     assert wrong["error"].startswith("corrupt or unreadable container") and "prob_fake" not in wrong
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["detection", "localisation"])
+def test_predict_writes_the_challenge_submission_formats(workflow, tmp_path, face_clip, kind):
+    """The 1M-Deepfakes challenge's formats: detection, `file;score` lines as its evaluator splits
+    them; localisation, {file: [[score, start, end], ...]} as its ap_ar_1d reads it (scores
+    descending), files named relative to the test folder; an unreadable file is left out, named."""
+    from avdf import localisation
+
+    test = tmp_path / "test"
+    (test / "id001").mkdir(parents=True)
+    shutil.copyfile(face_clip, test / "id001/000.mp4")
+    (test / "id001/001.mp4").write_bytes(b"not a video")
+    out = tmp_path / f"{kind}.out"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    ckpt = workflow / "runs/synth_dfdc/macbdf/default/seed0/model.pt"
+    run = subprocess.run(
+        ["avdf", "predict", *map(str, sorted(test.rglob("*.mp4"))), "--checkpoint", str(ckpt)]
+        + ["--out", str(out), "--challenge", kind, "--root", str(test), "--segment-threshold", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "001.mp4 is not in the submission" in run.stderr
+    if kind == "detection":
+        lines = out.read_text().splitlines()
+        assert len(lines) == 1 and lines[0].split(";")[0] == "id001/000.mp4"
+        assert 0 <= float(lines[0].split(";")[1]) <= 1
+        return
+    submission = json.loads(out.read_text())
+    assert list(submission) == ["id001/000.mp4"]
+    segments = np.asarray(submission["id001/000.mp4"])
+    assert segments.shape[1] == 3 and (np.diff(segments[:, 0]) <= 0).all()  # [score, start, end], best first
+    assert (segments[:, 1] < segments[:, 2]).all() and segments[:, 2].max() <= 1.0 + 1e-6  # a 1 s clip
+    # threshold 0: every frame is fake, one segment over the whole clip, found by the benchmark's AR
+    assert localisation.average_recall({"f": (segments, np.array([[0.0, 1.0]]))}, 5) == 1.0
 
 
 @pytest.mark.slow

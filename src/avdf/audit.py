@@ -33,8 +33,9 @@ PREDICTORS = ("leading_silence_s", "duration_s", "file_size_bytes", "bitrate_kbp
 
 
 def features(manifest_csv: str, demux_index: str, demux_dir: str, silence_db: float) -> pd.DataFrame:
-    clips = manifest.read(manifest_csv)
-    ok = clips[clips["clip_id"].isin(set(stage_runner.accepted(demux_index)["clip_id"]))]
+    clips = manifest.read(manifest_csv, manifest.AUDIT_COLUMNS)
+    accepted = set(stage_runner.accepted(demux_index)["clip_id"])
+    ok = clips[clips["clip_id"].isin(accepted) & (clips["label"] >= 0)]  # labels withheld: not audited
     rows = []
     for cid, path, label in zip(ok["clip_id"], ok["path"], ok["label"], strict=True):
         audio, rate = ffmpeg.read_wav(Path(demux_dir) / f"{cid}.wav")

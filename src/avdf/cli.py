@@ -23,6 +23,7 @@ TABLES = {  # avdf table NAME -> function of avdf.tables
     "fig5": "depth_sweep",
     "fig67": "om_pareto_curves",
     "frame_level": "table_frame_level",
+    "localisation": "table_localisation",
 }
 STAGES = ("demux", "faces", "face-crops", "log-mel")
 
@@ -67,12 +68,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="the MLflow store of --model-uri")
     p.add_argument("--out", help="JSON (or .csv: one row per video); default: JSON on stdout")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--challenge",
+        choices=["detection", "localisation"],
+        help="write --out as a 1M-Deepfakes challenge submission (detection: file;score lines; "
+        "localisation: JSON of [score, start, end] segments per file)",
+    )
+    p.add_argument("--root", default=".", help="with --challenge: files are named relative to this folder")
+    p.add_argument("--segment-threshold", type=float, default=0.5, help="fake segments: frame probability")
+    p.add_argument("--merge-gap", type=float, default=0.0, help="fake segments: merge across gaps (s)")
+    p.add_argument("--min-length", type=float, default=0.0, help="fake segments: drop shorter ones (s)")
 
     p = command("track-data", "put located datasets under DVC (outside copies: a dependency)")
     p.add_argument("markers", nargs="+", help="data/raw/<name>.json files written by fetch")
 
-    p = command("ingest", "metadata -> manifest + split file", spec="the split section, as JSON")
-    p.add_argument("--source", required=True, help="the adapter: fakeavceleb, dfdc, lavdf, defakeavmit")
+    p = command("ingest", "metadata -> manifest + split file", spec="split section (+ on_bad_rows), JSON")
+    p.add_argument("--source", required=True, help="the adapter: fakeavceleb, dfdc, lavdf, defakeavmit, csv")
     p.add_argument("--root", required=True, help="the dataset root, or a marker JSON written by fetch")
     p.add_argument("--manifest", required=True)
     p.add_argument("--split", required=True)
@@ -142,8 +153,15 @@ def _predict(a):
     from avdf import predict
 
     model, ckpt = predict.load(a.checkpoint, a.model_uri, a.tracking_uri)
-    results = predict.predict(a.videos, model, ckpt, a.threads)
-    predict.write(results, a.out)
+    rule = {"threshold": a.segment_threshold, "merge_gap_s": a.merge_gap, "min_length_s": a.min_length}
+    results = predict.predict(a.videos, model, ckpt, a.threads, rule)
+    if not a.challenge:
+        predict.write(results, a.out)
+    elif not a.out:
+        raise SystemExit("avdf predict --challenge needs --out (the submission file)")
+    else:
+        for path in predict.write_submission(results, a.out, a.challenge, a.root):
+            print(f"WARNING: {path} is not in the submission (not scored or not localised)", file=sys.stderr)
     return 1 if all("error" in r for r in results) else 0
 
 
@@ -159,8 +177,9 @@ def _ingest(a):
 
     root = json.loads(open(a.root).read())["root"] if a.root.endswith(".json") else a.root
     s = a.spec
+    options = {k: s[k] for k in ("on_bad_rows",) if k in s}
     manifest.build(
-        a.source, root, a.manifest, a.split, s["protocol"], s["test_fraction"], s["seed"], a.report
+        a.source, root, a.manifest, a.split, s["protocol"], s["test_fraction"], s["seed"], a.report, options
     )
 
 

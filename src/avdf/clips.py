@@ -20,7 +20,7 @@ from avdf.specs import InputSpec
 
 
 def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split: str | None) -> pd.DataFrame:
-    clips = manifest.read(manifest_csv)
+    clips = manifest.read(manifest_csv, manifest.CLIP_COLUMNS)
     ok = set(stage_runner.accepted(crops_index)["clip_id"]) & set(
         stage_runner.accepted(log_mel_index)["clip_id"]
     )

@@ -89,6 +89,7 @@ def evaluate_model(
     }
     if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
         result["frame_level"] = frame_level.frame_auc(out, data, table, ckpt["input"])
+        result["timelines"] = frame_level.timelines(out, data, table, ckpt["input"])
     atomic.write_csv(
         scores_csv,
         pd.DataFrame(

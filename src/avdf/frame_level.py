@@ -67,3 +67,32 @@ def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
         result[f"{name}_fake_frames"] = int(y.sum())
         result[f"{name}_frames"] = len(y)
     return result
+
+
+def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> list[dict] | None:
+    """Per test clip, what temporal localisation reads (avdf.localisation): the start time of each
+    sampled frame's stride, the fake probability there (the higher of the video head's and the
+    nearest audio token's), and the clip's fake segments clipped to the span that was scored."""
+    if "frame_video" not in out:
+        return None
+    video = torch.sigmoid(out["frame_video"]).numpy()
+    audio = torch.sigmoid(out["frame_audio"]).numpy()
+    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
+    result = []
+    for i, row in enumerate(table.itertuples()):
+        span = min(spec.video_len, len(data.video[i])) / spec.fps
+        starts = np.arange(spec.frames) * span / spec.frames
+        centres = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
+        nearest = np.abs(audio_times[None, :] - centres[:, None]).argmin(1)
+        periods = periods_of(row.fake_periods)
+        segments = [(max(s, 0.0), min(e, span)) for s, e in periods if s < span and e > 0]
+        result.append(
+            {
+                "clip_id": row.clip_id,
+                "times": [round(float(t), 6) for t in starts],
+                "probs": [float(p) for p in np.maximum(video[i], audio[i][nearest])],
+                "segments": [list(s) for s in segments] if int(row.label) else [],
+                "scored_s": span,
+            }
+        )
+    return result

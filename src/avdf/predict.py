@@ -9,7 +9,13 @@ trained on (the last one aligned to the end of the video), and per video the out
 - ``audio_score`` and ``video_score``: the branch scores, the mean sigmoid of each modality's
   frame-level head (MACB-DF only);
 - ``per_second``: for each second, the mean frame-level probability of each modality;
-- ``face_track``: the box followed in each frame (x1, y1, x2, y2), and which frames were keyframes.
+- ``face_track``: the box followed in each frame (x1, y1, x2, y2), and which frames were keyframes;
+- ``fake_segments``: ``[score, start_s, end_s]`` segments where the frame heads call the video fake
+  (avdf.localisation.proposals over every window's frames; MACB-DF only).
+
+:func:`write_submission` writes the 1M-Deepfakes challenge's formats (AV-Deepfake1M): detection,
+one ``file;score`` line per video; localisation, a JSON object ``{file: [[score, start, end], ...]}``
+(seconds, highest score first), with each file named relative to the test set's root.
 
 A file that cannot be scored gets ``error`` (the reason) and the other files are still scored.
 """
@@ -24,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import clip_pipeline
+from avdf import clip_pipeline, localisation
 from avdf.errors import InputError
 from avdf.media import faces, ffmpeg
 from avdf.models import load_model
@@ -50,9 +56,18 @@ def load(checkpoint: str | None, model_uri: str | None, tracking_uri: str | None
     return load_model(str(found[0]))
 
 
+# how segments are proposed from frame scores (as params.yaml: localisation)
+SEGMENT_RULE = {"threshold": 0.5, "merge_gap_s": 0.0, "min_length_s": 0.0}
+
+
 @torch.inference_mode()
 def score_video(
-    path: str | Path, model: torch.nn.Module, spec: InputSpec, mel_norm: tuple, tracker: faces.FaceTracker
+    path: str | Path,
+    model: torch.nn.Module,
+    spec: InputSpec,
+    mel_norm: tuple,
+    tracker: faces.FaceTracker,
+    rule: dict = SEGMENT_RULE,
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
     starts, batch = clip_pipeline.windows(clip, spec, mel_norm)
@@ -73,7 +88,27 @@ def score_video(
     }
     if "frame_video" in out:
         result |= _branches(out, starts, spec, len(clip.crops) / fps)
+        result["fake_segments"] = _segments(out, starts, spec, rule).round(4).tolist()
     return result
+
+
+def _segments(out: dict, starts: list[int], spec: InputSpec, rule: dict) -> np.ndarray:
+    """Segment proposals over the whole video: each window's sampled frames at their stride's start
+    time, fake probability the higher of the video head's and the nearest audio token's; where
+    windows overlap (the last one, aligned to the end), the later window's frames are used."""
+    video = torch.sigmoid(out["frame_video"]).numpy()
+    audio = torch.sigmoid(out["frame_audio"]).numpy()
+    offsets = np.arange(video.shape[1]) * spec.window_s / video.shape[1]
+    centres = offsets + spec.window_s / video.shape[1] / 2
+    audio_t = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
+    nearest = np.abs(audio_t[None, :] - centres[:, None]).argmin(1)
+    times = [s / spec.fps + offsets for s in starts]
+    probs = [np.maximum(video[w], audio[w][nearest]) for w in range(len(starts))]
+    earlier_t = np.concatenate([np.zeros(0), *times[:-1]])
+    earlier_p = np.concatenate([np.zeros(0), *probs[:-1]])
+    keep = earlier_t < times[-1][0]
+    t, p = np.concatenate([earlier_t[keep], times[-1]]), np.concatenate([earlier_p[keep], probs[-1]])
+    return localisation.proposals(t, p, **rule)
 
 
 def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) -> dict:
@@ -97,7 +132,9 @@ def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) ->
     return branch | {"per_second": per_second}
 
 
-def predict(videos: list[str], model: torch.nn.Module, ckpt: dict, threads: int = 2) -> list[dict]:
+def predict(
+    videos: list[str], model: torch.nn.Module, ckpt: dict, threads: int = 2, rule: dict = SEGMENT_RULE
+) -> list[dict]:
     """Score each video with a model and its checkpoint (its input spec and log-Mel normalisation)."""
     torch.set_num_threads(threads)
     spec = ckpt["input"]
@@ -106,7 +143,7 @@ def predict(videos: list[str], model: torch.nn.Module, ckpt: dict, threads: int 
     for path in videos:
         started = time.perf_counter()
         try:
-            result = score_video(path, model, spec, tuple(ckpt["mel_norm"]), tracker)
+            result = score_video(path, model, spec, tuple(ckpt["mel_norm"]), tracker, rule)
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)
             result = {"path": str(path), "error": str(e)}
@@ -132,3 +169,26 @@ def write(results: list[dict], out: str | None) -> None:
     else:
         json.dump(results, sys.stdout, indent=1)
         print()
+
+
+def write_submission(results: list[dict], out: str, kind: str, root: str | Path) -> list[str]:
+    """The 1M-Deepfakes challenge's submission file of ``kind`` ("detection" or "localisation"),
+    every file named by its path relative to ``root``; returns the files left out (unscorable, or
+    without segments for localisation), which the caller reports."""
+    import json
+
+    from avdf import atomic
+
+    root = Path(root).resolve()
+    scored = [r for r in results if "error" not in r and (kind == "detection" or "fake_segments" in r)]
+    left_out = [r["path"] for r in results if r not in scored]
+
+    def name(r: dict) -> str:
+        return Path(r["path"]).resolve().relative_to(root).as_posix()
+
+    if kind == "detection":
+        text = "".join(f"{name(r)};{r['prob_fake']}\n" for r in scored)
+    else:
+        text = json.dumps({name(r): r["fake_segments"] for r in scored}, indent=1)
+    atomic.write_text(out, text)
+    return left_out

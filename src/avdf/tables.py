@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avdf import atomic, layout, methods, metrics, paper
+from avdf import atomic, layout, localisation, methods, metrics, paper
 from avdf.data.manifest import CATEGORIES
 
 PAPER_ORDER = ["DefakeAVMiT", "FakeAVCeleb", "DFDC", "LAV-DF"]
@@ -229,6 +229,54 @@ def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.Dat
     return table
 
 
+def _localisation_files(timelines: list[dict], rule: dict) -> dict:
+    """``{clip: (proposals, segments)}`` from one evaluation's timelines, by the proposal rule."""
+    return {
+        t["clip_id"]: (
+            localisation.proposals(t["times"], t["probs"], **rule),
+            np.asarray(t["segments"], float).reshape(-1, 2),
+        )
+        for t in timelines
+    }
+
+
+def table_localisation(eval_jsons: list[str], spec: dict, out_csv: str, n_boot: int = 200) -> pd.DataFrame:
+    """Temporal forgery localisation of MACB-DF's frame heads (avdf.localisation): AP at IoU 0.5,
+    0.75, 0.9, 0.95 and AR at 50, 30, 20, 10, 5 proposals, per dataset with fake segments; mean and
+    std over seeds, and a 95% bootstrap interval of the seed-mean over test clips. Not in the paper."""
+    runs = _in_dataset(load_evals(eval_jsons))
+    rule = spec["localisation"]
+    rows = []
+    for ds, group in runs.groupby("eval_dataset", sort=True):
+        seeds = [_localisation_files(t, rule) for t in group.get("timelines", []) if isinstance(t, list)]
+        row = {"dataset": ds, "method": methods.studied(), "data": spec["data_label"], "seeds": len(seeds)}
+        if not seeds:
+            rows.append(row)
+            continue
+        per_seed = pd.DataFrame([localisation.scores(files) for files in seeds])
+        clips = sorted(seeds[0])
+        rng = np.random.default_rng(0)
+        draws = []
+        for _ in range(n_boot):
+            pick = [clips[i] for i in rng.integers(0, len(clips), len(clips))]
+            resampled = [{f"{c}#{k}": files[c] for k, c in enumerate(pick)} for files in seeds]
+            draws.append(pd.DataFrame([localisation.scores(f) for f in resampled]).mean())
+        lo, hi = pd.DataFrame(draws).quantile(0.025), pd.DataFrame(draws).quantile(0.975)
+        for key in per_seed:
+            row[key] = round(float(per_seed[key].mean()), 2)
+            row[f"{key}_std"] = round(float(per_seed[key].std(ddof=1)), 2) if len(per_seed) > 1 else np.nan
+            row[f"{key}_ci_lo"], row[f"{key}_ci_hi"] = round(float(lo[key]), 2), round(float(hi[key]), 2)
+        timeline = next(t for t in group["timelines"] if isinstance(t, list))
+        row["fake_segments"] = sum(len(t["segments"]) for t in timeline)
+        row["test_clips"] = len(timeline)
+        row["scored_s"] = round(float(np.mean([t["scored_s"] for t in timeline])), 3)
+        row |= {f"rule_{k}": v for k, v in rule.items()}
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    atomic.write_csv(out_csv, table)
+    return table
+
+
 def table2(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
     """The paper's Table 2: MACB-DF without L_C, L_intra, L_cross or the fusion weights w."""
     table = _variant_table(eval_jsons, spec, paper.TABLE2_NAME, paper.TABLE2)
@@ -332,23 +380,37 @@ def om_pareto_curves(train_jsons: list[str], spec: dict, out_csv: str) -> pd.Dat
     return table
 
 
+REJECT_COLUMNS = ["dataset", "stage", "clip_id", "path", "reason"]
+
+
+def _ingest_rejects(report_json: str) -> pd.DataFrame:
+    """The rows ingest skipped (a CSV source with on_bad_rows: skip), as rejects of stage ingest."""
+    bad = json.loads(Path(report_json).read_text()).get("bad_rows", [])
+    return pd.DataFrame(
+        {
+            "clip_id": [f"line {b['line']}" for b in bad],
+            "path": [b["path"] for b in bad],
+            "reason": [f"column {b['column']}: {b['reason']}" for b in bad],
+            "status": "rejected",
+        },
+        dtype=str,
+    )
+
+
 def rejects(index_csvs: dict[str, list[str]], out_csv: str) -> pd.DataFrame:
-    """Every clip a stage rejected, with the stage and the reason: ``{dataset: [stage index, ...]}``."""
+    """Every clip a stage rejected, with the stage and the reason: ``{dataset: [ingest report JSON,
+    stage index CSV, ...]}`` (rows ingest skipped are named by their line in the dataset's table)."""
     frames = []
     for dataset, paths in index_csvs.items():
         for p in paths:
+            if p.endswith(".json"):
+                frames.append(_ingest_rejects(p).assign(dataset=dataset, stage="ingest"))
+                continue
             index = pd.read_csv(p, dtype=str, keep_default_na=False)
             bad = index[index["status"] == "rejected"]
-            frames.append(
-                bad.assign(dataset=dataset, stage=Path(p).parent.name)[
-                    ["dataset", "stage", "clip_id", "path", "reason"]
-                ]
-            )
-    table = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else pd.DataFrame(columns=["dataset", "stage", "clip_id", "path", "reason"])
-    )
+            frames.append(bad.assign(dataset=dataset, stage=Path(p).parent.name))
+    frames = [f[REJECT_COLUMNS] for f in frames if len(f)]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REJECT_COLUMNS)
     atomic.write_csv(out_csv, table.sort_values(["dataset", "stage", "clip_id"], kind="stable"))
     return table
 

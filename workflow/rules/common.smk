@@ -11,6 +11,7 @@ import shlex
 from pathlib import Path
 
 from avdf import layout, methods, numerics, specs, stage_runner, studies
+from avdf.data import manifest
 from avdf.config import ParamsError, validate_params
 from avdf.fingerprints import code_fingerprint
 
@@ -74,6 +75,12 @@ def adapter_of(dataset):
     return "lavdf" if spec["family"] == "lavdf" else "fakeavceleb"
 
 
+def ingest_spec(dataset):
+    """The split section, and what the dataset's adapter reads from its section (CSV: on_bad_rows)."""
+    spec = config["datasets"][dataset]
+    return config["split"] | manifest.adapter_options(spec["source"], spec)
+
+
 def train_spec(wildcards):
     """The TrainSpec of one run (avdf.studies.train_specs), as the train job's --spec."""
     run = specs.Run(wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
@@ -130,7 +137,17 @@ TABLE_STUDY = {  # results/<table>.csv -> the study it reports
     "table3": "table3",
     "table_contrastive": "contrastive",
     "table_frame_level": "frame_level",
+    "table_localisation": "frame_level",
 }
+TABLE_NAME = {"table1_by_category": "table1_by_category", "table_localisation": "localisation"}
+
+
+def table_job_spec(table):
+    """A table job's spec: its study's (studies.table_spec); the localisation table adds its rule."""
+    spec = studies.table_spec(config, TABLE_STUDY[table])
+    if table == "table_localisation":
+        spec["localisation"] = config["localisation"]
+    return as_json(spec)
 FIG4_DATASET = studies.dataset_named(config, config["studies"]["fig4"]["dataset"])
 
 
@@ -147,6 +164,7 @@ def all_targets():
         "results/table3.csv",
         "results/table_contrastive.csv",
         *(["results/table_frame_level.csv"] if studies.evals(config, "frame_level") else []),
+        *(["results/table_localisation.csv"] if studies.evals(config, "frame_level") else []),
         "results/fig5_depth.png",
         "results/fig6_ompareto_loss.png",
         "results/fig4_latent.png",

@@ -11,7 +11,7 @@ rule ingest:
         report=layout.ingest_report("{dataset}"),
     params:
         source=lambda wc: adapter_of(wc.dataset),
-        spec=as_json(config["split"]),
+        spec=lambda wc: as_json(ingest_spec(wc.dataset)),
         code=code("avdf.data.manifest"),
     priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:

@@ -4,11 +4,12 @@
 
 rule rejects:
     input:
+        [layout.ingest_report(d) for d in DATASETS],
         [layout.stage_index(d, s) for d in DATASETS for s in layout.STAGES],
     output:
         "results/rejects.csv",
     params:
-        spec=as_json({d: [layout.stage_index(d, s) for s in layout.STAGES] for d in DATASETS}),
+        spec=as_json({d: [layout.ingest_report(d)] + [layout.stage_index(d, s) for s in layout.STAGES] for d in DATASETS}),
         code=code("avdf.tables"),
     conda:
         "../../envs/avdf.yaml"
@@ -26,10 +27,10 @@ rule table:
     output:
         report("results/{table}.csv", caption="../report/table.rst", category="Tables"),
     wildcard_constraints:
-        table="table1|table1_by_category|table2|table3|table_contrastive|table_frame_level",
+        table="table1|table1_by_category|table2|table3|table_contrastive|table_frame_level|table_localisation",
     params:
-        name=lambda wc: TABLE_STUDY[wc.table] if wc.table != "table1_by_category" else wc.table,
-        spec=lambda wc: table_spec(TABLE_STUDY[wc.table]),
+        name=lambda wc: TABLE_NAME.get(wc.table, TABLE_STUDY[wc.table]),
+        spec=lambda wc: table_job_spec(wc.table),
         code=code("avdf.tables", "avdf.reporting"),
     conda:
         "../../envs/avdf.yaml"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avdf import atomic
 from avdf.data import fetch
-from avdf.data.manifest import SOURCES
+from avdf.data.manifest import SOURCES, adapter_options
 
 
 def checksums_file(name: str) -> Path:
@@ -30,7 +30,8 @@ def locate(name: str, spec: dict, marker: str | Path) -> Path:
             root = adapter.fetch_dataset(spec, root, checksums_file(name))
         except fetch.MissingData as e:
             raise fetch.MissingData(f"dataset {name!r}: {hint}{e}") from None
-    _, report = adapter.read_metadata(root)  # fails now, with the file named, if the layout is wrong
+    # fails now, with the file named, if the layout is wrong
+    _, report = adapter.read_metadata(root, **adapter_options(source, spec))
     atomic.write_json(marker, {"dataset": name, "source": source, "root": str(root.resolve()), **report})
     return root
 

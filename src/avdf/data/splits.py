@@ -92,6 +92,11 @@ PROTOCOLS = {"paper": paper_split, "identity_disjoint": identity_disjoint_split,
 
 
 def make(clips: pd.DataFrame, protocol: str, test_fraction: float, seed: int) -> pd.Series:
+    """The protocol's split of the labelled clips; clips without a label (label -1: a withheld
+    test set) are ``unlabelled`` under every protocol, out of training and of every table."""
     if protocol not in PROTOCOLS:
         raise SplitError(f"unknown split protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[protocol](clips, test_fraction, seed)
+    labelled = clips["label"].astype(int) >= 0
+    split = pd.Series("unlabelled", index=clips.index, dtype=object)
+    split[labelled] = PROTOCOLS[protocol](clips[labelled], test_fraction, seed)
+    return split

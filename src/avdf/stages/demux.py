@@ -15,7 +15,7 @@ def run(
     manifest_csv: str, out_dir: str, index_out: str, spec: DemuxSpec, shard: tuple[int, int] = (0, 1)
 ) -> None:
     out = Path(out_dir)
-    clips = manifest.read(manifest_csv)
+    clips = manifest.read(manifest_csv, manifest.STAGE_COLUMNS)
 
     def outputs(cid):
         return [out / f"{cid}.wav", out / f"{cid}.json"]
