@@ -96,7 +96,7 @@ def make(clips: pd.DataFrame, protocol: str, test_fraction: float, seed: int) ->
     test set) are ``unlabelled`` under every protocol, out of training and of every table."""
     if protocol not in PROTOCOLS:
         raise SplitError(f"unknown split protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-    labelled = clips["label"].astype(int) >= 0
+    labelled = clips["label"].astype(int) >= 0 if "label" in clips else pd.Series(True, index=clips.index)
     split = pd.Series("unlabelled", index=clips.index, dtype=object)
     split[labelled] = PROTOCOLS[protocol](clips[labelled], test_fraction, seed)
     return split
