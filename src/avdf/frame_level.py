@@ -39,6 +39,14 @@ def has_segments(table: pd.DataFrame) -> bool:
     return "fake_periods" in table and (table["fake_periods"].fillna("").astype(str).str.len() > 2).any()
 
 
+def fused(video: np.ndarray, audio: np.ndarray, centres: np.ndarray, window_s: float) -> tuple:
+    """A clip's fake probability at each sampled video frame (``centres``: seconds into the window):
+    the higher of the video head's and that of the nearest audio token; and the nearest tokens."""
+    audio_times = (np.arange(len(audio)) + 0.5) * window_s / len(audio)
+    nearest = np.abs(audio_times[None, :] - centres[:, None]).argmin(1)
+    return np.maximum(video, audio[nearest]), nearest
+
+
 def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> dict | None:
     """Frame-level AUC (percent) per modality and overall, from a model's outputs for ``data``
     (avdf.evaluate.outputs); None for models without frame heads."""
@@ -53,13 +61,13 @@ def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
         video_times = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
         v_lab = inside(video_times, periods) * int(row.video_fake)
         a_lab = inside(audio_times, periods) * int(row.audio_fake)
-        nearest = np.abs(audio_times[None, :] - video_times[:, None]).argmin(1)
+        clip_probs, nearest = fused(video[i], audio[i], video_times, spec.window_s)
         labels["video"].append(v_lab)
         scores["video"].append(video[i])
         labels["audio"].append(a_lab)
         scores["audio"].append(audio[i])
         labels["clip"].append(v_lab | a_lab[nearest])
-        scores["clip"].append(np.maximum(video[i], audio[i][nearest]))
+        scores["clip"].append(clip_probs)
     result = {}
     for key, name in (("clip", "frame_auc"), ("video", "frame_auc_video"), ("audio", "frame_auc_audio")):
         y, s = np.concatenate(labels[key]), np.concatenate(scores[key])
@@ -77,20 +85,19 @@ def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
         return None
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
-    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
     result = []
     for i, row in enumerate(table.itertuples()):
         span = min(spec.video_len, len(data.video[i])) / spec.fps
         starts = np.arange(spec.frames) * span / spec.frames
         centres = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
-        nearest = np.abs(audio_times[None, :] - centres[:, None]).argmin(1)
+        probs, _ = fused(video[i], audio[i], centres, spec.window_s)
         periods = periods_of(row.fake_periods)
         segments = [(max(s, 0.0), min(e, span)) for s, e in periods if s < span and e > 0]
         result.append(
             {
                 "clip_id": row.clip_id,
                 "times": [round(float(t), 6) for t in starts],
-                "probs": [float(p) for p in np.maximum(video[i], audio[i][nearest])],
+                "probs": [float(p) for p in probs],
                 "segments": [list(s) for s in segments] if int(row.label) else [],
                 "scored_s": span,
             }

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import clip_pipeline, localisation
+from avdf import clip_pipeline, frame_level, localisation
 from avdf.errors import InputError
 from avdf.media import faces, ffmpeg
 from avdf.models import load_model
@@ -100,10 +100,8 @@ def _segments(out: dict, starts: list[int], spec: InputSpec, rule: dict) -> np.n
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     offsets = np.arange(video.shape[1]) * spec.window_s / video.shape[1]
     centres = offsets + spec.window_s / video.shape[1] / 2
-    audio_t = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
-    nearest = np.abs(audio_t[None, :] - centres[:, None]).argmin(1)
     times = [s / spec.fps + offsets for s in starts]
-    probs = [np.maximum(video[w], audio[w][nearest]) for w in range(len(starts))]
+    probs = [frame_level.fused(video[w], audio[w], centres, spec.window_s)[0] for w in range(len(starts))]
     earlier_t = np.concatenate([np.zeros(0), *times[:-1]])
     earlier_p = np.concatenate([np.zeros(0), *probs[:-1]])
     keep = earlier_t < times[-1][0]

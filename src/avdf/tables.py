@@ -261,7 +261,8 @@ def table_localisation(eval_jsons: list[str], spec: dict, out_csv: str, n_boot: 
             pick = [clips[i] for i in rng.integers(0, len(clips), len(clips))]
             resampled = [{f"{c}#{k}": files[c] for k, c in enumerate(pick)} for files in seeds]
             draws.append(pd.DataFrame([localisation.scores(f) for f in resampled]).mean())
-        lo, hi = pd.DataFrame(draws).quantile(0.025), pd.DataFrame(draws).quantile(0.975)
+        draws = pd.DataFrame(draws)
+        lo, hi = draws.quantile(0.025), draws.quantile(0.975)
         for key in per_seed:
             row[key] = round(float(per_seed[key].mean()), 2)
             row[f"{key}_std"] = round(float(per_seed[key].std(ddof=1)), 2) if len(per_seed) > 1 else np.nan

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id
+from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of, read_json
 
 SPLITS = {"train": "train_metadata.json", "val": "val_metadata.json"}
 TEST_LIST = "test_files.txt"
@@ -52,12 +52,7 @@ REQUEST = "https://github.com/ControlNet/AV-Deepfake1M (sign the EULA to receive
 
 
 def _record_rows(meta: Path, split: str) -> list[dict]:
-    try:
-        records = json.loads(meta.read_text())
-    except json.JSONDecodeError as e:
-        raise MetadataError(f"{meta}: not valid JSON ({e})") from None
-    if not isinstance(records, list):
-        raise MetadataError(f"{meta}: expected a JSON list of records")
+    records = read_json(meta, list, "a JSON list of records")
     rows = []
     for i, rec in enumerate(records):
         absent = [f for f in FIELDS if f not in rec]
@@ -74,10 +69,7 @@ def _record_rows(meta: Path, split: str) -> list[dict]:
             {
                 "clip_id": clip_id(f"{split}/{rec['file']}"),
                 "path": str(meta.parent / split / rec["file"]),
-                "label": int(category != "RVRA"),
-                "video_fake": int(category in ("FVRA", "FVFA")),
-                "audio_fake": int(category in ("RVFA", "FVFA")),
-                "category": category,
+                **labels_of(category),
                 "identity": group,
                 "identities": group,
                 "method": rec["modify_type"],

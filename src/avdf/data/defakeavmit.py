@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import clip_id
+from avdf.data.fakeavceleb import clip_id, labels_of
 
 REQUEST = "the AVoiD-DF authors (Yang et al., IEEE TIFS 2023); the dataset is not publicly released"
 VIDEO = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -84,10 +84,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
                 {
                     "clip_id": clip_id(str(path.relative_to(root))),
                     "path": str(path),
-                    "label": int(category != "RVRA"),
-                    "video_fake": int(category in ("FVRA", "FVFA")),
-                    "audio_fake": int(category in ("RVFA", "FVFA")),
-                    "category": category,
+                    **labels_of(category),
                     "identity": who,
                     "identities": who,
                     "method": "defakeavmit" if category != "RVRA" else "real",

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id
+from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of, read_json
 
 META = "metadata.json"
 COMPETITION = "deepfake-detection-challenge"
@@ -40,12 +40,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
         raise fetch.MissingData(f"{root}: no DFDC part found (no {META} in any folder below it)")
     rows, missing = [], 0
     for meta in parts:
-        try:
-            entries = json.loads(meta.read_text())
-        except json.JSONDecodeError as e:
-            raise MetadataError(f"{meta}: not valid JSON ({e})") from None
-        if not isinstance(entries, dict):
-            raise MetadataError(f"{meta}: expected an object of file name -> record")
+        entries = read_json(meta, dict, "an object of file name -> record")
         for name, rec in sorted(entries.items()):
             label = str(rec.get("label", "")).upper()
             if label not in ("REAL", "FAKE"):
@@ -59,10 +54,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
                 {
                     "clip_id": clip_id(rel),
                     "path": str(path),
-                    "label": fake,
-                    "video_fake": fake,
-                    "audio_fake": fake,
-                    "category": "FAKE" if fake else "RVRA",
+                    **labels_of("FAKE" if fake else "RVRA"),
                     "identity": Path(group).stem,
                     "identities": Path(group).stem,
                     "method": "dfdc" if fake else "real",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import logging
 import os
 import re
@@ -45,6 +46,29 @@ def clip_id(relative_path: str) -> str:
     """A short, filesystem-safe, stable id for a clip, from its path relative to the dataset root."""
     stem = re.sub(r"[^A-Za-z0-9]+", "_", Path(relative_path).stem).strip("_")[:40]
     return f"{stem}-{hashlib.sha1(relative_path.encode()).hexdigest()[:8]}"
+
+
+def labels_of(category: str) -> dict:
+    """The manifest's label columns of a category (RVRA, RVFA, FVRA, FVFA; FAKE: a fake whose
+    manipulated modality is not known, flagged in both, as DFDC)."""
+    return {
+        "label": int(category != "RVRA"),
+        "video_fake": int(category in ("FVRA", "FVFA", "FAKE")),
+        "audio_fake": int(category in ("RVFA", "FVFA", "FAKE")),
+        "category": category,
+    }
+
+
+def read_json(meta: Path, kind: type, expected: str):
+    """A metadata JSON file whose top level is a ``kind`` (list or dict); MetadataError naming the
+    file when it is not valid JSON or not ``expected``."""
+    try:
+        data = json.loads(meta.read_text())
+    except json.JSONDecodeError as e:
+        raise MetadataError(f"{meta}: not valid JSON ({e})") from None
+    if not isinstance(data, kind):
+        raise MetadataError(f"{meta}: expected {expected}")
+    return data
 
 
 def _resolve(root: Path, directory: str, name: str) -> Path:
@@ -93,10 +117,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
                 {
                     "clip_id": clip_id(rel),
                     "path": str(path),
-                    "label": int(category != "RVRA"),
-                    "video_fake": int(category in ("FVRA", "FVFA")),
-                    "audio_fake": int(category in ("RVFA", "FVFA")),
-                    "category": category,
+                    **labels_of(category),
                     "identity": rec["source"],
                     "identities": ";".join(dict.fromkeys(people)),
                     "method": rec["method"],

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id
+from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of, read_json
 
 META = "metadata.json"
 HF_REPO = "ControlNet/LAV-DF"
@@ -46,10 +46,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
     if not metas:
         raise fetch.MissingData(f"{root}: no LAV-DF {META} at the root or one folder down")
     meta = metas[0]
-    try:
-        records = json.loads(meta.read_text())
-    except json.JSONDecodeError as e:
-        raise MetadataError(f"{meta}: not valid JSON ({e})") from None
+    records = read_json(meta, object, "JSON")
     rows, missing = [], 0
     for i, rec in enumerate(records):
         absent = FIELDS - set(rec)
@@ -63,10 +60,7 @@ def read_metadata(root: str | Path) -> tuple[pd.DataFrame, dict]:
             {
                 "clip_id": clip_id(rec["file"]),
                 "path": str(path),
-                "label": int(video or audio),
-                "video_fake": int(video),
-                "audio_fake": int(audio),
-                "category": _category(video, audio),
+                **labels_of(_category(video, audio)),
                 "identity": Path(group).stem,
                 "identities": Path(group).stem,
                 "method": "lavdf" if video or audio else "real",

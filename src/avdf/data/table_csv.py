@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id
+from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of
 
 REQUIRED = ("path", "label")
 OPTIONAL = ("video_fake", "audio_fake", "category", "identity", "split", "fake_periods")
@@ -102,10 +102,7 @@ def _clip(base: Path, row: dict) -> dict:
     return {
         "clip_id": clip_id(str(path)),
         "path": str(path),
-        "label": label,
-        "video_fake": int(category in ("FVRA", "FVFA", "FAKE")),
-        "audio_fake": int(category in ("RVFA", "FVFA", "FAKE")),
-        "category": category,
+        **labels_of(category),
         "identity": who.split(";")[0].strip(),
         "identities": ";".join(p.strip() for p in who.split(";") if p.strip()),
         "method": "csv" if label else "real",
