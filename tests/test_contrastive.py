@@ -151,3 +151,20 @@ def test_every_objective_builds_from_params_and_trains():
         objective = contrastive.build(name, 8, params["macbdf"], params["contrastive"], batch_size=4)
         loss = objective(z_a, z_v, y_a, y_v)["L_C"]
         assert torch.isfinite(loss) and loss.requires_grad, name
+
+
+def test_no_weight_decay_on_temperatures_biases_and_scalars():
+    """AdamW with weight decay alone (no gradient) shrinks the decayed weights and leaves SigLIP's t
+    and b, biases and norm gains where they are (open_clip's exclusion)."""
+    from avdf.train import make_optimizer
+
+    siglip = contrastive.build("siglip", 8, {}, {"siglip_t0": 2.3, "siglip_b0": -10.0}, 4)
+    layer = torch.nn.Linear(8, 8)
+    params = [*siglip.parameters(), *layer.parameters()]
+    before = [p.detach().clone() for p in params]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    make_optimizer(params, lr=0.1, weight_decay=0.5).step()
+    t, b, weight, bias = params
+    assert torch.equal(t, before[0]) and torch.equal(b, before[1]) and torch.equal(bias, before[3])
+    assert torch.allclose(weight, before[2] * (1 - 0.1 * 0.5))

@@ -14,17 +14,21 @@ def test_eq9_composite_distance_by_hand():
     """Centres c0 = (1, 0), c1 = (0, 1) with diagonal variances 1 and 4, beta = 0.5.
     x0 = (2, 1): nearest c0, Mahalanobis sqrt(1 + 1) = 1.41421, 1 - cos = 1 - 2/sqrt(5) = 0.10557.
     x1 = (1, 3): nearest c1, Mahalanobis sqrt(1/4 + 4/4) = 1.11803, 1 - cos = 1 - 3/sqrt(10) = 0.05132.
-    d_max = 1.41421, so D0 = 0.5 * 1 + 0.5 * 0.10557 and D1 = 0.5 * 1.11803 / 1.41421 + 0.5 * 0.05132."""
+    d_max = 1.41421 (in evaluation: remembered from training), so D0 = 0.5 * 1 + 0.5 * 0.10557 and
+    D1 = 0.5 * 1.11803 / 1.41421 + 0.5 * 0.05132."""
     dist = ClusterDistance(2, k_max=2, beta=0.5).eval()
     dist.centres.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
     dist.variances.copy_(torch.tensor([[1.0, 1.0], [4.0, 4.0]]))
     dist.k.fill_(2)
+    dist.d_max.fill_(math.sqrt(2))
     d = dist(torch.tensor([[2.0, 1.0], [1.0, 3.0]]))
     expected = [
         0.5 + 0.5 * (1 - 2 / math.sqrt(5)),
         0.5 * math.sqrt(1.25) / math.sqrt(2) + 0.5 * (1 - 3 / math.sqrt(10)),
     ]
     assert d.tolist() == pytest.approx(expected, abs=1e-6)  # 0.552786, 0.420943
+    alone = torch.cat([dist(x[None]) for x in torch.tensor([[2.0, 1.0], [1.0, 3.0]])])
+    assert alone.tolist() == pytest.approx(expected, abs=1e-6)  # one clip per batch: the same D
 
 
 def test_eq10_importance_weights_by_hand():

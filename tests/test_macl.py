@@ -76,6 +76,23 @@ def test_queue_holds_earlier_batches_only():
     assert "queue_a" not in macl.state_dict()
 
 
+def test_queue_never_offers_a_clip_its_own_earlier_copy():
+    """Epoch 1 queues clips 0 and 1; in epoch 2 clip 0 meets only clip 1's queued video as a negative
+    (not its own older, nearly identical video, which would be the hardest negative of all)."""
+    macl = MACL(dim=2, tau0=0.5, margin=0.0, k_nearest=8, queue_size=8, use_intra=False, adaptive_tau=False)
+    first = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [0.2, 1.0]]), dim=1)
+    macl(first, first, torch.zeros(2), torch.zeros(2), torch.tensor([0, 1]))
+    a = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0]]), dim=1)
+    v = torch.nn.functional.normalize(torch.tensor([[1.0, 0.05]]), dim=1)
+    out = macl(a, v, torch.zeros(1), torch.zeros(1), torch.tensor([0]))
+    pos, neg = (a @ v.T).item(), (a @ first[1]).item()
+    expected = -math.log(math.exp(pos / 0.5) / (math.exp(pos / 0.5) + math.exp(neg / 0.5)))
+    assert math.isclose(out["L_av"].item(), expected, rel_tol=1e-5)
+    unknown = MACL(dim=2, tau0=0.5, margin=0.0, k_nearest=8, queue_size=8, use_intra=False, adaptive_tau=False)
+    unknown(first, first, torch.zeros(2), torch.zeros(2))
+    assert unknown(a, v, torch.zeros(1), torch.zeros(1))["L_av"].item() > expected  # both queued: harder
+
+
 def test_temperature_stays_positive_and_finite_on_degenerate_batches():
     temp = AdaptiveTemperature(tau0=0.1)
     same = torch.nn.functional.normalize(torch.ones(6, 8), dim=1)  # all-identical embeddings

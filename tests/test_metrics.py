@@ -87,3 +87,27 @@ def test_seed_mean_interval_contains_the_seed_mean_and_narrows_with_more_clips()
         return ci["auc"][1] - ci["auc"][0]
 
     assert width(200) < width(20)
+
+
+def asvspoof_eer(fake_scores, real_scores):
+    """ASVspoof's compute_eer as its algorithm reads (target = fake here): stable-sort the scores
+    concatenated targets first, cut after each position k = 0..n, FRR = targets among the k lowest,
+    FAR = non-targets above them; EER = mean(FRR, FAR) where they are closest."""
+    scores = np.r_[fake_scores, real_scores]
+    is_fake = np.r_[np.ones(len(fake_scores)), np.zeros(len(real_scores))][np.argsort(scores, kind="mergesort")]
+    frr = np.r_[0, np.cumsum(is_fake)] / len(fake_scores)
+    far = np.r_[len(real_scores), len(real_scores) - np.cumsum(1 - is_fake)] / len(real_scores)
+    i = np.argmin(np.abs(frr - far))
+    return 100 * (frr[i] + far[i]) / 2
+
+
+def test_eer_equals_asvspoof_without_ties_and_differs_on_ties_as_documented():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        labels = rng.integers(0, 2, 30).astype(bool)
+        labels[:2] = [False, True]
+        scores = rng.random(30)  # distinct
+        assert np.isclose(eer(labels, scores), asvspoof_eer(scores[labels], scores[~labels]))
+    constant = np.full(4, 0.5)  # a constant scorer: no threshold separates anything
+    assert eer(np.array([1, 1, 0, 0]), constant) == 50.0
+    assert asvspoof_eer(constant[:2], constant[2:]) == 100.0  # ASVspoof cuts inside the tie

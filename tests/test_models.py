@@ -124,3 +124,30 @@ def test_dropout_is_inverted_dropout_with_bernoulli_masks():
     assert abs(y.mean().item() - 1.0) < 0.01  # unbiased
     assert torch.equal(drop.eval()(x), x)
     assert torch.equal(Dropout(1.0).train()(x), torch.zeros_like(x))
+
+
+MACBDF = {
+    "ms_depth": 1, "contrastive": True, "cross": True, "intra": True, "fusion_weights": True,
+    "om_pareto": False, "lambda_c": 0.5, "tau0": 0.1, "margin": 0.2, "k_nearest": 4, "queue_size": 8,
+    "fusion_beta": 0.5, "fusion_gamma": 0.5, "k_max": 3, "om_lambda0": 1.0, "om_kappa": 5.0,
+    "om_pgd_steps": 5, "objective": "macl",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", [*BASELINES, "macbdf"])
+def test_scores_do_not_depend_on_how_test_clips_are_batched(method):
+    """After a training step (BatchNorm statistics, MACB-DF's clusters and d_max set), a test set
+    scored in one batch and in batches of 3 gives the same outputs to 1e-6: every per-clip output
+    (an untrained MACB-DF's logit barely moves with its fusion weights, so they are compared too)."""
+    torch.manual_seed(0)
+    model = models.build(method, 32, CFG, MACBDF if method == "macbdf" else EXTRA.get(method))
+    model.train()
+    model(_batch(b=8))  # one training forward pass: fits the clusters and BatchNorm running stats
+    model.eval()
+    test = _batch(b=8)
+    with torch.no_grad():
+        whole = model(test)
+        parts = [model({k: v[i : i + 3] for k, v in test.items()}) for i in range(0, 8, 3)]
+    for key, value in whole.items():
+        if value.dim() >= 1:
+            assert torch.allclose(value, torch.cat([p[key] for p in parts]), atol=1e-6, rtol=0), key

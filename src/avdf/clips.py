@@ -69,6 +69,7 @@ class ClipSet(torch.utils.data.Dataset):
             "label": self.labels[i],
             "audio_fake": self.audio_fake[i],
             "video_fake": self.video_fake[i],
+            "index": i,  # which clip: MACL's queue never offers a clip its own earlier copy
         }
 
 

@@ -1,4 +1,4 @@
-"""Detection metrics: ACC, AUC, EER (ASVspoof convention) and AP, plus AUC per fake category."""
+"""Detection metrics: ACC, AUC, EER (at achievable thresholds; ASVspoof's without ties) and AP, plus AUC per fake category."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import numpy as np
 
 
 def eer(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Equal error rate in percent, the ASVspoof way.
+    """Equal error rate in percent, at thresholds a detector can actually set.
 
     Thresholds are the sorted scores, without interpolation; EER = mean(FRR, FAR) at the threshold
     where |FRR - FAR| is smallest. Here the positive class (label 1) is *fake*, and a clip is called
     fake when its score is at least the threshold.
+
+    Without tied scores this equals ASVspoof's ``compute_eer`` (which cuts the list of scores sorted
+    by a stable sort after every position). On ties it differs: ASVspoof also cuts *inside* a run of
+    equal scores, splitting clips no threshold can separate, in the order its inputs were
+    concatenated; here a run of ties is called one way as a whole. For a constant scorer ASVspoof
+    gives 100 and this gives 50 (docs/paper-notes.md, "EER on tied scores").
     """
     labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, float)
     if labels.all() or not labels.any():

@@ -28,7 +28,7 @@ from avdf import distributed
 from avdf.optim import om_pareto
 
 ENCODERS = ("audio", "video")
-LABELS = ("label", "audio_fake", "video_fake")
+LABELS = ("label", "audio_fake", "video_fake", "index")
 
 
 def _ddp(module: nn.Module, ctx: distributed.Context) -> nn.Module:
@@ -105,7 +105,7 @@ class MACBDFStep:
             h_a, h_v = self.encode(batch)
         if self.ctx.active:  # the global batch, in every process
             h_a, h_v = distributed.gather(h_a), distributed.gather(h_v)
-            batch = {k: distributed.gather(batch[k]) for k in LABELS}
+            batch = {k: distributed.gather(batch[k]) for k in LABELS if k in batch}
         if self.om is None:
             with self.autocast():
                 out = self.model.head(h_a, h_v)

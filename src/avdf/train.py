@@ -84,10 +84,19 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
+def decay_groups(trainable: list, weight_decay: float) -> list[dict]:
+    """Weight decay on weight matrices and kernels only: parameters with fewer than 2 dimensions
+    (biases, norm gains, and learned scalars such as SigLIP's t and b, SVR's radius, the multi-scale
+    blocks' lambdas, the adaptive temperature's) are not decayed, as open_clip excludes them."""
+    decay = [p for p in trainable if p.ndim >= 2]
+    rest = [p for p in trainable if p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
 def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """AdamW, fused: one kernel for all parameters instead of a Python loop over them
     (on a CPU, 2 ms instead of 12 ms per step for MACB-DF; the update rule is the same)."""
-    return torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay, fused=True)
+    return torch.optim.AdamW(decay_groups(trainable, weight_decay), lr=lr, fused=True)
 
 
 @torch.inference_mode()

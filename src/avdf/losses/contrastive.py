@@ -1,8 +1,9 @@
 """The contrastive term L_C of MACB-DF's multimodal loss, by name: MACL (the paper's, eq. 8) or one
 of the alternatives of the contrastive-objective study (results/table_contrastive.csv).
 
-Every objective maps (z_a, z_v, y_a, y_v), the L2-normalised audio and video embeddings (B, D) and
-the audio and video fake labels (B,), to a dict whose ``L_C`` is the loss and whose other entries
+Every objective maps (z_a, z_v, y_a, y_v, ids), the L2-normalised audio and video embeddings (B, D),
+the audio and video fake labels (B,) and the clips' dataset indices (B,; None when unknown; MACL's
+queue uses them), to a dict whose ``L_C`` is the loss and whose other entries
 are detached values to log.
 """
 

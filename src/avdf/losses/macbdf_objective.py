@@ -34,7 +34,7 @@ class MACBDFObjective(nn.Module):
         terms = {"L_sample": bce(out["logit"], y)}
         multimodal = terms["L_sample"]
         if self.contrast is not None:
-            contrast = self.contrast(out["z_a"], out["z_v"], y_a, y_v)
+            contrast = self.contrast(out["z_a"], out["z_v"], y_a, y_v, batch.get("index"))
             multimodal = multimodal + self.lambda_c * contrast["L_C"]
             terms.update({k: v.detach() for k, v in contrast.items()})
         return {

@@ -8,7 +8,8 @@ Cross-modal, audio -> video, eq. (2); video -> audio, eq. (7), is the same with 
                         / (exp(s(a_i, v_i) / tau) + sum_{k in N_K(i)} exp((s(a_i, v_k^-) - m) / tau))
 
 where N_K(i) are the K negatives nearest to a_i (highest similarity) among the other clips of the
-batch and a queue of earlier batches. The margin m is subtracted before dividing by tau, as in the
+batch and a queue of earlier batches; the queue's copies of clip i itself (from an earlier epoch)
+are never its negatives (``ids``, the clips' dataset indices). The margin m is subtracted before dividing by tau, as in the
 text under eq. (2) (eq. (7) prints "- m" outside the fraction: paper-notes).
 
 Intra-modal, L_vv and L_aa: the same form within one modality, where the positives of an anchor
@@ -80,15 +81,21 @@ class MACL(nn.Module):
         self.register_buffer("queue_v", torch.zeros(0, dim), persistent=False)
         self.register_buffer("queue_ya", torch.zeros(0), persistent=False)
         self.register_buffer("queue_yv", torch.zeros(0), persistent=False)
+        self.register_buffer("queue_id", torch.zeros(0, dtype=torch.long), persistent=False)
 
-    def forward(self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor) -> dict:
-        """z_a, z_v (B, D) normalised; y_a, y_v (B,) audio and video fake labels. Returns the terms."""
+    def forward(
+        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+    ) -> dict:
+        """z_a, z_v (B, D) normalised; y_a, y_v (B,) audio and video fake labels; ids (B,) the clips'
+        indices (None: every clip is new). Returns the terms."""
         b = z_a.shape[0]
+        ids = torch.full((b,), -1, device=z_a.device) if ids is None else ids.to(z_a.device).long()
         s = z_a @ z_v.T
         tau = self.temperature(s, z_a, z_v) if self.temperature is not None else torch.tensor(self.tau0)
         all_a, all_v = torch.cat([z_a, self.queue_a]), torch.cat([z_v, self.queue_v])
         all_ya, all_yv = torch.cat([y_a, self.queue_ya]), torch.cat([y_v, self.queue_yv])
-        not_self = torch.ones(b, all_a.shape[0], dtype=torch.bool)
+        all_ids = torch.cat([ids, self.queue_id])
+        not_self = (ids[:, None] != all_ids[None, :]) | (ids[:, None] < 0)  # another clip (or unknown)
         not_self[torch.arange(b), torch.arange(b)] = False
         terms = {}
         if self.use_cross:
@@ -106,15 +113,16 @@ class MACL(nn.Module):
                 loss, ok = margin_nce(z, z @ z.T, same, every, negatives, tau, self.margin, self.k)
                 terms[name] = _mean_over(loss, ok)
         if self.training:
-            self._enqueue(z_a, z_v, y_a, y_v)
+            self._enqueue(z_a, z_v, y_a, y_v, ids)
         loss = torch.stack(list(terms.values())).mean() if terms else z_a.sum() * 0  # eq. (8)
         return {"L_C": loss, "tau": tau.detach(), **{k: v.detach() for k, v in terms.items()}}
 
     @torch.no_grad()
-    def _enqueue(self, z_a, z_v, y_a, y_v) -> None:
+    def _enqueue(self, z_a, z_v, y_a, y_v, ids) -> None:
         """FIFO queue of detached embeddings, newest first; the current batch never meets itself."""
         n = self.queue_size
         self.queue_a = torch.cat([z_a.detach(), self.queue_a])[:n]
         self.queue_v = torch.cat([z_v.detach(), self.queue_v])[:n]
         self.queue_ya = torch.cat([y_a.detach().float(), self.queue_ya])[:n]
         self.queue_yv = torch.cat([y_v.detach().float(), self.queue_yv])[:n]
+        self.queue_id = torch.cat([ids, self.queue_id])[:n]

@@ -6,8 +6,9 @@ Eq. (9), per modality, for a sample x and the centre c of its cluster::
 
 The clustering is adaptive: k-means for every K in 2..k_max, keeping the K with the best
 silhouette. Sigma is the cluster's diagonal covariance plus a ridge, because a batch holds fewer
-samples than dimensions (paper-notes). Centres and covariances found on training batches are
-kept, so evaluation does not depend on how test clips are batched.
+samples than dimensions (paper-notes). Centres, covariances and d_max found on training batches
+are kept: in training d_max is the largest d of the batch, in evaluation the one remembered from
+the last training batch, so a test clip's score does not depend on which clips share its batch.
 
 Eq. (10): ``w = gamma * ReLU(f(MHAttention(tokens))) + (1 - gamma) / (D + eps)``. avdf divides w_v and
 w_a by their sum, so that eq. (17) mixes the modalities (paper-notes).
@@ -69,6 +70,7 @@ class ClusterDistance(nn.Module):
         self.register_buffer("centres", torch.zeros(k_max, dim))
         self.register_buffer("variances", torch.ones(k_max, dim))
         self.register_buffer("k", torch.tensor(0))
+        self.register_buffer("d_max", torch.tensor(1.0))
 
     @torch.no_grad()
     def fit(self, x: torch.Tensor) -> None:
@@ -93,20 +95,26 @@ class ClusterDistance(nn.Module):
         self.centres[: len(c)] = c
         self.variances[: len(c)] = var + self.ridge
         self.k.fill_(len(c))
+        self.d_max.fill_(float(self.mahalanobis(x)[0].max().clamp_min(1e-9)))
+
+    def mahalanobis(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """d of eq. (9) to the nearest remembered centre (B,), and that centre (B, D)."""
+        k = int(self.k)
+        c, var = self.centres[:k], self.variances[:k]
+        nearest = torch.cdist(x, c).argmin(1)
+        diff = x - c[nearest]
+        return torch.sqrt((diff**2 / var[nearest]).sum(1) + 1e-12), c[nearest]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Composite distance D (B,) of each sample to its nearest remembered cluster centre."""
         if self.training:
             self.fit(x.detach())
-        k = int(self.k)
-        if k == 0:
+        if int(self.k) == 0:
             return torch.ones(len(x), device=x.device)
-        c, var = self.centres[:k], self.variances[:k]
-        nearest = torch.cdist(x, c).argmin(1)
-        diff = x - c[nearest]
-        maha = torch.sqrt((diff**2 / var[nearest]).sum(1) + 1e-12)
-        cos = 1 - nn.functional.cosine_similarity(x, c[nearest], dim=1)
-        return self.beta * maha / maha.max().clamp_min(1e-9) + (1 - self.beta) * cos
+        maha, centre = self.mahalanobis(x)
+        d_max = maha.max().clamp_min(1e-9) if self.training else self.d_max
+        cos = 1 - nn.functional.cosine_similarity(x, centre, dim=1)
+        return self.beta * maha / d_max + (1 - self.beta) * cos
 
 
 class FusionWeights(nn.Module):
