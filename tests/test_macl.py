@@ -88,7 +88,9 @@ def test_queue_never_offers_a_clip_its_own_earlier_copy():
     pos, neg = (a @ v.T).item(), (a @ first[1]).item()
     expected = -math.log(math.exp(pos / 0.5) / (math.exp(pos / 0.5) + math.exp(neg / 0.5)))
     assert math.isclose(out["L_av"].item(), expected, rel_tol=1e-5)
-    unknown = MACL(dim=2, tau0=0.5, margin=0.0, k_nearest=8, queue_size=8, use_intra=False, adaptive_tau=False)
+    unknown = MACL(
+        dim=2, tau0=0.5, margin=0.0, k_nearest=8, queue_size=8, use_intra=False, adaptive_tau=False
+    )
     unknown(first, first, torch.zeros(2), torch.zeros(2))
     assert unknown(a, v, torch.zeros(1), torch.zeros(1))["L_av"].item() > expected  # both queued: harder
 

@@ -94,7 +94,9 @@ def asvspoof_eer(fake_scores, real_scores):
     concatenated targets first, cut after each position k = 0..n, FRR = targets among the k lowest,
     FAR = non-targets above them; EER = mean(FRR, FAR) where they are closest."""
     scores = np.r_[fake_scores, real_scores]
-    is_fake = np.r_[np.ones(len(fake_scores)), np.zeros(len(real_scores))][np.argsort(scores, kind="mergesort")]
+    is_fake = np.r_[np.ones(len(fake_scores)), np.zeros(len(real_scores))][
+        np.argsort(scores, kind="mergesort")
+    ]
     frr = np.r_[0, np.cumsum(is_fake)] / len(fake_scores)
     far = np.r_[len(real_scores), len(real_scores) - np.cumsum(1 - is_fake)] / len(real_scores)
     i = np.argmin(np.abs(frr - far))

@@ -1,4 +1,5 @@
-"""Detection metrics: ACC, AUC, EER (at achievable thresholds; ASVspoof's without ties) and AP, plus AUC per fake category."""
+"""Detection metrics: ACC, AUC, EER (at achievable thresholds; ASVspoof's without ties) and AP,
+plus AUC per fake category."""
 
 from __future__ import annotations
 

@@ -32,7 +32,12 @@ class InfoNCE(nn.Module):
         self.tau = tau
 
     def forward(
-        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+        self,
+        z_a: torch.Tensor,
+        z_v: torch.Tensor,
+        y_a: torch.Tensor,
+        y_v: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> dict:
         """Labels are not used: the pairing of the two modalities of a clip is the supervision."""
         terms = {"L_av": info_nce(z_a, z_v, self.tau), "L_va": info_nce(z_v, z_a, self.tau)}

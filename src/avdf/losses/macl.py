@@ -9,8 +9,8 @@ Cross-modal, audio -> video, eq. (2); video -> audio, eq. (7), is the same with 
 
 where N_K(i) are the K negatives nearest to a_i (highest similarity) among the other clips of the
 batch and a queue of earlier batches; the queue's copies of clip i itself (from an earlier epoch)
-are never its negatives (``ids``, the clips' dataset indices). The margin m is subtracted before dividing by tau, as in the
-text under eq. (2) (eq. (7) prints "- m" outside the fraction: paper-notes).
+are never its negatives (``ids``, the clips' dataset indices). The margin m is subtracted before
+dividing by tau, as in the text under eq. (2) (eq. (7) prints "- m" outside the fraction: paper-notes).
 
 Intra-modal, L_vv and L_aa: the same form within one modality, where the positives of an anchor
 are the other clips with the same authenticity label for that modality (real or fake video for
@@ -84,7 +84,12 @@ class MACL(nn.Module):
         self.register_buffer("queue_id", torch.zeros(0, dtype=torch.long), persistent=False)
 
     def forward(
-        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+        self,
+        z_a: torch.Tensor,
+        z_v: torch.Tensor,
+        y_a: torch.Tensor,
+        y_v: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> dict:
         """z_a, z_v (B, D) normalised; y_a, y_v (B,) audio and video fake labels; ids (B,) the clips'
         indices (None: every clip is new). Returns the terms."""

@@ -27,7 +27,12 @@ class SigLIP(nn.Module):
         self.b = nn.Parameter(torch.tensor(float(b0)))
 
     def forward(
-        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+        self,
+        z_a: torch.Tensor,
+        z_v: torch.Tensor,
+        y_a: torch.Tensor,
+        y_v: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> dict:
         logits = self.t.exp() * z_a @ z_v.T + self.b
         labels = 2 * torch.eye(len(z_a), device=z_a.device) - 1

@@ -84,7 +84,12 @@ class SupCon(nn.Module):
         self.queue_on = self.queue_size > 0 and epoch >= self.warmup_epochs
 
     def forward(
-        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+        self,
+        z_a: torch.Tensor,
+        z_v: torch.Tensor,
+        y_a: torch.Tensor,
+        y_v: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> dict:
         views = torch.cat([z_a, z_v])
         category = (2 * y_v + y_a).long()

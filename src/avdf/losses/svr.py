@@ -88,7 +88,12 @@ class SVR(nn.Module):
             raise ValueError(f"SVR radius must be 'static' or 'dynamic', not {radius!r}")
 
     def forward(
-        self, z_a: torch.Tensor, z_v: torch.Tensor, y_a: torch.Tensor, y_v: torch.Tensor, ids: torch.Tensor | None = None
+        self,
+        z_a: torch.Tensor,
+        z_v: torch.Tensor,
+        y_a: torch.Tensor,
+        y_v: torch.Tensor,
+        ids: torch.Tensor | None = None,
     ) -> dict:
         l_orig = (info_nce(z_a, z_v, self.tau) + info_nce(z_v, z_a, self.tau)) / 2
         s = z_v @ z_a.T  # row i: video anchor i against every audio positive
