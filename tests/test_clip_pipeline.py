@@ -33,12 +33,12 @@ def test_a_trimmed_clip_gives_the_same_inputs_in_the_workflow_and_in_predict(tmp
     row |= {"audio_fake": 0, "video_fake": 1, "category": "FVRA"}
     pd.DataFrame([row]).to_csv(tmp_path / "m.csv", index=False)
     run_stages(tmp_path / "m.csv", tmp_path / "work", trim_silence=True)
-    spec = InputSpec(1.0, 4, DemuxSpec(25, 16000, True), FACES, LOG_MEL)
+    spec = InputSpec(1.0, 4, "max", DemuxSpec(25, 16000, True), FACES, LOG_MEL)
     mel_norm = (-4.0, 3.0)
     # a detector trained with trim_silence: its checkpoint stores the input spec once
     run = dataclasses.replace(train_spec(tiny_params()), input=spec)
     model = models.build("macbdf", spec.n_mels, run.model, run.method)
-    train.save_checkpoint(model, run, mel_norm, tmp_path / "model.pt")
+    train.save_checkpoint(model, run, mel_norm, {"val_threshold": 0.5}, tmp_path / "model.pt")
     _, ckpt = models.load_model(str(tmp_path / "model.pt"))
     assert ckpt["input"] == spec and ckpt["input"].media.trim_silence
 

@@ -147,7 +147,7 @@ def test_lavdf_categories_segments_and_train_dev_test(lavdf_tree):
     assert list(clips["category"]) == ["RVRA", "FVRA", "FVFA", "RVFA", "RVRA"]
     assert json.loads(clips.loc[2, "fake_periods"]) == [[0.0, 0.2], [0.5, 0.7]]
     split = manifest.splits.make(clips, "official", 0.2, 0)
-    assert list(split) == ["train", "train", "dev", "test", "test"]
+    assert list(split) == ["train", "train", "val", "test", "test"]  # LAV-DF's dev set validates
 
 
 def test_lavdf_record_missing_a_field_is_named(lavdf_tree):

@@ -19,10 +19,11 @@ def test_inside_half_open_periods():
 
 
 class _Clips:
-    """Two clips of 8 frames at 4 fps (2 s); the model reads its scores from the batch."""
+    """Two clips of 8 frames at 4 fps (2 s), one window each; the model reads its scores from the batch."""
 
     def __init__(self):
         self.video = [np.zeros((8, 1)), np.zeros((8, 1))]
+        self.owner, self.starts = np.array([0, 1]), np.array([0, 0])
 
     def __len__(self):
         return 2
@@ -45,7 +46,7 @@ class _Oracle(torch.nn.Module):
 
 def _frame_auc(table):
     """Frame-level AUC of the oracle on 2 s windows of 8 frames at 4 fps (frames 0..7)."""
-    spec = InputSpec(2.0, 8, DemuxSpec(4, 16000, False), FACES, LOG_MEL)
+    spec = InputSpec(2.0, 8, "max", DemuxSpec(4, 16000, False), FACES, LOG_MEL)
     data = _Clips()
     return frame_level.frame_auc(outputs(_Oracle(), data), data, table, spec)
 

@@ -77,3 +77,29 @@ def test_official_split_is_refused_where_there_is_none():
     clips = _clips().assign(official_split="")
     with pytest.raises(SplitError, match="no official test split"):
         make(clips, "official", 0.2, 0)
+
+
+def test_validation_is_carved_from_training_and_keeps_the_ratio():
+    from avdf.data.splits import make
+
+    clips = _clips(n_per_category=20).assign(label=lambda d: (d["category"] != "RVRA").astype(int))
+    without = make(clips, "paper", 0.2, seed=0)
+    split = make(clips, "paper", 0.2, seed=0, val_fraction=0.25)
+    assert split[without == "test"].eq("test").all()  # the test side does not move
+    assert set(split[without == "train"]) == {"train", "val"}
+    counts = pd.crosstab(clips["category"], split)
+    assert (counts["val"] == 4).all() and (counts["train"] == 12).all()  # stratified: 25% of 16
+
+
+def test_identity_disjoint_validation_shares_no_person_with_training():
+    from avdf.data.splits import make
+
+    clips = _fakeavceleb_like(n_people=40).assign(label=lambda d: (d["category"] != "RVRA").astype(int))
+    split = make(clips, "identity_disjoint", 0.2, seed=1, val_fraction=0.2)
+    people = clips["identities"].str.split(";")
+    val = {p for ps in people[split == "val"] for p in ps}
+    test = {p for ps in people[split == "test"] for p in ps}
+    assert val and not (val & test) and 0.05 < (split == "val").mean() < 0.3
+    # a validation person is in training only through a clip that mixes them with a training person
+    for ps in people[split == "train"]:
+        assert not (set(ps) & val) or set(ps) - val  # no validation person, or a mixed clip

@@ -179,7 +179,16 @@ def _ingest(a):
     s = a.spec
     options = {k: s[k] for k in ("on_bad_rows",) if k in s}
     manifest.build(
-        a.source, root, a.manifest, a.split, s["protocol"], s["test_fraction"], s["seed"], a.report, options
+        a.source,
+        root,
+        a.manifest,
+        a.split,
+        s["protocol"],
+        s["test_fraction"],
+        s["seed"],
+        a.report,
+        options,
+        s["val_fraction"],
     )
 
 

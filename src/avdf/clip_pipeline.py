@@ -48,19 +48,8 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) 
     return PreparedClip(crops, mel, track, start)
 
 
-def window_starts(n_frames: int, spec: InputSpec) -> list[int]:
-    """Start frames of consecutive windows covering the clip; the last one ends at its end."""
-    length = max(1, spec.video_len)
-    if n_frames <= length:
-        return [0]
-    starts = list(range(0, n_frames - length + 1, length))
-    if starts[-1] + length < n_frames:
-        starts.append(n_frames - length)
-    return starts
-
-
 def windows(clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float]) -> tuple[list[int], dict]:
     """Every window's model inputs, stacked as a batch, and the windows' start frames."""
-    starts = window_starts(len(clip.crops), spec)
+    starts = clips.window_starts(len(clip.crops), spec)
     pairs = [clips.window_inputs(clip.crops, clip.log_mel, s, spec, mel_norm) for s in starts]
     return starts, {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}

@@ -1,13 +1,20 @@
 """Training and evaluation inputs: cached face crops and log-Mels of one dataset split.
 
 A clip is usable when both its face-crop and log-Mel caches exist (both stages accepted it). What
-a model sees of a clip is one window (:func:`window_inputs`, the same function ``avdf predict``
-uses): ``spec.frames`` crops sampled evenly over ``spec.window_s`` seconds from the window's start,
-and the log-Mel frames of the same span, padded or cut to a fixed length.
+a model sees of a clip is one window of ``spec.window_s`` seconds (:func:`window_inputs`, the same
+function ``avdf predict`` uses): ``spec.frames`` crops sampled evenly over it, and the log-Mel
+frames of the same span, padded or cut to a fixed length.
+
+Training draws one window per clip and epoch from anywhere in the clip (seeded by seed, epoch and
+clip); on clips with known fake segments (LAV-DF, AV-Deepfake1M) the window is labelled fake only
+when it overlaps one. Scoring reads every window (:func:`window_starts`: consecutive, the last one
+aligned to the clip's end) and turns the windows' logits into one probability per clip
+(:func:`clip_probs`, ``spec.aggregate``): evaluation, validation and ``avdf predict`` all use it.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +38,9 @@ def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split:
 
 
 class ClipSet(torch.utils.data.Dataset):
-    """The clips of ``table`` as a model takes them: the first window of each (training draws its
-    frame offsets anew each epoch; scoring takes the middle of each stride)."""
+    """The clips of ``table`` as a model takes them. Training (``train``): one item per clip, a
+    window drawn anew each epoch. Scoring: one item per window of every clip; ``owner[k]`` is the
+    clip of item k and ``starts[k]`` its first frame."""
 
     def __init__(
         self,
@@ -50,27 +58,64 @@ class ClipSet(torch.utils.data.Dataset):
         self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
         self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
         self.video_fake = torch.tensor(table["video_fake"].to_numpy(), dtype=torch.float32)
+        periods = table["fake_periods"] if "fake_periods" in table else pd.Series("", index=table.index)
+        self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
         self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)
+        windows = (
+            [] if train else [(i, s) for i, v in enumerate(self.video) for s in window_starts(len(v), spec)]
+        )
+        self.owner = np.array([i for i, _ in windows], int)
+        self.starts = np.array([s for _, s in windows], int)
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.clips) if self.train else len(self.owner)
 
     def set_epoch(self, epoch: int) -> None:
-        """Training draws new frame offsets each epoch: from (seed, epoch, clip index), so that a clip
-        gets the same frames whichever process or loader worker reads it, and in whatever order."""
+        """Training draws new windows and frame offsets each epoch: from (seed, epoch, clip index),
+        so that a clip gets the same window whichever process or loader worker reads it, in any order."""
         self.epoch = epoch
 
-    def __getitem__(self, i: int) -> dict:
-        draw = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
-        video, audio = window_inputs(self.video[i], self.audio[i], 0, self.spec, self.mel_norm, draw)
-        return {
-            "video": video,
-            "audio": audio,
-            "label": self.labels[i],
-            "audio_fake": self.audio_fake[i],
-            "video_fake": self.video_fake[i],
-            "index": i,  # which clip: MACL's queue never offers a clip its own earlier copy
-        }
+    def __getitem__(self, k: int) -> dict:
+        if self.train:
+            i, draw = k, np.random.default_rng([self.seed, self.epoch, k])
+            start = int(draw.integers(0, max(1, len(self.video[i]) - self.spec.video_len + 1)))
+        else:
+            i, start, draw = int(self.owner[k]), int(self.starts[k]), None
+        video, audio = window_inputs(self.video[i], self.audio[i], start, self.spec, self.mel_norm, draw)
+        return {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
+
+    def window_labels(self, i: int, start: int) -> dict:
+        """The clip's labels; where its fake segments are known, fake only if the window overlaps
+        one (a modality's label likewise: it must be manipulated in the clip)."""
+        labels = {"label": self.labels[i], "audio_fake": self.audio_fake[i], "video_fake": self.video_fake[i]}
+        if self.periods[i] is None:
+            return labels
+        begin, end = start / self.spec.fps, (start + self.spec.video_len) / self.spec.fps
+        hit = float(any(s < end and e > begin for s, e in self.periods[i]))
+        return {k: v * hit for k, v in labels.items()}
+
+
+def window_starts(n_frames: int, spec: InputSpec) -> list[int]:
+    """Start frames of consecutive windows covering the clip; the last one ends at its end."""
+    length = max(1, spec.video_len)
+    if n_frames <= length:
+        return [0]
+    starts = list(range(0, n_frames - length + 1, length))
+    if starts[-1] + length < n_frames:
+        starts.append(n_frames - length)
+    return starts
+
+
+def clip_probs(window_logits: torch.Tensor, owner: np.ndarray, n_clips: int, how: str) -> np.ndarray:
+    """One fake probability per clip from its windows' logits: ``max`` (a clip is as fake as its
+    most fake window: a manipulation anywhere counts) or ``mean`` (of the windows' probabilities)."""
+    probs = torch.sigmoid(window_logits.float()).numpy()
+    out = np.full(n_clips, -np.inf if how == "max" else 0.0)
+    if how == "max":
+        np.maximum.at(out, owner, probs)
+        return out
+    np.add.at(out, owner, probs)
+    return out / np.bincount(owner, minlength=n_clips).clip(min=1)
 
 
 def frame_indices(n_frames: int, start: int, spec: InputSpec, draw: np.random.Generator | None) -> np.ndarray:

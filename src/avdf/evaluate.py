@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -18,9 +19,24 @@ log = logging.getLogger(__name__)
 
 @torch.inference_mode()
 def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> dict[str, torch.Tensor]:
-    """The model's outputs for every clip, in order (logits, and frame logits where it has them)."""
-    outs = [model(b) for b in torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)]
+    """The model's outputs for every window of every clip, in order (logits, and frame logits where
+    it has them); ``data.owner`` says whose window each row is."""
+    model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
+    outs = [{k: v.float().cpu() for k, v in model(_to(b, device)).items()} for b in loader]
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def score(model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec) -> tuple[dict, np.ndarray]:
+    """The windows' outputs and one fake probability per clip (avdf.clips.clip_probs): what
+    evaluation, the validation threshold and the in-training test metrics all read."""
+    out = outputs(model, data)
+    return out, clips.clip_probs(out["logit"], data.owner, len(data.clips), spec.aggregate)
 
 
 def evaluate(
@@ -73,9 +89,8 @@ def evaluate_model(
     records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
     model.eval()
     table, data = clips.scoring_clipset(caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed)
-    out = outputs(model, data)  # one pass serves the clip scores and the frame-level scores
-    probs = torch.sigmoid(out["logit"]).numpy()
-    threshold = job["threshold"]
+    out, probs = score(model, data, ckpt["input"])  # one pass: clip scores and frame-level scores
+    threshold, val_threshold = job["threshold"], ckpt["val_threshold"]
     result = {
         "train_dataset": train_dataset,
         "eval_dataset": eval_dataset,
@@ -85,6 +100,8 @@ def evaluate_model(
         "objective": ckpt["objective"],
         "seed": seed,
         **metrics.binary_metrics(table["label"].to_numpy(), probs, threshold),
+        "val_threshold": val_threshold,
+        "acc_val": metrics.accuracy(table["label"].to_numpy(), probs, val_threshold),
         "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
     }
     if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
@@ -102,12 +119,13 @@ def evaluate_model(
         ),
     )
     log.info(
-        "eval %s -> %s %s seed%d: ACC %.1f AUC %.1f EER %.1f",
+        "eval %s -> %s %s seed%d: ACC %.1f (at validation threshold %.1f) AUC %.1f EER %.1f",
         train_dataset,
         eval_dataset,
         ckpt["method"],
         seed,
         result["acc"],
+        result["acc_val"],
         result["auc"],
         result["eer"],
     )
@@ -128,8 +146,13 @@ def evaluate_model(
             "data": runtime.data_label,
             "checkpoint": str(Path(checkpoint)),
         },
-        params={"checkpoint": checkpoint, "threshold": threshold, "n_test": len(table)},
-        metrics={k: [(0, result[k])] for k in ("acc", "auc", "eer", "ap")}
+        params={
+            "checkpoint": checkpoint,
+            "threshold": threshold,
+            "val_threshold": val_threshold,
+            "n_test": len(table),
+        },
+        metrics={k: [(0, result[k])] for k in metrics.METRICS}
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
         started=started,
         config=job | {"checkpoint_input": specs.to_dict(ckpt["input"])},

@@ -76,12 +76,15 @@ def om_pareto(csv: str, loss_png: str, branches_png: str) -> None:
 
 @torch.inference_mode()
 def fused_features(checkpoint: str, caches: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """MACB-DF's fused vectors (input of the classifier) for every usable clip, and their categories."""
+    """MACB-DF's fused vectors (input of the classifier) for every usable clip (the mean over its
+    windows), and their categories."""
     model, ckpt = load_model(checkpoint)
     table, data = clips.scoring_clipset(caches, ckpt["input"], tuple(ckpt["mel_norm"]), None, seed)
     loader = torch.utils.data.DataLoader(data, batch_size=32)
-    fused = torch.cat([model(b)["fused"] for b in loader]).numpy()
-    return fused, table["category"].to_numpy()
+    windows = torch.cat([model(b)["fused"] for b in loader]).numpy()
+    fused = np.zeros((len(table), windows.shape[1]))
+    np.add.at(fused, data.owner, windows)
+    return fused / np.bincount(data.owner, minlength=len(table))[:, None], table["category"].to_numpy()
 
 
 def latent_space(

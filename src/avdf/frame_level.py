@@ -8,7 +8,8 @@ the ``fake_periods``, an audio token likewise for audio. Frame-level AUC pools e
 test clip, per modality, and for the clip as a whole on the video time grid with the higher of the
 two modalities' probabilities at each frame (the nearest audio token).
 
-Training uses clip labels only (as the paper does); the segments are used for evaluation alone.
+Training reads the segments only to label the window it draws (avdf.clips: fake when it overlaps a
+fake segment); the frame heads learn window labels, as the paper's clip labels.
 """
 
 from __future__ import annotations
@@ -47,25 +48,46 @@ def fused(video: np.ndarray, audio: np.ndarray, centres: np.ndarray, window_s: f
     return np.maximum(video, audio[nearest]), nearest
 
 
+def stitch(video: np.ndarray, audio: np.ndarray, starts, spec: InputSpec, n_frames: int) -> tuple:
+    """One timeline over a clip from its windows' frame probabilities (W, T) and (W, Ta): each
+    sampled frame at its stride's start time, its probability the higher of the video head's and
+    the nearest audio token's; where windows overlap (the last one, aligned to the end), the later
+    window's frames are used. Returns (times, probs)."""
+    times, probs = [], []
+    for w, start in enumerate(starts):
+        span = min(spec.video_len, n_frames - start) / spec.fps
+        offsets = np.arange(video.shape[1]) * span / video.shape[1]
+        centres = clips.frame_indices(n_frames, start, spec, None) / spec.fps - start / spec.fps
+        times.append(start / spec.fps + offsets)
+        probs.append(fused(video[w], audio[w], centres, spec.window_s)[0])
+    keep = [t < times[-1][0] for t in times[:-1]] + [np.ones(len(times[-1]), bool)]
+    return (
+        np.concatenate([t[k] for t, k in zip(times, keep, strict=True)]),
+        np.concatenate([p[k] for p, k in zip(probs, keep, strict=True)]),
+    )
+
+
 def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> dict | None:
-    """Frame-level AUC (percent) per modality and overall, from a model's outputs for ``data``
-    (avdf.evaluate.outputs); None for models without frame heads."""
+    """Frame-level AUC (percent) per modality and overall, from a model's outputs for every window
+    of ``data`` (avdf.evaluate.outputs); None for models without frame heads."""
     if "frame_video" not in out:
         return None
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     labels, scores = {"video": [], "audio": [], "clip": []}, {"video": [], "audio": [], "clip": []}
-    audio_times = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
-    for i, row in enumerate(table.itertuples()):
+    token_offsets = (np.arange(audio.shape[1]) + 0.5) * spec.window_s / audio.shape[1]
+    rows = list(table.itertuples())
+    for w, (i, start) in enumerate(zip(data.owner, data.starts, strict=True)):
+        row = rows[i]
         periods = periods_of(row.fake_periods)
-        video_times = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
+        video_times = clips.frame_indices(len(data.video[i]), start, spec, None) / spec.fps
         v_lab = inside(video_times, periods) * int(row.video_fake)
-        a_lab = inside(audio_times, periods) * int(row.audio_fake)
-        clip_probs, nearest = fused(video[i], audio[i], video_times, spec.window_s)
+        a_lab = inside(start / spec.fps + token_offsets, periods) * int(row.audio_fake)
+        clip_probs, nearest = fused(video[w], audio[w], video_times - start / spec.fps, spec.window_s)
         labels["video"].append(v_lab)
-        scores["video"].append(video[i])
+        scores["video"].append(video[w])
         labels["audio"].append(a_lab)
-        scores["audio"].append(audio[i])
+        scores["audio"].append(audio[w])
         labels["clip"].append(v_lab | a_lab[nearest])
         scores["clip"].append(clip_probs)
     result = {}
@@ -79,24 +101,24 @@ def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
 
 def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> list[dict] | None:
     """Per test clip, what temporal localisation reads (avdf.localisation): the start time of each
-    sampled frame's stride, the fake probability there (the higher of the video head's and the
-    nearest audio token's), and the clip's fake segments clipped to the span that was scored."""
+    sampled frame's stride over all its windows (:func:`stitch`), the fake probability there, and
+    the clip's fake segments clipped to the span that was scored (the whole clip)."""
     if "frame_video" not in out:
         return None
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     result = []
     for i, row in enumerate(table.itertuples()):
-        span = min(spec.video_len, len(data.video[i])) / spec.fps
-        starts = np.arange(spec.frames) * span / spec.frames
-        centres = clips.frame_indices(len(data.video[i]), 0, spec, None) / spec.fps
-        probs, _ = fused(video[i], audio[i], centres, spec.window_s)
+        mine = np.flatnonzero(data.owner == i)
+        n_frames = len(data.video[i])
+        times, probs = stitch(video[mine], audio[mine], data.starts[mine], spec, n_frames)
+        span = n_frames / spec.fps if len(mine) > 1 else min(spec.video_len, n_frames) / spec.fps
         periods = periods_of(row.fake_periods)
         segments = [(max(s, 0.0), min(e, span)) for s, e in periods if s < span and e > 0]
         result.append(
             {
                 "clip_id": row.clip_id,
-                "times": [round(float(t), 6) for t in starts],
+                "times": [round(float(t), 6) for t in times],
                 "probs": [float(p) for p in probs],
                 "segments": [list(s) for s in segments] if int(row.label) else [],
                 "scored_s": span,

@@ -19,15 +19,21 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> float:
     concatenated; here a run of ties is called one way as a whole. For a constant scorer ASVspoof
     gives 100 and this gives 50 (docs/paper-notes.md, "EER on tied scores").
     """
+    return eer_point(labels, scores)[0]
+
+
+def eer_point(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """The EER (percent, as :func:`eer`) and the threshold where it is reached (a clip whose score
+    is at least the threshold is called fake): the decision threshold chosen on a validation split."""
     labels, scores = np.asarray(labels).astype(bool), np.asarray(scores, float)
     if labels.all() or not labels.any():
-        return float("nan")
+        return float("nan"), float("nan")
     thresholds = np.sort(scores)
     fake, real = np.sort(scores[labels]), np.sort(scores[~labels])
     frr = np.searchsorted(fake, thresholds, "left") / len(fake)  # fakes missed: score < threshold
     far = 1 - np.searchsorted(real, thresholds, "left") / len(real)  # reals called fake: score >= t
     i = int(np.argmin(np.abs(frr - far)))
-    return float(100 * (frr[i] + far[i]) / 2)
+    return float(100 * (frr[i] + far[i]) / 2), float(thresholds[i])
 
 
 def rankdata(x: np.ndarray) -> np.ndarray:
@@ -69,13 +75,25 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
     return float(100 * (recall_gain * precision).sum())
 
 
-METRICS = ("acc", "auc", "eer", "ap")
+METRICS = (
+    "acc",
+    "acc_val",
+    "auc",
+    "eer",
+    "ap",
+)  # acc: at 0.5 (the paper's); acc_val: at the validation threshold
 
 
-def _all(labels: np.ndarray, probs: np.ndarray, threshold: float) -> np.ndarray:
+def accuracy(labels: np.ndarray, probs: np.ndarray, threshold: float) -> float:
+    """ACC in percent, a clip called fake when its probability is at least ``threshold``."""
+    return float(100 * ((np.asarray(probs, float) >= threshold) == np.asarray(labels).astype(bool)).mean())
+
+
+def _all(labels: np.ndarray, probs: np.ndarray, threshold: float, val_threshold: float) -> np.ndarray:
     return np.array(
         [
-            100 * ((probs >= threshold) == labels).mean(),
+            accuracy(labels, probs, threshold),
+            accuracy(labels, probs, val_threshold),
             auc(labels, probs),
             eer(labels, probs),
             average_precision(labels, probs),
@@ -84,11 +102,18 @@ def _all(labels: np.ndarray, probs: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def bootstrap_seed_mean_ci(
-    labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5, n_boot: int = 1000, seed: int = 0
+    labels: np.ndarray,
+    probs: np.ndarray,
+    threshold: float = 0.5,
+    n_boot: int = 1000,
+    seed: int = 0,
+    val_thresholds: np.ndarray | None = None,
 ) -> dict[str, tuple[float, float]]:
-    """95% percentile bootstrap intervals of the seed-mean ACC, AUC, EER and AP over test clips.
+    """95% percentile bootstrap intervals of the seed-mean of each of :data:`METRICS` over test clips.
 
-    ``probs`` is (seeds, clips): every seed scored the same test clips. Each resample draws clips
+    ``probs`` is (seeds, clips): every seed scored the same test clips; ``val_thresholds``
+    (seeds,) each seed's validation threshold (ACC at it: ``acc_val``; None: ``threshold`` for
+    every seed). Each resample draws clips
     with replacement within each class (so both classes stay present), scores every seed on the
     same draw, and averages over seeds: the interval is that of the number a table cell reports.
     """
@@ -97,10 +122,13 @@ def bootstrap_seed_mean_ci(
     if len(fake) == 0 or len(real) == 0:
         return {m: (float("nan"), float("nan")) for m in METRICS}
     rng = np.random.default_rng(seed)
+    val = np.full(len(probs), threshold) if val_thresholds is None else np.asarray(val_thresholds, float)
     draws = np.empty((n_boot, len(METRICS)))
     for b in range(n_boot):
         idx = np.r_[rng.choice(fake, len(fake)), rng.choice(real, len(real))]
-        draws[b] = np.mean([_all(labels[idx], p[idx], threshold) for p in probs], axis=0)
+        draws[b] = np.mean(
+            [_all(labels[idx], p[idx], threshold, v) for p, v in zip(probs, val, strict=True)], axis=0
+        )
     lo, hi = np.nanpercentile(draws, [2.5, 97.5], axis=0)
     return {m: (float(lo[i]), float(hi[i])) for i, m in enumerate(METRICS)}
 
@@ -110,7 +138,7 @@ def binary_metrics(labels: np.ndarray, probs: np.ndarray, threshold: float = 0.5
     both = 0 < labels.sum() < len(labels)
     return {
         "n": int(len(labels)),
-        "acc": float(((probs >= threshold).astype(int) == labels).mean() * 100),
+        "acc": accuracy(labels, probs, threshold),
         "auc": auc(labels, probs) if both else float("nan"),
         "eer": eer(labels, probs),
         "ap": average_precision(labels, probs) if both else float("nan"),

@@ -5,7 +5,10 @@ with the input spec the checkpoint stores): demux (leading silence cut if the de
 so), face track, face crops, log-Mel. The model then sees consecutive windows of the length it was
 trained on (the last one aligned to the end of the video), and per video the output gives:
 
-- ``prob_fake``: the mean of the windows' probabilities (``prob_fake_max``: the highest window);
+- ``prob_fake``: the windows' probabilities made one as the detector was evaluated
+  (avdf.clips.clip_probs with the checkpoint's ``aggregate``; ``prob_fake_max`` and
+  ``prob_fake_mean`` both ways), and ``fake``: whether it reaches ``threshold``, the decision
+  threshold chosen on the training data's validation split;
 - ``audio_score`` and ``video_score``: the branch scores, the mean sigmoid of each modality's
   frame-level head (MACB-DF only);
 - ``per_second``: for each second, the mean frame-level probability of each modality;
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import clip_pipeline, frame_level, localisation
+from avdf import clip_pipeline, clips, frame_level, localisation
 from avdf.errors import InputError
 from avdf.media import faces, ffmpeg
 from avdf.models import load_model
@@ -68,16 +71,21 @@ def score_video(
     mel_norm: tuple,
     tracker: faces.FaceTracker,
     rule: dict = SEGMENT_RULE,
+    threshold: float = 0.5,
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
     starts, batch = clip_pipeline.windows(clip, spec, mel_norm)
     out = model(batch)
     probs = torch.sigmoid(out["logit"]).numpy()
+    prob = float(clips.clip_probs(out["logit"], np.zeros(len(starts), int), 1, spec.aggregate)[0])
     fps = spec.fps
     result = {
         "path": str(path),
-        "prob_fake": float(probs.mean()),
+        "prob_fake": prob,
+        "fake": prob >= threshold,
+        "threshold": threshold,
         "prob_fake_max": float(probs.max()),
+        "prob_fake_mean": float(probs.mean()),
         "windows": [{"start_s": s / fps, "prob_fake": float(p)} for s, p in zip(starts, probs, strict=True)],
         "duration_s": len(clip.crops) / fps,
         "start_s": clip.start_s,
@@ -88,25 +96,15 @@ def score_video(
     }
     if "frame_video" in out:
         result |= _branches(out, starts, spec, len(clip.crops) / fps)
-        result["fake_segments"] = _segments(out, starts, spec, rule).round(4).tolist()
+        result["fake_segments"] = _segments(out, starts, spec, rule, len(clip.crops)).round(4).tolist()
     return result
 
 
-def _segments(out: dict, starts: list[int], spec: InputSpec, rule: dict) -> np.ndarray:
-    """Segment proposals over the whole video: each window's sampled frames at their stride's start
-    time, fake probability the higher of the video head's and the nearest audio token's; where
-    windows overlap (the last one, aligned to the end), the later window's frames are used."""
+def _segments(out: dict, starts: list[int], spec: InputSpec, rule: dict, n_frames: int) -> np.ndarray:
+    """Segment proposals over the whole video, from its windows' frames (avdf.frame_level.stitch)."""
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
-    offsets = np.arange(video.shape[1]) * spec.window_s / video.shape[1]
-    centres = offsets + spec.window_s / video.shape[1] / 2
-    times = [s / spec.fps + offsets for s in starts]
-    probs = [frame_level.fused(video[w], audio[w], centres, spec.window_s)[0] for w in range(len(starts))]
-    earlier_t = np.concatenate([np.zeros(0), *times[:-1]])
-    earlier_p = np.concatenate([np.zeros(0), *probs[:-1]])
-    keep = earlier_t < times[-1][0]
-    t, p = np.concatenate([earlier_t[keep], times[-1]]), np.concatenate([earlier_p[keep], probs[-1]])
-    return localisation.proposals(t, p, **rule)
+    return localisation.proposals(*frame_level.stitch(video, audio, starts, spec, n_frames), **rule)
 
 
 def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) -> dict:
@@ -141,7 +139,9 @@ def predict(
     for path in videos:
         started = time.perf_counter()
         try:
-            result = score_video(path, model, spec, tuple(ckpt["mel_norm"]), tracker, rule)
+            result = score_video(
+                path, model, spec, tuple(ckpt["mel_norm"]), tracker, rule, ckpt["val_threshold"]
+            )
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)
             result = {"path": str(path), "error": str(e)}
@@ -160,7 +160,16 @@ def write(results: list[dict], out: str | None) -> None:
     if out and out.endswith(".csv"):
         import pandas as pd
 
-        keys = ("path", "prob_fake", "prob_fake_max", "audio_score", "video_score", "duration_s", "error")
+        keys = (
+            "path",
+            "prob_fake",
+            "fake",
+            "prob_fake_max",
+            "audio_score",
+            "video_score",
+            "duration_s",
+            "error",
+        )
         atomic.write_csv(out, pd.DataFrame([{k: r.get(k) for k in keys} for r in results]))
     elif out:
         atomic.write_json(out, results)

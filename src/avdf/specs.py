@@ -122,11 +122,13 @@ class LogMelSpec:
 @dataclasses.dataclass(frozen=True)
 class InputSpec:
     """What a model sees of a clip: ``frames`` face crops and the log-Mel frames of one window of
-    ``window_s`` seconds, prepared by demux, face tracks, crops and log-Mel as specified. Stored
-    once in every checkpoint, so that evaluation and ``avdf predict`` prepare clips the same way."""
+    ``window_s`` seconds, prepared by demux, face tracks, crops and log-Mel as specified, and how
+    a clip's windows make its score (``aggregate``: max or mean). Stored once in every checkpoint,
+    so that evaluation and ``avdf predict`` prepare and score clips the same way."""
 
     window_s: float
     frames: int
+    aggregate: str
     media: DemuxSpec
     faces: FacesSpec
     log_mel: LogMelSpec
@@ -137,6 +139,7 @@ class InputSpec:
         return cls(
             window["window_s"],
             window["frames"],
+            window["aggregate"],
             DemuxSpec.of(params),
             FacesSpec.of(params),
             LogMelSpec.of(params),
@@ -266,6 +269,7 @@ class OptimSpec:
     batch_size: int
     lr: float
     weight_decay: float
+    balance: bool
     device: str
     bf16: bool
     channels_last: bool

@@ -1,8 +1,10 @@
 """Tables, built from the per-run JSON files and per-clip score CSVs that Snakemake tracks (never
 from MLflow queries).
 
-Every cell is a group of runs that differ only in the seed. It reports, for ACC, AUC, EER and AP
-(percent): the mean over seeds, the standard deviation over seeds, and a 95% bootstrap interval of
+Every cell is a group of runs that differ only in the seed. It reports, for ACC, ACC at the
+validation threshold, AUC, EER and AP (percent; ``acc``: a clip is called fake at probability 0.5,
+the paper's convention; ``acc_val``: at the threshold each run chose on its validation split, the
+EER point there): the mean over seeds, the standard deviation over seeds, and a 95% bootstrap interval of
 that mean over test clips (``_ci_lo``, ``_ci_hi``; avdf.metrics.bootstrap_seed_mean_ci). Columns
 whose names end in ``_paper`` hold the paper's numbers (avdf.paper), on the paper's real data; the
 ``data`` column says what avdf's own numbers were measured on.
@@ -47,7 +49,8 @@ def cell(group: pd.DataFrame, threshold: float, prefix: str = "") -> dict:
     """Mean, std over seeds and the 95% bootstrap CI of the mean, for each metric of ``group``."""
     out = {f"{prefix}seeds": int(group["seed"].nunique())}
     clips, probs = _scores(group)
-    ci = metrics.bootstrap_seed_mean_ci(clips["label"].to_numpy(), probs, threshold)
+    val = group.sort_values("seed")["val_threshold"].astype(float).to_numpy()
+    ci = metrics.bootstrap_seed_mean_ci(clips["label"].to_numpy(), probs, threshold, val_thresholds=val)
     for m in metrics.METRICS:
         values = group[m].astype(float)
         out[f"{prefix}{m}"] = round(values.mean(), 2)

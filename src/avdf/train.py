@@ -102,24 +102,39 @@ def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.opt
 @torch.inference_mode()
 def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float) -> dict:
     """ACC and AUC on ``data`` of the fused score and, for a model with frame heads, of the audio
-    and video branches (the mean frame logit of each modality against its own fake label)."""
-    model.eval()
-    device = next(model.parameters()).device
-    outs = [
-        {k: v.float().cpu() for k, v in model(to_device(b, device)).items()}
-        | {k: b[k] for k in ("label", "audio_fake", "video_fake")}
-        for b in torch.utils.data.DataLoader(data, batch_size=32)
-    ]
-    cat = {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
-    scores = {"": (cat["logit"], cat["label"])}
-    if "frame_audio" in cat:
-        scores["_audio"] = (cat["frame_audio"].mean(1), cat["audio_fake"])
-        scores["_video"] = (cat["frame_video"].mean(1), cat["video_fake"])
+    and video branches (the mean frame logit of each modality against its own fake label), each
+    clip scored from all its windows as evaluation scores it."""
+    from avdf import evaluate  # scoring lives with evaluation
+
+    out, probs = evaluate.score(model, data, data.spec)
+    scores = {"": (probs, data.labels)}
+    if "frame_audio" in out:
+        n, how = len(data.clips), data.spec.aggregate
+        scores["_audio"] = (clips.clip_probs(out["frame_audio"].mean(1), data.owner, n, how), data.audio_fake)
+        scores["_video"] = (clips.clip_probs(out["frame_video"].mean(1), data.owner, n, how), data.video_fake)
     result = {}
-    for suffix, (logit, label) in scores.items():
-        m = metrics.binary_metrics(label.numpy(), torch.sigmoid(logit).numpy(), threshold)
+    for suffix, (p, label) in scores.items():
+        m = metrics.binary_metrics(label.numpy(), p, threshold)
         result[f"test_acc{suffix}"], result[f"test_auc{suffix}"] = m["acc"], m["auc"]
     return result
+
+
+def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, mel_norm: tuple) -> dict:
+    """The decision threshold chosen on the run's validation split: the EER point of its clips'
+    probabilities (scored as the test split will be); 0.5 when there is no validation split with
+    both classes (said in ``val_threshold_from``)."""
+    from avdf import evaluate
+
+    table, data = clips.scoring_clipset(caches, spec.input, mel_norm, "val", spec.run.seed)
+    if table["label"].nunique() < 2:
+        return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
+    _, probs = evaluate.score(model, data, spec.input)
+    val_eer, threshold = metrics.eer_point(table["label"].to_numpy(), probs)
+    return {
+        "val_threshold": threshold,
+        "val_threshold_from": f"EER point of {len(table)} validation clips",
+        "val_eer": val_eer,
+    }
 
 
 @dataclass
@@ -150,6 +165,18 @@ def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
     return data
 
 
+def clip_sampler(data: clips.ClipSet, balance: bool, gen: torch.Generator) -> torch.utils.data.Sampler:
+    """The order clips are drawn in each epoch: a shuffle, or with ``balance`` as many draws as
+    clips, with replacement, each class drawn with probability 1/2 (real and fake clips weighted by
+    the inverse of their class's count), so that a few percent of real clips (FakeAVCeleb) weigh as
+    much as the fakes."""
+    if not balance:
+        return torch.utils.data.RandomSampler(data, generator=gen)
+    labels = data.labels.long()
+    weights = 1.0 / torch.bincount(labels, minlength=2).clamp_min(1)[labels].double()
+    return torch.utils.data.WeightedRandomSampler(weights, len(data), replacement=True, generator=gen)
+
+
 def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     """Seeds, data, loader, model (DDP-ready), step, optimiser and schedule, in the order that
     fixes the random draws of a run."""
@@ -159,7 +186,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     batch_size = spec.optim.batch_size
     # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
     batches = torch.utils.data.BatchSampler(
-        torch.utils.data.RandomSampler(data, generator=gen),
+        clip_sampler(data, spec.optim.balance, gen),
         batch_size,
         drop_last=len(data) > batch_size or ctx.active,
     )
@@ -241,8 +268,9 @@ def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
     return history, first
 
 
-def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, path: Path) -> dict:
-    """``model.pt``: the weights, and what rebuilds the model and prepares its input (stored once)."""
+def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, val: dict, path: Path) -> dict:
+    """``model.pt``: the weights, what rebuilds the model and prepares its input (stored once), and
+    the decision threshold chosen on validation (``val``: :func:`validation_threshold`)."""
     run, section = spec.run, specs.to_dict(spec.method)
     ckpt = {
         "method": run.method,
@@ -253,6 +281,7 @@ def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, pa
         "objective": methods.objective_of(run.method, section),
         "input": specs.to_dict(spec.input),
         "mel_norm": list(mel_norm),
+        "val_threshold": val["val_threshold"],
         "state_dict": model.state_dict(),
     }
     with atomic.atomic_path(path) as tmp:
@@ -286,6 +315,7 @@ def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict
             "method": run.method,
             "seed": run.seed,
             "n_train": summary["n_train"],
+            "val_threshold": summary["val_threshold"],
         },
         metrics={k: list(enumerate(v)) for k, v in summary["history"].items()},
         started=started,
@@ -317,7 +347,8 @@ def train(
         distributed.teardown(t.ctx)
         return {}
     model = t.model.cpu()
-    ckpt = save_checkpoint(model, spec, t.data.mel_norm, out / "model.pt")
+    val = validation_threshold(model, spec, caches, t.data.mel_norm)
+    ckpt = save_checkpoint(model, spec, t.data.mel_norm, val, out / "model.pt")
     run = spec.run
     summary = {
         "dataset": run.dataset,
@@ -328,6 +359,7 @@ def train(
         "ms_depth": getattr(spec.method, "ms_depth", None),
         "seed": run.seed,
         "n_train": len(t.data),
+        **val,
         "epochs": spec.optim.epochs,
         "resumed_after_epoch": first or None,
         "history": dict(history),

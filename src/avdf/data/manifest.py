@@ -63,12 +63,13 @@ def build(
     seed: int,
     report_out: str | Path | None = None,
     options: dict | None = None,
+    val_fraction: float = 0.0,
 ) -> pd.DataFrame:
     """Ingest a dataset: write the manifest, the split file of ``protocol``, and a report (with the
     rows the adapter refused, when it was told to skip them: ``options``, see adapter_options)."""
     clips, report = SOURCES[source].read_metadata(root, **(options or {}))
     clips = clips.sort_values("clip_id", kind="stable").reset_index(drop=True)
-    clips["split"] = splits.make(clips, protocol, test_fraction, seed)
+    clips["split"] = splits.make(clips, protocol, test_fraction, seed, val_fraction)
     atomic.write_csv(split_out, clips[["clip_id", "category", "identities", "split"]])
     atomic.write_csv(manifest_out, clips[COLUMNS])
     report |= {

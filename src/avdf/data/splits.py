@@ -5,6 +5,10 @@ always give the same file. ``params.yaml: split.protocol`` picks one of :data:`P
 - ``identity_disjoint``: no person appears on both sides; a clip's people are its ``identities``
   (source and targets of a manipulation); clips that would mix the sides are ``excluded``;
 - ``official``: the dataset's own split (DFDC's test set, LAV-DF's train/dev/test).
+
+A validation split (``val``) is then carved from the training clips by the same protocol
+(``official``: stratified as ``paper``; LAV-DF's dev set is its validation split). It is never
+trained on: the trained model scores it to choose its decision threshold (avdf.train).
 """
 
 from __future__ import annotations
@@ -91,12 +95,39 @@ def official_split(clips: pd.DataFrame, test_fraction: float, seed: int) -> pd.S
 PROTOCOLS = {"paper": paper_split, "identity_disjoint": identity_disjoint_split, "official": official_split}
 
 
-def make(clips: pd.DataFrame, protocol: str, test_fraction: float, seed: int) -> pd.Series:
-    """The protocol's split of the labelled clips; clips without a label (label -1: a withheld
-    test set) are ``unlabelled`` under every protocol, out of training and of every table."""
+def carve_validation(
+    clips: pd.DataFrame, split: pd.Series, protocol: str, fraction: float, seed: int
+) -> pd.Series:
+    """``split`` with ``fraction`` of its training clips moved to ``val``, drawn as the test side was
+    (identity-disjoint under ``identity_disjoint``, where clips mixing the sides stay in training;
+    stratified over categories and spread over identities otherwise). A dataset's own dev set
+    (LAV-DF) is its validation split."""
+    split = split.replace("dev", "val")
+    train = split == "train"
+    if fraction <= 0 or (split == "val").any() or train.sum() < 2:
+        return split
+    inner = None
+    if protocol == "identity_disjoint":
+        try:
+            inner = identity_disjoint_split(clips[train], fraction, seed + 1).replace("excluded", "train")
+        except SplitError:  # too few people to divide: stratified instead
+            inner = None
+    if inner is None:
+        inner = paper_split(clips[train], fraction, seed + 1)
+    split[train] = inner.replace("test", "val")
+    return split
+
+
+def make(
+    clips: pd.DataFrame, protocol: str, test_fraction: float, seed: int, val_fraction: float = 0.0
+) -> pd.Series:
+    """The protocol's split of the labelled clips, with its validation split carved from training;
+    clips without a label (label -1: a withheld test set) are ``unlabelled`` under every protocol,
+    out of training and of every table."""
     if protocol not in PROTOCOLS:
         raise SplitError(f"unknown split protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
     labelled = clips["label"].astype(int) >= 0 if "label" in clips else pd.Series(True, index=clips.index)
     split = pd.Series("unlabelled", index=clips.index, dtype=object)
-    split[labelled] = PROTOCOLS[protocol](clips[labelled], test_fraction, seed)
+    inner = PROTOCOLS[protocol](clips[labelled], test_fraction, seed)
+    split[labelled] = carve_validation(clips[labelled], inner, protocol, val_fraction, seed)
     return split

@@ -1,0 +1,100 @@
+"""Whole clips: training draws windows from anywhere in a clip (labelled by its fake segments where
+they are known), scoring reads every window, and a clip's score is made from its windows'."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+from conftest import FACES, LOG_MEL
+
+from avdf import clips, evaluate, metrics, models, train
+from avdf.specs import DemuxSpec, InputSpec
+
+FPS, SECONDS, WINDOW_S = 4, 6, 2.0  # 24 frames, three 2-s windows of 8 frames
+SPEC = InputSpec(WINDOW_S, 4, "max", DemuxSpec(FPS, 16000, False), FACES, LOG_MEL)
+
+
+def _caches(tmp_path, n: int = 24) -> pd.DataFrame:
+    """``n`` clips of 6 s, half fake; a fake clip's face turns bright only in its last 2 s (after
+    the first window), where its fake segment lies. Audio is the same noise for every clip."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "crops").mkdir()
+    (tmp_path / "mel").mkdir()
+    rows = []
+    for i in range(n):
+        fake = i % 2
+        crops = rng.integers(60, 100, (SECONDS * FPS, 16, 16, 3), dtype=np.uint8)
+        if fake:
+            crops[4 * FPS :] += 120
+        np.save(tmp_path / "crops" / f"c{i}.npy", crops)
+        np.save(tmp_path / "mel" / f"c{i}.npy", rng.standard_normal((16, 600)).astype(np.float16))
+        periods = json.dumps([[4.0, 6.0]]) if fake else "[]"
+        rows.append(
+            {"clip_id": f"c{i}", "label": fake, "video_fake": fake, "audio_fake": 0, "fake_periods": periods}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_scoring_reads_every_window_and_the_last_one_ends_at_the_clip_end(tmp_path):
+    table = _caches(tmp_path, n=2)
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=False)
+    assert len(data) == 6 and list(data.owner) == [0, 0, 0, 1, 1, 1] and list(data.starts) == [0, 8, 16] * 2
+    assert clips.window_starts(26, SPEC) == [0, 8, 16, 18]  # the last window aligned to the end
+    logits = torch.tensor([-4.0, -4.0, 4.0, -4.0, -4.0, -4.0])
+    probs = clips.clip_probs(logits, data.owner, 2, "max")
+    assert probs[0] > 0.98 and probs[1] < 0.02
+    mean = clips.clip_probs(logits, data.owner, 2, "mean")
+    assert np.isclose(mean[0], (2 * torch.sigmoid(torch.tensor(-4.0)) + torch.sigmoid(torch.tensor(4.0))) / 3)
+
+
+def test_training_windows_come_from_anywhere_and_follow_the_fake_segments(tmp_path):
+    table = _caches(tmp_path, n=2)
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=True, seed=3)
+    seen = {}
+    for epoch in range(40):
+        data.set_epoch(epoch)
+        item = data[1]  # the fake clip
+        bright = item["video"].mean().item() > 0.2
+        seen.setdefault(bright, set()).add(float(item["label"]))
+    # windows showing the manipulated frames are fake; windows inside the real part are real (a
+    # window that overlaps the segment between its sampled frames is fake, though it looks real)
+    assert seen[True] == {1.0} and 0.0 in seen[False]
+    data.set_epoch(5)
+    assert torch.equal(data[1]["video"], data[1]["video"])  # the same draw for the same epoch
+
+
+def test_a_manipulation_after_the_first_window_is_detected(tmp_path):
+    """A visual-only model trained on windows drawn from whole clips detects fakes whose
+    manipulation starts after the first window; scored on the first window alone they look real."""
+    table = _caches(tmp_path)
+    torch.manual_seed(0)
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=True, seed=0)
+    model = models.build(
+        "visual_only", 16, {"dim": 16, "depth": 1, "heads": 2, "dropout": 0.0, "attn_dropout": 0.0}
+    )
+    opt = train.make_optimizer(list(model.parameters()), lr=3e-3, weight_decay=0.0)
+    for epoch in range(6):
+        data.set_epoch(epoch)
+        for batch in torch.utils.data.DataLoader(data, batch_size=8, shuffle=True):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(batch)["logit"], batch["label"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    scoring = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=False)
+    out, probs = evaluate.score(model, scoring, SPEC)
+    labels = table["label"].to_numpy()
+    assert metrics.auc(labels, probs) == 100.0
+    first = torch.sigmoid(out["logit"][scoring.starts == 0]).numpy()  # what reading 2 s would see
+    assert metrics.auc(labels, first) < 80.0
+
+
+def test_the_balanced_sampler_draws_both_classes_equally(tmp_path):
+    table = _caches(tmp_path, n=20)
+    table["label"] = [1] * 16 + [0] * 4
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=True)
+    gen = torch.Generator().manual_seed(0)
+    drawn = [int(data.labels[i]) for _ in range(50) for i in train.clip_sampler(data, True, gen)]
+    assert len(drawn) == 50 * 20 and 0.45 < np.mean(drawn) < 0.55
+    shuffled = [int(data.labels[i]) for i in train.clip_sampler(data, False, gen)]
+    assert np.mean(shuffled) == 0.8
