@@ -24,7 +24,7 @@ from record import record
 
 from avdf import clips, models
 from avdf.config import REPO_ROOT
-from avdf.specs import InputSpec, Run, TrainSpec
+from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 N_CLIPS, FRAMES, CROP, MELS, MEL_FRAMES = 128, 50, 64, 64, 201
@@ -62,7 +62,7 @@ def main() -> None:
                 batches.append(batch)
         load_rate = args.epochs * N_CLIPS / (time.perf_counter() - start)
 
-    model = models.build("macbdf", MELS, params["model"], params["macbdf"])
+    model = models.build("macbdf", MELS, ModelSpec.of(params), params["macbdf"])
     step, trainable = make_step(
         TrainSpec.of(params, Run("bench", "macbdf", "default", 0), "bench", False), model
     )

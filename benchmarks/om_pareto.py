@@ -34,7 +34,7 @@ import yaml
 from avdf import models
 from avdf.config import REPO_ROOT
 from avdf.optim import om_pareto
-from avdf.specs import Run, TrainSpec
+from avdf.specs import ModelSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 
@@ -105,7 +105,7 @@ def run_scale(params: dict, dev: torch.device, scale: str, reps: int, threads: i
         p = copy.deepcopy(params)
         p["macbdf"]["om_pareto"] = om
         torch.manual_seed(0)
-        model = models.build("macbdf", p["log_mel"]["n_mels"], p["model"], p["macbdf"]).to(dev)
+        model = models.build("macbdf", p["log_mel"]["n_mels"], ModelSpec.of(p), p["macbdf"]).to(dev)
         step, trainable = make_step(
             TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False), model
         )

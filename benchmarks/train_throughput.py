@@ -35,7 +35,7 @@ from record import record
 from avdf import clips, models
 from avdf.config import REPO_ROOT
 from avdf.distributed import Context
-from avdf.specs import InputSpec, Run, TrainSpec
+from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import accelerator, make_optimizer, make_step, to_device
 
 SCALES = {  # frames, face side, seconds of audio, batch size, model overrides (None: the paper profile's)
@@ -109,7 +109,7 @@ def measure(params: dict, om: bool, data, dev: torch.device, steps: int, workers
     p = copy.deepcopy(params)
     p["macbdf"]["om_pareto"] = om
     torch.manual_seed(0)
-    model = models.build("macbdf", p["log_mel"]["n_mels"], p["model"], p["macbdf"]).to(dev)
+    model = models.build("macbdf", p["log_mel"]["n_mels"], ModelSpec.of(p), p["macbdf"]).to(dev)
     ctx = Context(device=dev)
     if dev.type == "cuda" and p["train"]["channels_last"]:
         model = model.to(memory_format=torch.channels_last)

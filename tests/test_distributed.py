@@ -19,6 +19,7 @@ from conftest import train_spec
 
 from avdf import distributed, models
 from avdf.config import REPO_ROOT
+from avdf.specs import ModelSpec
 from avdf.train import make_step
 
 STEPS, GLOBAL_BATCH = 3, 8
@@ -59,7 +60,7 @@ def _train(rank: int, world: int, port: int, params: dict, out: str) -> None:
     ctx = distributed.setup("cpu")
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    model = models.build("macbdf", 64, params["model"], params["macbdf"])
+    model = models.build("macbdf", 64, ModelSpec.of(params), params["macbdf"])
     if ctx.active:  # the encoders see one slice each; the head sees the gathered global batch
         for encoder in model.encoders().values():
             distributed.sync_batchnorm(encoder, ctx.device)

@@ -10,6 +10,7 @@ from conftest import train_spec
 from avdf import methods, models
 from avdf.config import REPO_ROOT
 from avdf.models.blocks import LKA, MultiScaleBlock
+from avdf.specs import ModelSpec
 from avdf.train import make_step
 
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
@@ -35,7 +36,7 @@ def _params(**macbdf):
 
 @pytest.mark.parametrize("ms_depth", [0, 2])
 def test_outputs(ms_depth):
-    model = models.build("macbdf", 64, PARAMS["model"], _params(ms_depth=ms_depth)["macbdf"])
+    model = models.build("macbdf", 64, ModelSpec.of(PARAMS), _params(ms_depth=ms_depth)["macbdf"])
     out = model(_batch())
     assert out["logit"].shape == (8,)
     assert out["frame_video"].shape == (8, 4) and out["frame_audio"].shape == (8, 16)
@@ -46,7 +47,7 @@ def test_outputs(ms_depth):
 def test_gradients_reach_every_parameter_that_should_learn(om_pareto):
     torch.manual_seed(0)
     params = _params(om_pareto=om_pareto)
-    model = models.build("macbdf", 64, params["model"], params["macbdf"])
+    model = models.build("macbdf", 64, ModelSpec.of(params), params["macbdf"])
     step, trainable = make_step(train_spec(params), model)
     opt = torch.optim.AdamW(trainable, lr=1e-2)
     # Some parameters only learn once others moved: f_theta once the beta_k of eq. (4) leave 0, the
@@ -62,7 +63,7 @@ def test_gradients_reach_every_parameter_that_should_learn(om_pareto):
 
 def test_ablations_switch_parts_off():
     params = _params(contrastive=False, fusion_weights=False)
-    model = models.build("macbdf", 64, params["model"], params["macbdf"])
+    model = models.build("macbdf", 64, ModelSpec.of(params), params["macbdf"])
     assert model.fusion_weights is None
     out = model(_batch())
     assert torch.equal(out["w_v"], torch.full((8,), 0.5))
@@ -75,7 +76,7 @@ def test_ablations_switch_parts_off():
 def test_fixed_seed_gives_identical_losses():
     def run():
         torch.manual_seed(1)
-        model = models.build("macbdf", 64, PARAMS["model"], PARAMS["macbdf"])
+        model = models.build("macbdf", 64, ModelSpec.of(PARAMS), PARAMS["macbdf"])
         step, trainable = make_step(train_spec(PARAMS), model)
         opt = torch.optim.AdamW(trainable, lr=1e-3)
         return [step(_batch(), opt)[1] for _ in range(3)]

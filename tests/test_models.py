@@ -7,9 +7,16 @@ from avdf import methods, models, steps
 from avdf.models.transformer import Block, Dropout
 
 CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0, "attn_dropout": 0.0}
+CFG |= {"patch": 16, "visual_stem": "conv", "visual_init": "", "crop_size": 64}  # 4 x 4 visual tokens
 EXTRA = {  # small versions of params.yaml: baselines
     "ecapa_tdnn": {"channels": 16, "scale": 4, "se_bottleneck": 4, "attention_hidden": 8, "embedding": 8},
-    "aasist": {"channels": 8, "graph_dim": 8, "dropout": 0.0},
+    "aasist": {
+        "blocks": [4, 8, 8],
+        "gat_dims": [8, 8],
+        "pool_ratios": [0.5] * 4,
+        "temperatures": [2.0, 2.0, 100.0, 100.0],
+        "dropout": 0.0,
+    },  # fmt: skip
     "mcl": {"lambda_pair": 0.5, "margin": 1.0},
 }
 BASELINES = [
@@ -151,3 +158,53 @@ def test_scores_do_not_depend_on_how_test_clips_are_batched(method):
     for key, value in whole.items():
         if value.dim() >= 1:
             assert torch.allclose(value, torch.cat([p[key] for p in parts]), atol=1e-6, rtol=0), key
+
+
+def test_the_visual_token_grid_grows_with_the_crop():
+    """4 x 4 tokens per frame at 64 px with patch 16 (the embedded default), 7 x 7 at the paper's
+    224 px with patch 32."""
+    for crop, patch, grid, stem in ((64, 16, 4, "conv"), (224, 32, 7, "conv"), (224, 32, 7, "resnet18")):
+        model = models.build(
+            "macbdf", 32, CFG | {"crop_size": crop, "patch": patch, "visual_stem": stem}, MACBDF
+        )
+        assert model.video.grid == grid
+        tokens = model.encode({"video": torch.zeros(2, 2, 3, crop, crop), "audio": torch.zeros(2, 32, 100)})[
+            1
+        ]
+        assert tokens.shape == (2, 2 * grid * grid, 32)
+
+
+def test_pretrained_visual_weights_load_only_when_given(tmp_path, monkeypatch):
+    """A local state dict of the whole encoder, a torchvision ResNet-18 file, and a torchvision
+    weights name read from torchvision's cache (no network here) all load; a file that matches
+    neither is refused by name; no init leaves the random weights."""
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    from avdf.models import encoders
+
+    cfg = CFG | {"crop_size": 64, "patch": 32, "visual_stem": "resnet18"}
+    source = models.build("visual_only", 32, cfg)
+    torch.save(source.video.state_dict(), tmp_path / "encoder.pt")
+    fresh = models.build("visual_only", 32, cfg)
+    assert encoders.initialise(fresh.video, "") == "random"
+    assert encoders.initialise(fresh.video, str(tmp_path / "encoder.pt")).startswith("visual encoder")
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(fresh.video.state_dict().values(), source.video.state_dict().values(), strict=True)
+    )
+
+    imagenet = resnet18(weights=None).state_dict()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    torch.save(imagenet, cache / ResNet18_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[1])
+    named = models.build("visual_only", 32, cfg)
+    assert encoders.initialise(named.video, "torchvision:ResNet18_Weights.IMAGENET1K_V1").startswith(
+        "ResNet-18"
+    )
+    assert torch.equal(named.video.stem[0].trunk[0].weight, imagenet["conv1.weight"])
+    assert torch.equal(named.video.stem[0].trunk[7][1].bn2.running_var, imagenet["layer4.1.bn2.running_var"])
+
+    torch.save({"something.else": torch.zeros(1)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt: its keys match neither"):
+        encoders.initialise(named.video, str(tmp_path / "other.pt"))

@@ -71,7 +71,10 @@ def test_a_manipulation_after_the_first_window_is_detected(tmp_path):
     torch.manual_seed(0)
     data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=True, seed=0)
     model = models.build(
-        "visual_only", 16, {"dim": 16, "depth": 1, "heads": 2, "dropout": 0.0, "attn_dropout": 0.0}
+        "visual_only",
+        16,
+        {"dim": 16, "depth": 1, "heads": 2, "dropout": 0.0, "attn_dropout": 0.0}
+        | {"patch": 8, "visual_stem": "conv", "visual_init": "", "crop_size": 16},
     )
     opt = train.make_optimizer(list(model.parameters()), lr=3e-3, weight_decay=0.0)
     for epoch in range(6):

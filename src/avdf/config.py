@@ -27,6 +27,22 @@ def load_params(path: str | Path) -> dict:
     return params
 
 
+def profile_params(profile: str | None = None) -> dict:
+    """``params.yaml`` with a profile's ``workflow/profiles/<profile>/params.yaml`` merged over it
+    as Snakemake merges config files (nested keys replace nested keys), validated."""
+    import copy
+
+    from snakemake.utils import update_config
+
+    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    if profile:
+        update_config(
+            params, yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "params.yaml").read_text())
+        )
+    validate_params(params, source=f"profile {profile or 'default'}")
+    return copy.deepcopy(params)
+
+
 def _key_path(error: jsonschema.ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator == "additionalProperties":

@@ -174,17 +174,28 @@ class InputSpec:
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """The shared encoder and Transformer sizes (params.yaml: model)."""
+    """The shared encoder and Transformer sizes (params.yaml: model), the visual stem and its
+    optional pretrained initialisation, and the crop size it reads (faces.crop_size: with
+    ``patch`` it sets the visual token grid)."""
 
     dim: int
     depth: int
     heads: int
     dropout: float
     attn_dropout: float
+    patch: int
+    visual_stem: str
+    visual_init: str
+    crop_size: int
 
     @classmethod
     def of(cls, params: dict) -> ModelSpec:
-        return _section(cls, params["model"])
+        return cls(**params["model"], crop_size=params["faces"]["crop_size"])
+
+    @property
+    def visual(self) -> dict:
+        """What a visual encoder is built with: its token grid per frame side and its stem."""
+        return {"grid": max(1, self.crop_size // self.patch), "stem": self.visual_stem}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,10 +216,12 @@ class ECAPATDNNSpec:
 
 @dataclasses.dataclass(frozen=True)
 class AASISTSpec:
-    """params.yaml baselines.aasist (models/baselines/aasist.py)."""
+    """params.yaml baselines.aasist (models/baselines/aasist.py), in AASIST's configuration names."""
 
-    channels: int
-    graph_dim: int
+    blocks: list
+    gat_dims: list
+    pool_ratios: list
+    temperatures: list
     dropout: float
 
 

@@ -35,6 +35,7 @@ from avdf import (
 )
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
+from avdf.models import encoders
 from avdf.optim.om_pareto import OMParetoConfig
 from avdf.specs import Runtime, TrainSpec
 
@@ -201,6 +202,8 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     if spec.test_every_epoch:
         _, test_data = clips.scoring_clipset(caches, spec.input, data.mel_norm, "test", spec.run.seed)
     model = models.build(spec.run.method, spec.input.n_mels, spec.model, spec.method)
+    if hasattr(model, "video") and spec.model.visual_init:
+        log.info("visual_init: %s", encoders.initialise(model.video, spec.model.visual_init))
     if ctx.active:  # BatchNorm over the global batch, where a process sees only its slice
         parts = model.encoders().values() if methods.get(spec.run.method).step == "two_branch" else [model]
         for part in parts:

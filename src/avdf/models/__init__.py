@@ -36,14 +36,19 @@ def _macbdf_args(section: dict) -> dict:
 
 
 def build(method: str, n_mels: int, model: specs.ModelSpec | dict, section=None) -> nn.Module:
-    """The model of ``method``: ``model`` is params.yaml's ``model`` section (or its spec),
-    ``section`` the method's own section (avdf.methods.section), or its spec."""
+    """The model of ``method``, randomly initialised: ``model`` is the ModelSpec (or its dict),
+    ``section`` the method's own section (avdf.methods.section), or its spec. Pretrained visual
+    weights (``model.visual_init``) are loaded by training (avdf.models.encoders.initialise), never
+    when a checkpoint is rebuilt."""
     facts = methods.get(method)
     section = specs.to_dict(section) if dataclasses.is_dataclass(section) else dict(section or {})
     if not facts.shared_encoders:  # the published audio baselines: their own architectures and widths
         return REGISTRY[method](n_mels, **section)
     spec = model if isinstance(model, specs.ModelSpec) else specs.from_dict(specs.ModelSpec, model, "model")
-    common = {"n_mels": n_mels, **specs.to_dict(spec)}
+    common = {"n_mels": n_mels, "dim": spec.dim, "depth": spec.depth, "heads": spec.heads}
+    common |= {"dropout": spec.dropout, "attn_dropout": spec.attn_dropout}
+    if "video" in REGISTRY[method].modalities:
+        common["visual"] = spec.visual
     if method == "macbdf":
         return MACBDF(**common, **_macbdf_args(section))
     return REGISTRY[method](**common, **section)

@@ -1,7 +1,11 @@
-"""The two modality encoders of Sec. 3.1, at a size that trains on a CPU.
+"""The two modality encoders of Sec. 3.1.
 
 - :class:`VisualEncoder` (E_v): a per-frame convolutional stem turns each face crop into a grid of
-  patch tokens; a Transformer encoder attends over all space-time tokens and yields H_v^(L).
+  patch tokens, ``grid`` x ``grid`` per frame (``model.patch`` pixels of the crop per token side, so
+  the grid grows with the crop: 4 x 4 at the embedded 64 px with patch 16, 7 x 7 at the paper's
+  224 px with patch 32); a Transformer encoder attends over all space-time tokens and yields H_v^(L).
+  The stem is three stride-2 convolutions (``conv``) or torchvision's ResNet-18 trunk (``resnet18``),
+  which :func:`initialise` can load from pretrained weights a user supplies.
 - :class:`AudioEncoder` (E_a): a convolutional stem turns the log-Mel spectrogram into
   time-frequency patch tokens; a Transformer encoder yields H_a^(L).
 
@@ -22,23 +26,53 @@ def _conv(c_in: int, c_out: int, dims: int) -> nn.Sequential:
     return nn.Sequential(conv(c_in, c_out, 3, stride=2, padding=1, bias=False), norm(c_out), nn.GELU())
 
 
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class ResNetStem(nn.Module):
+    """torchvision's ResNet-18 up to its last stage (stride 32, 512 channels), then a 1x1 conv to
+    ``dim``. Crops arrive in [-0.5, 0.5] and are normalised as ImageNet weights expect."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        from torchvision.models import resnet18
+
+        net = resnet18(weights=None)
+        self.trunk = nn.Sequential(*list(net.children())[:-2])  # conv1 .. layer4, without pool and fc
+        self.project = nn.Conv2d(512, dim, 1)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) - 0.5, persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.project(self.trunk((x - self.mean) / self.std))
+
+
+def visual_stem(kind: str, dim: int) -> nn.Module:
+    if kind == "conv":
+        return nn.Sequential(_conv(3, 24, 2), _conv(24, 48, 2), _conv(48, dim, 2))
+    if kind == "resnet18":
+        return ResNetStem(dim)
+    raise ValueError(f"unknown visual stem {kind!r}; known: conv, resnet18")
+
+
 class VisualEncoder(nn.Module):
-    """Face crops (B, T, 3, S, S) -> tokens (B, T*4*4, D) and pooled (B, D)."""
+    """Face crops (B, T, 3, S, S) -> tokens (B, T * grid * grid, D) and pooled (B, D)."""
 
     def __init__(
         self,
-        dim: int = 64,
-        depth: int = 2,
-        heads: int = 4,
-        dropout: float = 0.1,
-        attn_dropout: float = 0.0,
+        dim: int,
+        depth: int,
+        heads: int,
+        dropout: float,
+        attn_dropout: float,
+        grid: int,
+        stem: str,
         max_frames: int = 64,
     ):
         super().__init__()
-        self.stem = nn.Sequential(
-            _conv(3, 24, 2), _conv(24, 48, 2), _conv(48, dim, 2), nn.AdaptiveAvgPool2d(4)
-        )
-        self.space_pos = nn.Parameter(torch.zeros(1, 1, 16, dim))
+        self.grid = grid
+        self.stem = nn.Sequential(visual_stem(stem, dim), nn.AdaptiveAvgPool2d(grid))
+        self.space_pos = nn.Parameter(torch.zeros(1, 1, grid * grid, dim))
         self.time_pos = nn.Parameter(torch.zeros(1, max_frames, 1, dim))
         nn.init.trunc_normal_(self.space_pos, std=0.02)
         nn.init.trunc_normal_(self.time_pos, std=0.02)
@@ -47,11 +81,57 @@ class VisualEncoder(nn.Module):
 
     def forward(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t = video.shape[:2]
-        x = self.stem(video.flatten(0, 1).contiguous(memory_format=torch.channels_last))  # (B*T, D, 4, 4)
-        x = x.flatten(2).transpose(1, 2).reshape(b, t, 16, -1)
+        x = self.stem(video.flatten(0, 1).contiguous(memory_format=torch.channels_last))  # (B*T, D, g, g)
+        x = x.flatten(2).transpose(1, 2).reshape(b, t, self.grid * self.grid, -1)
         x = (x + self.space_pos + self.time_pos[:, :t]).flatten(1, 2)
         h = self.norm(self.encoder(x))
         return h, h.mean(1)
+
+
+def initialise(encoder: VisualEncoder, source: str) -> str:
+    """Load pretrained weights a user supplies into a visual encoder; returns what was loaded.
+
+    ``source``: "" (nothing: random initialisation, the offline default); ``torchvision:<name>``
+    (a torchvision weights name such as ``ResNet18_Weights.IMAGENET1K_V1``, for the ``resnet18``
+    stem; torchvision fetches it, or reads it from its cache, ``$TORCH_HOME/hub/checkpoints``); or a
+    path to a ``.pt``/``.pth`` state dict, either of the whole encoder or of a torchvision ResNet-18.
+    """
+    if not source:
+        return "random"
+    if source.startswith("torchvision:"):
+        from torchvision.models import get_weight
+
+        state = get_weight(source.removeprefix("torchvision:")).get_state_dict(progress=False)
+    else:
+        try:
+            state = torch.load(source, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError) as e:
+            raise ValueError(f"model.visual_init {source}: cannot be read as a state dict ({e})") from e
+    if set(state) <= set(encoder.state_dict()):
+        encoder.load_state_dict(state, strict=True)
+        return f"visual encoder from {source}"
+    trunk = encoder.stem[0].trunk if isinstance(encoder.stem[0], ResNetStem) else None
+    renamed = _resnet_to_trunk(state)
+    if trunk is None or not set(trunk.state_dict()) <= set(renamed):
+        raise ValueError(
+            f"model.visual_init {source}: its keys match neither this visual encoder nor a ResNet-18 "
+            f"trunk (stem {'resnet18' if trunk is not None else 'conv'}); first keys: {sorted(state)[:3]}"
+        )
+    trunk.load_state_dict({k: renamed[k] for k in trunk.state_dict()}, strict=True)
+    return f"ResNet-18 trunk from {source}"
+
+
+def _resnet_to_trunk(state: dict) -> dict:
+    """torchvision ResNet names (conv1, bn1, layer1..4) -> the trunk's Sequential indices."""
+    index = {"conv1": "0", "bn1": "1", "layer1": "4", "layer2": "5", "layer3": "6", "layer4": "7"}
+    out = {}
+    for key, value in state.items():
+        head, _, rest = key.partition(".")
+        if head in index:
+            out[f"{index[head]}.{rest}"] = value
+        else:
+            out[key] = value
+    return out
 
 
 class AudioEncoder(nn.Module):

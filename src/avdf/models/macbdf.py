@@ -24,7 +24,6 @@ from avdf.models.encoders import AudioEncoder, VisualEncoder
 from avdf.models.fusion import RFMF, FusionWeights
 
 FREQ_TOKENS = 2  # audio tokens keep 2 frequency bands, a time-frequency map for the 2D blocks
-SPACE = 4  # video tokens are a 4 x 4 grid per frame
 
 
 def _frame_head(dim: int) -> nn.Module:
@@ -49,6 +48,7 @@ class MACBDF(nn.Module):
         heads: int,
         dropout: float,
         attn_dropout: float,
+        visual: dict,
         ms_depth: int,
         use_fusion_weights: bool,
         fusion_beta: float,
@@ -57,7 +57,7 @@ class MACBDF(nn.Module):
     ):
         super().__init__()
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout, freq_tokens=FREQ_TOKENS)
-        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.project = nn.ModuleDict({m: nn.Linear(dim, dim) for m in ("audio", "video")})
         self.fusion_weights = (
             FusionWeights(dim, heads, k_max, fusion_beta, fusion_gamma) if use_fusion_weights else None
@@ -82,7 +82,7 @@ class MACBDF(nn.Module):
         return {"audio": self.audio, "video": self.video}
 
     def encode(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder tokens: audio (B, T_a * 2, D), video (B, T_v * 16, D)."""
+        """Encoder tokens: audio (B, T_a * 2, D), video (B, T_v * grid * grid, D)."""
         return self.audio(batch["audio"])[0], self.video(batch["video"])[0]
 
     def head(self, h_a: torch.Tensor, h_v: torch.Tensor, frames_from: tuple | None = None) -> dict:
@@ -90,13 +90,14 @@ class MACBDF(nn.Module):
         branches to read (OM-Pareto gives them their own copy of the features)."""
         b, _, d = h_a.shape
         a_map = h_a.view(b, -1, FREQ_TOKENS, d).permute(0, 3, 1, 2)  # (B, D, T_a, 4)
-        v_map = h_v.view(b, -1, SPACE, SPACE, d).permute(0, 4, 1, 2, 3)  # (B, D, T_v, 4, 4)
+        g = self.video.grid
+        v_map = h_v.view(b, -1, g, g, d).permute(0, 4, 1, 2, 3)  # (B, D, T_v, grid, grid)
         pooled_a, pooled_v = h_a.mean(1), h_v.mean(1)
         z_a = nn.functional.normalize(self.project["audio"](pooled_a), dim=-1)
         z_v = nn.functional.normalize(self.project["video"](pooled_v), dim=-1)
         if self.fusion_weights is not None:
             per_time = {
-                "video": h_v.view(b, -1, SPACE * SPACE, d).mean(2),
+                "video": h_v.view(b, -1, g * g, d).mean(2),
                 "audio": h_a.view(b, -1, FREQ_TOKENS, d).mean(2),
             }
             w_v, w_a = self.fusion_weights(per_time, {"video": pooled_v.detach(), "audio": pooled_a.detach()})
@@ -122,9 +123,10 @@ class MACBDF(nn.Module):
     def frame_logits(self, h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
         """The per-modality frame-level branches (eq. 20): one logit per time step of each modality."""
         b, _, d = h_a.shape
+        g = self.video.grid
         return {
             "frame_audio": self.frame_heads["audio"](h_a.view(b, -1, FREQ_TOKENS, d).mean(2)).squeeze(-1),
-            "frame_video": self.frame_heads["video"](h_v.view(b, -1, SPACE * SPACE, d).mean(2)).squeeze(-1),
+            "frame_video": self.frame_heads["video"](h_v.view(b, -1, g * g, d).mean(2)).squeeze(-1),
         }
 
     def forward(self, batch: dict) -> dict:

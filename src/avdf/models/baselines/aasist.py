@@ -19,7 +19,8 @@ Graph pooling: g = sigmoid(w_p . h), h <- (h * g) at the k = ratio * N nodes of 
 
 The published model reads the raw waveform through a sinc-convolution front-end; avdf caches
 log-Mels, so this one starts from the log-Mel spectrogram (an option the AASIST authors'
-spectrogram variants share; docs/paper-notes.md). Widths are CPU-sized.
+spectrogram variants share; docs/paper-notes.md). Its sizes are parameters: CPU-sized in the
+embedded default, the published configuration in the paper profile.
 """
 
 from __future__ import annotations
@@ -111,34 +112,59 @@ class GraphPool(nn.Module):
         return torch.gather(h * g, 1, top.unsqueeze(-1).expand(-1, -1, h.shape[2]))
 
 
+def _pool_of(i: int) -> tuple[int, int]:
+    """Residual block i's max-pool over (frequency, time): 2x2 twice, then time only, then none."""
+    return ((2, 2), (2, 2), (1, 2))[i] if i < 3 else (1, 1)
+
+
 class AASIST(nn.Module):
+    """Sizes as AASIST's configuration names them: ``blocks`` (the residual encoder's widths; its
+    published "filts" [[1, 32], [32, 32], [32, 64], [64, 64]] with the last repeated, as the model
+    stacks them: 32, 32, 64, 64, 64, 64), ``gat_dims`` (the graph layers', then the HS-GALs'),
+    ``pool_ratios`` (graph pooling after the T and S graphs, then inside the branches) and
+    ``temperatures`` (T and S graph attention, then the two HS-GALs)."""
+
     modalities = ("audio",)
 
-    def __init__(self, n_mels: int, channels: int, graph_dim: int, dropout: float):
+    def __init__(
+        self,
+        n_mels: int,
+        blocks: list,
+        gat_dims: list,
+        pool_ratios: list,
+        temperatures: list,
+        dropout: float,
+    ):
         super().__init__()
-        self.encoder = nn.Sequential(  # (F, T) -> (F/8, T/16), as AASIST pools its front-end output
+        widths = [1, *blocks]
+        self.encoder = nn.Sequential(  # (F, T) -> (F/8, T/16) for three or more blocks
             nn.MaxPool2d(2),
-            ResBlock2d(1, channels // 2, first=True),
-            ResBlock2d(channels // 2, channels),
-            ResBlock2d(channels, channels, pool=(1, 2)),
+            *(
+                ResBlock2d(widths[i], widths[i + 1], first=i == 0, pool=_pool_of(i))
+                for i in range(len(blocks))
+            ),
         )
-        self.pos_s = nn.Parameter(torch.zeros(1, n_mels // 8, channels))
-        self.gat = nn.ModuleDict({k: GraphAttention(channels, graph_dim) for k in ("T", "S")})
-        self.pool = nn.ModuleDict({"T": GraphPool(graph_dim, 0.5), "S": GraphPool(graph_dim, 0.5)})
-        self.stack = nn.Parameter(torch.randn(1, 1, graph_dim) * 0.02)
+        f_nodes = n_mels // 2 // int(torch.tensor([_pool_of(i)[0] for i in range(len(blocks))]).prod())
+        self.pos_s = nn.Parameter(torch.zeros(1, max(1, f_nodes), blocks[-1]))
+        g0, g1 = gat_dims
+        self.gat = nn.ModuleDict(
+            {k: GraphAttention(blocks[-1], g0, temperatures[i]) for i, k in enumerate(("T", "S"))}
+        )
+        self.pool = nn.ModuleDict({"T": GraphPool(g0, pool_ratios[0]), "S": GraphPool(g0, pool_ratios[1])})
+        self.stack = nn.Parameter(torch.randn(1, 1, g0) * 0.02)
         self.branches = nn.ModuleList(
             nn.ModuleDict(
                 {
-                    "hs1": HSGAL(graph_dim, graph_dim),
-                    "pool_t": GraphPool(graph_dim, 0.5),
-                    "pool_s": GraphPool(graph_dim, 0.5),
-                    "hs2": HSGAL(graph_dim, graph_dim),
+                    "hs1": HSGAL(g0, g1, temperatures[2]),
+                    "pool_t": GraphPool(g1, pool_ratios[2]),
+                    "pool_s": GraphPool(g1, pool_ratios[3]),
+                    "hs2": HSGAL(g1, g1, temperatures[3]),
                 }
             )
             for _ in range(2)
         )
         self.drop = nn.Dropout(dropout)
-        self.classifier = nn.Linear(5 * graph_dim, 1)
+        self.classifier = nn.Linear(5 * g1, 1)
 
     def forward(self, batch: dict) -> dict:
         h = self.encoder(batch["audio"].unsqueeze(1)).abs()  # (B, C, F', T')

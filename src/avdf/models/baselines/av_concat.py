@@ -13,10 +13,12 @@ from avdf.models.heads import classifier_head
 class AVConcat(nn.Module):
     modalities = ("audio", "video")
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float):
+    def __init__(
+        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float, visual: dict
+    ):
         super().__init__()
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
-        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.head = classifier_head(2 * dim, dropout)
 
     def forward(self, batch: dict) -> dict:

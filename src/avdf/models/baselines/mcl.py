@@ -43,13 +43,14 @@ class MCL(nn.Module):
         heads: int,
         dropout: float,
         attn_dropout: float,
+        visual: dict,
         lambda_pair: float,
         margin: float,
     ):
         super().__init__()
         self.lambda_pair, self.margin = lambda_pair, margin
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
-        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.project = nn.ModuleDict({m: nn.Linear(dim, dim) for m in ("audio", "video")})
         self.head = classifier_head(3 * dim, dropout)
 

@@ -12,9 +12,11 @@ from avdf.models.heads import classifier_head
 class VisualOnly(nn.Module):
     modalities = ("video",)
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float):
+    def __init__(
+        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float, visual: dict
+    ):
         super().__init__()
-        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout)
+        self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.head = classifier_head(dim, dropout)
 
     def forward(self, batch: dict) -> dict:
