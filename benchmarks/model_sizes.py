@@ -45,8 +45,10 @@ def markdown(counts: dict) -> str:
         lines.append(f"| {method} | {row['default']:,} | {row['paper']:,} | {PUBLISHED.get(method, '')} |")
     lines += [
         "",
-        "AASIST here reads log-Mels (avdf caches no waveform), so its front end differs from the",
-        "published sinc convolution and its count from 297 k; ECAPA-TDNN reads 64 log-Mel bands.",
+        "AASIST in the paper profile reads the raw waveform (the demuxed 16 kHz WAV) through its",
+        "published sinc front end (70 mel-spaced band-pass filters of 129 taps) and published kernels;",
+        "the embedded default reads the cached log-Mel with CPU-sized widths. ECAPA-TDNN reads 64",
+        "log-Mel bands (the published model: 80 filterbanks, hence the small difference).",
         "",
         "Pretrained visual weights (`model.visual_init`): `torchvision:ResNet18_Weights.IMAGENET1K_V1`",
         "with `model.visual_stem: resnet18`, or a local state dict (of the whole visual encoder, or of",

@@ -11,6 +11,9 @@ CFG |= {"patch": 16, "visual_stem": "conv", "visual_init": "", "crop_size": 64} 
 EXTRA = {  # small versions of params.yaml: baselines
     "ecapa_tdnn": {"channels": 16, "scale": 4, "se_bottleneck": 4, "attention_hidden": 8, "embedding": 8},
     "aasist": {
+        "front_end": "log_mel",
+        "sinc_bands": 70,
+        "sinc_kernel": 128,
         "blocks": [4, 8, 8],
         "gat_dims": [8, 8],
         "pool_ratios": [0.5] * 4,

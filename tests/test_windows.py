@@ -101,3 +101,31 @@ def test_the_balanced_sampler_draws_both_classes_equally(tmp_path):
     assert len(drawn) == 50 * 20 and 0.45 < np.mean(drawn) < 0.55
     shuffled = [int(data.labels[i]) for i in train.clip_sampler(data, False, gen)]
     assert np.mean(shuffled) == 0.8
+
+
+def test_a_raw_audio_front_end_reads_the_window_of_the_demuxed_wav(tmp_path):
+    from avdf.media import ffmpeg
+
+    table = _caches(tmp_path, n=1)
+    (tmp_path / "demux").mkdir()
+    audio = np.sin(np.arange(SECONDS * 16000) / 16000 * 2 * np.pi * 3).astype(np.float32) * 0.5
+    ffmpeg.write_wav(tmp_path / "demux" / "c0.wav", audio, 16000)
+    args = (table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC)
+    data = clips.ClipSet(*args, train=False, waveform_dir=str(tmp_path / "demux"))
+    third = data[2]["waveform"]  # the window from 4 s to 6 s
+    assert third.shape == (32000,)
+    assert np.allclose(third.numpy(), audio[64000:96000], atol=1 / 32768)
+    assert "waveform" not in clips.ClipSet(*args, train=False)[0]  # read only when a model needs it
+
+
+def test_sinc_filters_pass_their_own_mel_band():
+    from avdf.models.baselines.aasist import SincFrontEnd, mel_band_edges
+
+    front = SincFrontEnd(bands=20, kernel=128)
+    edges = mel_band_edges(20, 16000)
+    t = torch.arange(16000) / 16000
+    for k in (3, 10, 17):
+        centre = (edges[k] + edges[k + 1]) / 2
+        tone = torch.sin(2 * np.pi * centre * t)[None, None]
+        response = torch.nn.functional.conv1d(tone, front.filters).abs().mean(2)[0]  # (bands,)
+        assert int(response.argmax()) == k  # the band that holds the tone answers most

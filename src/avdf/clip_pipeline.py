@@ -21,6 +21,7 @@ import torch
 from avdf import clips
 from avdf.media import demux, faces
 from avdf.media.face_crops import crops_along
+from avdf.media.ffmpeg import read_wav
 from avdf.media.log_mel import log_mel_of_wav
 from avdf.specs import InputSpec
 
@@ -34,6 +35,7 @@ class PreparedClip:
     log_mel: np.ndarray
     track: faces.FaceTrack
     start_s: float
+    waveform: np.ndarray  # the demuxed audio, for a model with a raw-audio front end
 
 
 def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) -> PreparedClip:
@@ -45,11 +47,18 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) 
         crops = crops_along(video, track.boxes, spec.faces.crop)
         mel = log_mel_of_wav(wav, spec.sample_rate, spec.log_mel)
         start = demux.demuxed_video(video)[0]["start_s"]
-    return PreparedClip(crops, mel, track, start)
+        waveform = read_wav(wav)[0]
+    return PreparedClip(crops, mel, track, start, waveform)
 
 
-def windows(clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float]) -> tuple[list[int], dict]:
-    """Every window's model inputs, stacked as a batch, and the windows' start frames."""
+def windows(
+    clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float], waveform: bool = False
+) -> tuple[list[int], dict]:
+    """Every window's model inputs, stacked as a batch (with ``waveform``, the raw audio too), and
+    the windows' start frames."""
     starts = clips.window_starts(len(clip.crops), spec)
     pairs = [clips.window_inputs(clip.crops, clip.log_mel, s, spec, mel_norm) for s in starts]
-    return starts, {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
+    batch = {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
+    if waveform:
+        batch["waveform"] = torch.stack([clips.window_waveform(clip.waveform, s, spec) for s in starts])
+    return starts, batch

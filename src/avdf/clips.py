@@ -23,6 +23,7 @@ import torch
 
 from avdf import stage_runner
 from avdf.data import manifest
+from avdf.media import ffmpeg
 from avdf.specs import InputSpec
 
 
@@ -50,8 +51,10 @@ class ClipSet(torch.utils.data.Dataset):
         spec: InputSpec,
         train: bool,
         seed: int = 0,
+        waveform_dir: str | None = None,
     ):
         self.clips, self.spec, self.train = table, spec, train
+        self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
         self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
         self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
@@ -82,7 +85,10 @@ class ClipSet(torch.utils.data.Dataset):
         else:
             i, start, draw = int(self.owner[k]), int(self.starts[k]), None
         video, audio = window_inputs(self.video[i], self.audio[i], start, self.spec, self.mel_norm, draw)
-        return {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
+        item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
+        if self.wavs is not None:
+            item["waveform"] = window_waveform(self.wavs[i], start, self.spec)
+        return item
 
     def window_labels(self, i: int, start: int) -> dict:
         """The clip's labels; where its fake segments are known, fake only if the window overlaps
@@ -142,6 +148,17 @@ def window_inputs(
     return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm)
 
 
+def window_waveform(source, start: int, spec: InputSpec) -> torch.Tensor:
+    """The raw audio of the window that starts at video frame ``start`` (``window_s`` seconds at the
+    sample rate, zero-padded): ``source`` a demuxed WAV (read in part) or the whole waveform."""
+    first, n = round(start / spec.fps * spec.sample_rate), round(spec.window_s * spec.sample_rate)
+    if isinstance(source, np.ndarray):
+        wave = np.pad(source[first : first + n], (0, max(0, n - len(source[first : first + n]))))
+    else:
+        wave = ffmpeg.read_wav_window(source, first, n)
+    return torch.from_numpy(np.asarray(wave, np.float32))
+
+
 def model_inputs(
     crops: np.ndarray, mel: np.ndarray, audio_len: int, mel_mean: float, mel_std: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,16 +177,25 @@ def mel_stats(dataset: ClipSet) -> tuple[float, float]:
     return float(values.mean()), float(values.std() + 1e-6)
 
 
-def make_clipset(table: pd.DataFrame, caches: dict, spec: InputSpec, train: bool, seed: int) -> ClipSet:
-    return ClipSet(table, caches["crops_dir"], caches["log_mel_dir"], spec, train, seed)
+def make_clipset(
+    table: pd.DataFrame, caches: dict, spec: InputSpec, train: bool, seed: int, waveform: bool = False
+) -> ClipSet:
+    """``waveform``: the model also reads raw audio (from the demuxed WAVs)."""
+    wavs = caches["demux_dir"] if waveform else None
+    return ClipSet(table, caches["crops_dir"], caches["log_mel_dir"], spec, train, seed, wavs)
 
 
 def scoring_clipset(
-    caches: dict, spec: InputSpec, mel_norm: tuple[float, float], split: str | None, seed: int
+    caches: dict,
+    spec: InputSpec,
+    mel_norm: tuple[float, float],
+    split: str | None,
+    seed: int,
+    waveform: bool = False,
 ) -> tuple[pd.DataFrame, ClipSet]:
     """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
     clip table and its ClipSet, normalised with the training clips' log-Mel statistics."""
     table = usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
-    data = make_clipset(table, caches, spec, train=False, seed=seed)
+    data = make_clipset(table, caches, spec, train=False, seed=seed, waveform=waveform)
     data.mel_norm = mel_norm
     return table, data

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avdf import atomic, clips, frame_level, layout, metrics, specs, tracking
+from avdf import atomic, clips, frame_level, layout, methods, metrics, specs, tracking
 from avdf.models import load_model
 from avdf.specs import Runtime
 
@@ -88,7 +88,10 @@ def evaluate_model(
     """Score the test split of ``eval_dataset`` with a trained model (``ckpt``: what its checkpoint
     records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
     model.eval()
-    table, data = clips.scoring_clipset(caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed)
+    waveform = methods.needs_waveform(ckpt["method"], ckpt["method_cfg"])
+    table, data = clips.scoring_clipset(
+        caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed, waveform
+    )
     out, probs = score(model, data, ckpt["input"])  # one pass: clip scores and frame-level scores
     threshold, val_threshold = job["threshold"], ckpt["val_threshold"]
     result = {

@@ -61,6 +61,7 @@ def caches(dataset: str) -> dict:
         "crops_index": stage_index(dataset, "face_crops"),
         "log_mel_dir": stage_dir(dataset, "log_mel"),
         "log_mel_index": stage_index(dataset, "log_mel"),
+        "demux_dir": stage_dir(dataset, "demux"),  # the waveforms a raw-audio front end reads
     }
 
 

@@ -99,3 +99,9 @@ def objective_settings(name: str, params: dict) -> dict:
         return {}
     objective = params[get(name).section[0]]["objective"]
     return {k: params["contrastive"][k] for k in OBJECTIVE_SETTINGS[objective]}
+
+
+def needs_waveform(method: str, section: dict) -> bool:
+    """Whether the method's model reads the raw waveform (AASIST with its sinc front end) besides
+    the cached log-Mel and crops."""
+    return method == "aasist" and section.get("front_end") == "sinc"

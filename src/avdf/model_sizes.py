@@ -44,4 +44,5 @@ def one_batch(params: dict, batch_size: int = 2) -> dict:
         "audio_fake": torch.tensor([0.0, 1.0] * (batch_size // 2)),
         "video_fake": torch.tensor([1.0, 0.0] * (batch_size // 2)),
         "index": torch.arange(batch_size),
+        "waveform": torch.randn(batch_size, round(spec.window_s * spec.sample_rate), generator=g) * 0.1,
     }

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import clip_pipeline, clips, frame_level, localisation
+from avdf import clip_pipeline, clips, frame_level, localisation, methods
 from avdf.errors import InputError
 from avdf.media import faces, ffmpeg
 from avdf.models import load_model
@@ -72,9 +72,10 @@ def score_video(
     tracker: faces.FaceTracker,
     rule: dict = SEGMENT_RULE,
     threshold: float = 0.5,
+    waveform: bool = False,
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
-    starts, batch = clip_pipeline.windows(clip, spec, mel_norm)
+    starts, batch = clip_pipeline.windows(clip, spec, mel_norm, waveform)
     out = model(batch)
     probs = torch.sigmoid(out["logit"]).numpy()
     prob = float(clips.clip_probs(out["logit"], np.zeros(len(starts), int), 1, spec.aggregate)[0])
@@ -140,7 +141,14 @@ def predict(
         started = time.perf_counter()
         try:
             result = score_video(
-                path, model, spec, tuple(ckpt["mel_norm"]), tracker, rule, ckpt["val_threshold"]
+                path,
+                model,
+                spec,
+                tuple(ckpt["mel_norm"]),
+                tracker,
+                rule,
+                ckpt["val_threshold"],
+                methods.needs_waveform(ckpt["method"], ckpt["method_cfg"]),
             )
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)

@@ -218,6 +218,9 @@ class ECAPATDNNSpec:
 class AASISTSpec:
     """params.yaml baselines.aasist (models/baselines/aasist.py), in AASIST's configuration names."""
 
+    front_end: str
+    sinc_bands: int
+    sinc_kernel: int
     blocks: list
     gat_dims: list
     pool_ratios: list

@@ -126,7 +126,9 @@ def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, 
     both classes (said in ``val_threshold_from``)."""
     from avdf import evaluate
 
-    table, data = clips.scoring_clipset(caches, spec.input, mel_norm, "val", spec.run.seed)
+    table, data = clips.scoring_clipset(
+        caches, spec.input, mel_norm, "val", spec.run.seed, reads_waveform(spec)
+    )
     if table["label"].nunique() < 2:
         return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
     _, probs = evaluate.score(model, data, spec.input)
@@ -153,6 +155,10 @@ class Training:
     ctx: distributed.Context
 
 
+def reads_waveform(spec: TrainSpec) -> bool:
+    return methods.needs_waveform(spec.run.method, specs.to_dict(spec.method))
+
+
 def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
     """The training split, normalised with its own log-Mel statistics."""
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
@@ -161,7 +167,7 @@ def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
             f"{spec.run.dataset}: the training split needs real and fake clips, found labels "
             f"{sorted(table['label'].unique())}"
         )
-    data = clips.make_clipset(table, caches, spec.input, train=True, seed=spec.run.seed)
+    data = clips.make_clipset(table, caches, spec.input, True, spec.run.seed, reads_waveform(spec))
     data.mel_norm = clips.mel_stats(data)
     return data
 
@@ -200,7 +206,9 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     )
     test_data = None
     if spec.test_every_epoch:
-        _, test_data = clips.scoring_clipset(caches, spec.input, data.mel_norm, "test", spec.run.seed)
+        _, test_data = clips.scoring_clipset(
+            caches, spec.input, data.mel_norm, "test", spec.run.seed, reads_waveform(spec)
+        )
     model = models.build(spec.run.method, spec.input.n_mels, spec.model, spec.method)
     if hasattr(model, "video") and spec.model.visual_init:
         log.info("visual_init: %s", encoders.initialise(model.video, spec.model.visual_init))

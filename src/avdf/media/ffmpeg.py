@@ -225,3 +225,17 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
     return pcm.astype(np.float32) / 32768.0, rate
+
+
+def read_wav_window(path: str | Path, first: int, n: int) -> np.ndarray:
+    """``n`` samples of a 16-bit mono WAV from sample ``first``, float32 in [-1, 1], zero-padded past
+    its end; only that span is read."""
+    import wave
+
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2 or w.getnchannels() != 1:
+            raise MediaError(f"{path}: expected 16-bit mono PCM")
+        first = min(max(0, first), w.getnframes())
+        w.setpos(first)
+        pcm = np.frombuffer(w.readframes(n), "<i2").astype(np.float32) / 32768.0
+    return np.pad(pcm, (0, n - len(pcm)))

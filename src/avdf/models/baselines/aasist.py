@@ -17,30 +17,37 @@ pair of node types (T-T, S-S, T-S), and a stack node s updated as
     a_j = softmax_j( w_s . tanh(W_s (s * x_j)) ),   s' = P_as (sum_j a_j x_j) + P_s s
 Graph pooling: g = sigmoid(w_p . h), h <- (h * g) at the k = ratio * N nodes of largest g.
 
-The published model reads the raw waveform through a sinc-convolution front-end; avdf caches
-log-Mels, so this one starts from the log-Mel spectrogram (an option the AASIST authors'
-spectrogram variants share; docs/paper-notes.md). Its sizes are parameters: CPU-sized in the
-embedded default, the published configuration in the paper profile.
+Front end (``front_end``): ``sinc``, the published one: the raw waveform through fixed band-pass
+filters (:class:`SincFrontEnd`), |x|, a 3x3 max-pool, BatchNorm and SELU, then residual blocks
+that pool time by 3; or ``log_mel``: the cached log-Mel spectrogram, max-pooled 2x2 (the CPU-sized
+embedded default). Sizes are parameters: CPU-sized in the embedded default, the published
+configuration in the paper profile (docs/model-sizes.md).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
 class ResBlock2d(nn.Module):
-    def __init__(self, c_in: int, c_out: int, first: bool = False, pool=(2, 2)):
+    """Residual block. ``published``: AASIST's kernels, (2, 3) convolutions (the first padded to one
+    more row, the second back) and a (1, 3) skip; otherwise 3x3 convolutions and a 1x1 skip."""
+
+    def __init__(self, c_in: int, c_out: int, first: bool = False, pool=(2, 2), published: bool = False):
         super().__init__()
+        k, pads, skip = ((2, 3), ((1, 1), (0, 1)), (1, 3)) if published else (3, (1, 1), 1)
         self.pre = nn.Identity() if first else nn.Sequential(nn.BatchNorm2d(c_in), nn.SELU())
         self.body = nn.Sequential(
-            nn.Conv2d(c_in, c_out, 3, padding=1),
+            nn.Conv2d(c_in, c_out, k, padding=pads[0]),
             nn.BatchNorm2d(c_out),
             nn.SELU(),
-            nn.Conv2d(c_out, c_out, 3, padding=1),
+            nn.Conv2d(c_out, c_out, k, padding=pads[1]),
         )
-        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+        pad = (0, 1) if published else 0
+        self.skip = nn.Conv2d(c_in, c_out, skip, padding=pad) if c_in != c_out else nn.Identity()
         self.pool = nn.MaxPool2d(pool)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,8 +119,45 @@ class GraphPool(nn.Module):
         return torch.gather(h * g, 1, top.unsqueeze(-1).expand(-1, -1, h.shape[2]))
 
 
-def _pool_of(i: int) -> tuple[int, int]:
-    """Residual block i's max-pool over (frequency, time): 2x2 twice, then time only, then none."""
+SAMPLE_RATE = 16000  # params.yaml media.sample_rate (the schema allows only this)
+
+
+def mel_band_edges(n_bands: int, sample_rate: int) -> np.ndarray:
+    """``n_bands + 1`` band edges (Hz) equally spaced on the mel scale from 0 to Nyquist."""
+    top = 2595 * np.log10(1 + (sample_rate / 2) / 700)
+    return 700 * (10 ** (np.linspace(0, top, n_bands + 1) / 2595) - 1)
+
+
+class SincFrontEnd(nn.Module):
+    """Fixed band-pass filters on the raw waveform, each the difference of two ideal low-pass sinc
+    kernels (cut-offs at its mel band's edges) under a Hamming window::
+
+        h_k(n) = 2 f_hi/sr sinc(2 f_hi n/sr) - 2 f_lo/sr sinc(2 f_lo n/sr),   n = -(K-1)/2 .. (K-1)/2
+
+    then |x|, a 3x3 max-pool over (band, time), BatchNorm and SELU: (B, samples) -> (B, 1, F/3, T/3)."""
+
+    def __init__(self, bands: int, kernel: int, sample_rate: int = SAMPLE_RATE):
+        super().__init__()
+        kernel += 1 - kernel % 2  # odd, so that the filters are centred
+        n = np.arange(kernel) - (kernel - 1) / 2
+        edges = mel_band_edges(bands, sample_rate)
+        low, high = edges[:-1, None], edges[1:, None]
+        ideal = 2 * high / sample_rate * np.sinc(2 * high * n / sample_rate)
+        ideal -= 2 * low / sample_rate * np.sinc(2 * low * n / sample_rate)
+        filters = torch.tensor(ideal * np.hamming(kernel), dtype=torch.float32)
+        self.register_buffer("filters", filters.unsqueeze(1), persistent=False)  # (bands, 1, K)
+        self.norm = nn.BatchNorm2d(1)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        x = F.conv1d(waveform.unsqueeze(1), self.filters).abs().unsqueeze(1)  # (B, 1, bands, T)
+        return F.selu(self.norm(F.max_pool2d(x, 3)))
+
+
+def _pool_of(i: int, front_end: str) -> tuple[int, int]:
+    """Residual block i's max-pool over (frequency, time). After the sinc front end, time by 3 in
+    every block (as AASIST pools); after a log-Mel: 2x2 twice, then time only, then none."""
+    if front_end == "sinc":
+        return (1, 3)
     return ((2, 2), (2, 2), (1, 2))[i] if i < 3 else (1, 1)
 
 
@@ -129,6 +173,9 @@ class AASIST(nn.Module):
     def __init__(
         self,
         n_mels: int,
+        front_end: str,
+        sinc_bands: int,
+        sinc_kernel: int,
         blocks: list,
         gat_dims: list,
         pool_ratios: list,
@@ -136,15 +183,19 @@ class AASIST(nn.Module):
         dropout: float,
     ):
         super().__init__()
-        widths = [1, *blocks]
-        self.encoder = nn.Sequential(  # (F, T) -> (F/8, T/16) for three or more blocks
-            nn.MaxPool2d(2),
+        self.front_end = front_end
+        if front_end == "sinc":
+            self.front, bins = SincFrontEnd(sinc_bands, sinc_kernel), sinc_bands // 3
+        else:
+            self.front, bins = nn.MaxPool2d(2), n_mels // 2
+        widths, pools = [1, *blocks], [_pool_of(i, front_end) for i in range(len(blocks))]
+        self.encoder = nn.Sequential(
             *(
-                ResBlock2d(widths[i], widths[i + 1], first=i == 0, pool=_pool_of(i))
+                ResBlock2d(widths[i], widths[i + 1], i == 0, pools[i], published=front_end == "sinc")
                 for i in range(len(blocks))
-            ),
+            )
         )
-        f_nodes = n_mels // 2 // int(torch.tensor([_pool_of(i)[0] for i in range(len(blocks))]).prod())
+        f_nodes = bins // int(np.prod([p[0] for p in pools]))
         self.pos_s = nn.Parameter(torch.zeros(1, max(1, f_nodes), blocks[-1]))
         g0, g1 = gat_dims
         self.gat = nn.ModuleDict(
@@ -167,7 +218,12 @@ class AASIST(nn.Module):
         self.classifier = nn.Linear(5 * g1, 1)
 
     def forward(self, batch: dict) -> dict:
-        h = self.encoder(batch["audio"].unsqueeze(1)).abs()  # (B, C, F', T')
+        x = (
+            self.front(batch["waveform"])
+            if self.front_end == "sinc"
+            else self.front(batch["audio"].unsqueeze(1))
+        )
+        h = self.encoder(x).abs()  # (B, C, F', T')
         e_s = h.amax(3).transpose(1, 2) + self.pos_s[:, : h.shape[2]]  # spectral nodes (B, F', C)
         e_t = h.amax(2).transpose(1, 2)  # temporal nodes (B, T', C)
         g_t, g_s = self.pool["T"](self.gat["T"](e_t)), self.pool["S"](self.gat["S"](e_s))
