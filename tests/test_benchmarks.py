@@ -36,7 +36,7 @@ def test_reference_comparison_flags_a_cell_outside_its_interval(tmp_path):
         text=True,
         cwd=REPO,
     )
-    assert run.returncode == 1 and "71 of 72 cells inside" in run.stdout
+    assert run.returncode == 1 and "89 of 90 cells inside" in run.stdout
     assert run.stdout.splitlines()[2].split()[:2] == [
         "AASIST",
         "synth_dfdc_acc",
