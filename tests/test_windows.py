@@ -129,3 +129,22 @@ def test_sinc_filters_pass_their_own_mel_band():
         tone = torch.sin(2 * np.pi * centre * t)[None, None]
         response = torch.nn.functional.conv1d(tone, front.filters).abs().mean(2)[0]  # (bands,)
         assert int(response.argmax()) == k  # the band that holds the tone answers most
+
+
+def test_log_mel_statistics_are_streamed_and_exact(tmp_path):
+    """The streamed mean and standard deviation equal those of all values concatenated."""
+    table = _caches(tmp_path, n=5)
+    rng = np.random.default_rng(1)
+    for i in range(5):  # clips of different lengths and levels
+        np.save(
+            tmp_path / "mel" / f"c{i}.npy",
+            (rng.standard_normal((16, 100 + 37 * i)) * (i + 1) - i).astype(np.float16),
+        )
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=True)
+    values = np.concatenate(
+        [np.load(tmp_path / "mel" / f"c{i}.npy").astype(np.float64).ravel() for i in range(5)]
+    )
+    mean, std = clips.mel_stats(data)
+    assert np.isclose(mean, values.mean(), rtol=0, atol=1e-9) and np.isclose(
+        std, values.std() + 1e-6, atol=1e-9
+    )

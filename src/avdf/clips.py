@@ -172,9 +172,20 @@ def model_inputs(
 
 
 def mel_stats(dataset: ClipSet) -> tuple[float, float]:
-    """Mean and standard deviation of the log-Mel values of a (training) set, for normalisation."""
-    values = np.concatenate([np.asarray(a, np.float32).ravel() for a in dataset.audio])
-    return float(values.mean()), float(values.std() + 1e-6)
+    """Mean and standard deviation of the log-Mel values of a (training) set, for normalisation,
+    streamed clip by clip (one clip in memory at a time, whatever the dataset's size): each clip's
+    count, mean and sum of squared deviations are merged into the running ones (Chan et al.'s
+    pairwise update, in float64)."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for audio in dataset.audio:
+        x = np.asarray(audio, np.float64)
+        k, clip_mean = x.size, float(x.mean())
+        clip_m2 = float(((x - clip_mean) ** 2).sum())
+        delta, total = clip_mean - mean, n + k
+        mean += delta * k / total
+        m2 += clip_m2 + delta**2 * n * k / total
+        n = total
+    return mean, float(np.sqrt(m2 / n) + 1e-6)
 
 
 def make_clipset(
