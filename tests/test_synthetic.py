@@ -89,3 +89,22 @@ def test_fake_audio_differs_from_real_only_where_it_should(tiny_synth_cfg):
     }
     assert np.array_equal(clip["A"][0], clip["B"][0]) and not np.array_equal(clip["A"][1], clip["B"][1])
     assert np.array_equal(clip["A"][1], clip["C"][1]) and not np.array_equal(clip["A"][0], clip["C"][0])
+
+
+def test_frames_can_be_landscape_or_portrait_with_the_face_at_the_same_scale():
+    """A (width, height) frame shows the face at the same size as a square frame of its shorter
+    side, centred; a square frame is unchanged by the (width, height) form."""
+    import numpy as np
+
+    from avdf.data.portraits import HeadMotion, identity_portrait, view
+
+    src = identity_portrait("astronaut", False, np.ones(3))
+    still = HeadMotion.sample(np.random.default_rng(0))
+    background = np.array([40, 40, 40])
+    square = view(src.image, still, 0.0, 180, background)
+    assert np.array_equal(view(src.image, still, 0.0, (180, 180), background), square)
+    wide = view(src.image, still, 0.0, (320, 180), background)
+    tall = view(src.image, still, 0.0, (180, 320), background)
+    assert wide.shape == (180, 320, 3) and tall.shape == (320, 180, 3)
+    assert np.abs(wide[:, 70:250].astype(int) - square).mean() < 2  # the middle is the square frame
+    assert np.abs(tall[70:250].astype(int) - square).mean() < 2

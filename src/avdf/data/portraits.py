@@ -142,26 +142,33 @@ class HeadMotion:
 
 
 def view(
-    image: np.ndarray, motion: HeadMotion, t: float, frame_size: int, background: np.ndarray
+    image: np.ndarray,
+    motion: HeadMotion,
+    t: float,
+    frame_size: int | tuple[int, int],
+    background: np.ndarray,
 ) -> np.ndarray:
-    """One camera frame (frame_size, frame_size, 3) uint8 of a portrait at time ``t``."""
+    """One camera frame (height, width, 3) uint8 of a portrait at time ``t``: ``frame_size`` is the
+    side of a square frame or (width, height), landscape or portrait; the face fills the same share
+    of the frame's shorter side either way."""
+    width, height = (frame_size, frame_size) if isinstance(frame_size, int) else frame_size
     dx, dy, zoom, tilt = motion.at(t)
-    field = 0.85 * PORTRAIT_SIZE / zoom  # portrait pixels across the frame
-    step = field / frame_size
+    field = 0.85 * PORTRAIT_SIZE / zoom  # portrait pixels across the frame's shorter side
+    step = field / min(width, height)
     c, s = np.cos(np.radians(tilt)), np.sin(np.radians(tilt))
     cx, cy = PORTRAIT_SIZE / 2 + dx, PORTRAIT_SIZE / 2 + dy
-    half = frame_size / 2
+    half_w, half_h = width / 2, height / 2
     # PIL's affine maps output (x, y) to input (a x + b y + c, d x + e y + f)
     coeffs = (
         step * c,
         -step * s,
-        cx - step * (c * half - s * half),
+        cx - step * (c * half_w - s * half_h),
         step * s,
         step * c,
-        cy - step * (s * half + c * half),
+        cy - step * (s * half_w + c * half_h),
     )
     out = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).transform(
-        (frame_size, frame_size),
+        (width, height),
         Image.AFFINE,
         coeffs,
         resample=Image.BILINEAR,
