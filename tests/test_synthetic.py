@@ -108,3 +108,38 @@ def test_frames_can_be_landscape_or_portrait_with_the_face_at_the_same_scale():
     assert wide.shape == (180, 320, 3) and tall.shape == (320, 180, 3)
     assert np.abs(wide[:, 70:250].astype(int) - square).mean() < 2  # the middle is the square frame
     assert np.abs(tall[70:250].astype(int) - square).mean() < 2
+
+
+REAL_SHAPE = {
+    "clips": 10,
+    "sizes": [[96, 54], [54, 96]],
+    "fps": [25, 30],
+    "duration_s": [1.0, 1.6],
+    "category_share": [500, 500, 9709, 10857],  # FakeAVCeleb's category counts
+    "fake_lead_silence_s": [0.3, 0.5],
+}
+
+
+def test_a_real_shaped_family_varies_size_rate_duration_and_balance(tmp_path, tiny_synth_cfg):
+    """real_shape: landscape and portrait frames, 25 and 30 fps, durations over a range, categories
+    in FakeAVCeleb's proportions (each at least once), and leading silence on fakes only."""
+    import numpy as np
+
+    from avdf.data.synthetic import category_counts, generate, plan
+    from avdf.media import ffmpeg
+
+    cfg = tiny_synth_cfg | {"real_shape": REAL_SHAPE, "faulty_clips": 0, "identities": 4}
+    counts = category_counts(cfg)
+    assert sum(counts.values()) == 10 and counts["A"] == counts["B"] == 1 and counts["D"] >= counts["C"]
+    jobs, _ = plan(tmp_path, "real", "fakeavceleb", cfg)
+    shapes = {(tuple(j.cfg["frame_size"]), j.cfg["fps"]) for j in jobs}
+    assert {s for s, _ in shapes} == {(96, 54), (54, 96)} and {f for _, f in shapes} == {25, 30}
+    assert all(1.0 <= j.cfg["duration_s"] <= 1.6 for j in jobs)
+    assert all((j.lead_s > 0) == (j.category != "A") for j in jobs)
+    generate(tmp_path, "real", "fakeavceleb", cfg)
+    for job in jobs[:4]:  # A, B, then two fakes
+        info = ffmpeg.probe(job.dest)
+        audio = ffmpeg.read_audio(job.dest, 16000)
+        lead = np.abs(audio[: int(0.25 * 16000)]).max()
+        assert (info.width, info.height) == tuple(job.cfg["frame_size"])
+        assert (lead < 0.01) == (job.category != "A"), job.category

@@ -124,9 +124,11 @@ def render_clip(
     category: str,
     rng: np.random.Generator,
     period: tuple[float, float] | None = None,
+    lead_s: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (T, S, S, 3) uint8 and mono audio of one clip of ``category``; with ``period``, the
-    manipulation is applied inside [start, end) seconds only."""
+    """Frames (T, H, W, 3) uint8 and mono audio of one clip of ``category``; with ``period``, the
+    manipulation is applied inside [start, end) seconds only; with ``lead_s``, the clip starts with
+    that much silence (the mouth closed), as real datasets' fakes often do."""
     fam = FAMILIES[family]
     _, video_fake, audio_fake = CATEGORIES[category]
     dur, fps, sr, size = cfg["duration_s"], cfg["fps"], cfg["sample_rate"], cfg["frame_size"]
@@ -141,6 +143,8 @@ def render_clip(
         ramp = 0.01
         mix = np.clip(np.minimum(t - period[0], period[1] - t) / ramp + 0.5, 0, 1).astype(np.float32)
         audio = (mix * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(np.float32)
+    if lead_s > 0:
+        real_audio, audio = (_silence_start(a, lead_s, sr) for a in (real_audio, audio))
     # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
     opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
     src = identity_portrait(who.source, who.mirror, who.tint)
@@ -176,6 +180,12 @@ def render_clip(
     return frames, audio
 
 
+def _silence_start(audio: np.ndarray, lead_s: float, sr: int) -> np.ndarray:
+    out = audio.copy()
+    out[: int(round(lead_s * sr))] = 0.0
+    return out
+
+
 def _params_fingerprint(cfg: dict, family: str) -> str:
     keys = (
         "seed",
@@ -187,7 +197,8 @@ def _params_fingerprint(cfg: dict, family: str) -> str:
         "frame_size",
         "sample_rate",
     )
-    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}}, sort_keys=True)
+    shape = {"real_shape": cfg["real_shape"]} if cfg.get("real_shape") else {}  # absent: as before
+    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}, **shape}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -204,12 +215,15 @@ class ClipJob:
     dest: Path
     fault: str | None = None
     period: tuple[float, float] | None = None
+    lead_s: float = 0.0
 
 
 def rendered(job: ClipJob) -> tuple[np.ndarray, np.ndarray | None]:
     """A clip's frames and audio as they are encoded (no audio for a clip without an audio stream)."""
     rng = np.random.default_rng(list(job.rng_key))
-    frames, audio = render_clip(job.cfg, job.family, job.who, job.donor, job.category, rng, job.period)
+    frames, audio = render_clip(
+        job.cfg, job.family, job.who, job.donor, job.category, rng, job.period, job.lead_s
+    )
     if job.fault == "no_face":
         frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
         frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
@@ -238,16 +252,48 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+def category_counts(cfg: dict) -> dict[str, int]:
+    """Clips per category: ``clips_per_category`` each, or with ``real_shape``, its ``clips`` shared
+    out by ``category_share`` (largest remainders, at least one per category)."""
+    shape = cfg.get("real_shape")
+    if not shape:
+        return dict.fromkeys(CATEGORIES, cfg["clips_per_category"])
+    shares = np.asarray(shape["category_share"], float) / sum(shape["category_share"])
+    exact = shares * shape["clips"]
+    counts = np.maximum(np.floor(exact).astype(int), 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable")[: max(0, shape["clips"] - counts.sum())]:
+        counts[i] += 1
+    while counts.sum() > shape["clips"]:  # the ones given to tiny categories come from the largest
+        counts[int(np.argmax(counts))] -= 1
+    return dict(zip(CATEGORIES, (int(c) for c in counts), strict=True))
+
+
+def clip_shape(cfg: dict, category: str, rng_key: tuple) -> tuple[dict, float]:
+    """A clip's own duration, frame rate and frame size, and its leading silence (fakes only), drawn
+    from ``real_shape`` (seeded by the clip); without it, the family's uniform settings and none."""
+    shape = cfg.get("real_shape")
+    if not shape:
+        return cfg, 0.0
+    rng = np.random.default_rng([*rng_key, 11])
+    width, height = shape["sizes"][int(rng.integers(len(shape["sizes"])))]
+    fps = int(shape["fps"][int(rng.integers(len(shape["fps"])))])
+    duration = round(float(rng.uniform(*shape["duration_s"])), 2)
+    lead = round(float(rng.uniform(*shape["fake_lead_silence_s"])), 3) if category != "A" else 0.0
+    return cfg | {"duration_s": duration, "fps": fps, "frame_size": [int(width), int(height)]}, lead
+
+
 def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[ClipJob], list[list[str]]]:
     """The clips of a family and their metadata rows, in a fixed order."""
     root = Path(out_root) / name
     people = identities(cfg["seed"], family, cfg["identities"])
     fam, f_idx = FAMILIES[family], _family_index(family)
     jobs, rows = [], []
+    counts = category_counts(cfg)
     for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
-        for k in range(cfg["clips_per_category"]):
-            clip_index = c_index * cfg["clips_per_category"] + k
+        for k in range(counts[category]):
+            clip_index = sum(counts[c] for c in list(CATEGORIES)[:c_index]) + k
             rng_key = (cfg["seed"], f_idx, 2, clip_index)
+            clip_cfg, lead = clip_shape(cfg, category, rng_key)
             # Every category cycles through the identities in the same way, so that no identity is more
             # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
             who = people[k % len(people)]
@@ -257,10 +303,12 @@ def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[
             target1 = donor.name if video_fake else "-"
             stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
             directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-            period = fake_period(family, category, cfg["duration_s"], np.random.default_rng([*rng_key, 7]))
+            period = fake_period(
+                family, category, clip_cfg["duration_s"], np.random.default_rng([*rng_key, 7])
+            )
             jobs.append(
                 ClipJob(
-                    cfg,
+                    clip_cfg,
                     family,
                     who,
                     donor,
@@ -268,6 +316,7 @@ def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[
                     rng_key,
                     root.parent / directory / f"{stem}.mp4",
                     period=period,
+                    lead_s=lead,
                 )
             )
             rows.append(
