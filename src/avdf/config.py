@@ -28,17 +28,19 @@ def load_params(path: str | Path) -> dict:
 
 
 def profile_params(profile: str | None = None) -> dict:
-    """``params.yaml`` with a profile's ``workflow/profiles/<profile>/params.yaml`` merged over it
-    as Snakemake merges config files (nested keys replace nested keys), validated."""
+    """``params.yaml`` with a profile's config files (its ``config.yaml``: ``configfile``, one or a
+    list, in order) merged over it as Snakemake merges them (nested keys replace nested keys),
+    validated."""
     import copy
 
     from snakemake.utils import update_config
 
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     if profile:
-        update_config(
-            params, yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "params.yaml").read_text())
-        )
+        config = yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "config.yaml").read_text())
+        files = config["configfile"]
+        for path in [files] if isinstance(files, str) else files:
+            update_config(params, yaml.safe_load((REPO_ROOT / path).read_text()))
     validate_params(params, source=f"profile {profile or 'default'}")
     return copy.deepcopy(params)
 
