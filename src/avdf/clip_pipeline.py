@@ -22,7 +22,7 @@ from avdf import clips
 from avdf.media import demux, faces
 from avdf.media.face_crops import crops_along
 from avdf.media.ffmpeg import read_wav
-from avdf.media.log_mel import log_mel_of_wav
+from avdf.media.log_mel import log_mel_of_waveform
 from avdf.specs import InputSpec
 
 
@@ -45,9 +45,9 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) 
         demux.demux_clip(path, spec.media, wav, video)
         track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
         crops = crops_along(video, track.boxes, spec.faces.crop)
-        mel = log_mel_of_wav(wav, spec.sample_rate, spec.log_mel)
+        waveform, rate = read_wav(wav)  # read once: the log-Mel, and a raw-audio front end's input
+        mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
         start = demux.demuxed_video(video)[0]["start_s"]
-        waveform = read_wav(wav)[0]
     return PreparedClip(crops, mel, track, start, waveform)
 
 

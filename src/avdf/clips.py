@@ -153,7 +153,8 @@ def window_waveform(source, start: int, spec: InputSpec) -> torch.Tensor:
     sample rate, zero-padded): ``source`` a demuxed WAV (read in part) or the whole waveform."""
     first, n = round(start / spec.fps * spec.sample_rate), round(spec.window_s * spec.sample_rate)
     if isinstance(source, np.ndarray):
-        wave = np.pad(source[first : first + n], (0, max(0, n - len(source[first : first + n]))))
+        part = source[first : first + n]
+        wave = np.pad(part, (0, n - len(part)))
     else:
         wave = ffmpeg.read_wav_window(source, first, n)
     return torch.from_numpy(np.asarray(wave, np.float32))

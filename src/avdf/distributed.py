@@ -34,6 +34,13 @@ import torch.distributed as dist
 from torch import nn
 
 
+def to_device(batch: dict, device: torch.device) -> dict:
+    """A batch's tensors on ``device`` (on a CPU, the batch as it is)."""
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
 @dataclass(frozen=True)
 class Context:
     rank: int = 0

@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from avdf import atomic, clips, frame_level, layout, methods, metrics, specs, tracking
+from avdf.distributed import to_device
 from avdf.models import load_model
 from avdf.specs import Runtime
 
@@ -24,12 +25,8 @@ def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -
     model.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
-    outs = [{k: v.float().cpu() for k, v in model(_to(b, device)).items()} for b in loader]
+    outs = [{k: v.float().cpu() for k, v in model(to_device(b, device)).items()} for b in loader]
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
-
-
-def _to(batch: dict, device: torch.device) -> dict:
-    return {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
 def score(model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec) -> tuple[dict, np.ndarray]:

@@ -108,11 +108,14 @@ def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     result = []
+    bounds = np.searchsorted(
+        data.owner, np.arange(len(table) + 1)
+    )  # clip i's windows: bounds[i]:bounds[i + 1]
     for i, row in enumerate(table.itertuples()):
-        mine = np.flatnonzero(data.owner == i)
+        mine = slice(bounds[i], bounds[i + 1])
         n_frames = len(data.video[i])
         times, probs = stitch(video[mine], audio[mine], data.starts[mine], spec, n_frames)
-        span = n_frames / spec.fps if len(mine) > 1 else min(spec.video_len, n_frames) / spec.fps
+        span = n_frames / spec.fps  # every window together covers the clip
         periods = periods_of(row.fake_periods)
         segments = [(max(s, 0.0), min(e, span)) for s, e in periods if s < span and e > 0]
         result.append(

@@ -33,6 +33,7 @@ from avdf import (
     steps,
     tracking,
 )
+from avdf.distributed import to_device
 from avdf.losses import contrastive
 from avdf.losses.macbdf_objective import MACBDFObjective
 from avdf.models import encoders
@@ -77,12 +78,6 @@ def accelerator(optim: specs.OptimSpec, ctx: distributed.Context):
     if ctx.device.type == "cuda" and optim.bf16:
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext
-
-
-def to_device(batch: dict, device: torch.device) -> dict:
-    if device.type == "cpu":
-        return batch
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
 
 def decay_groups(trainable: list, weight_decay: float) -> list[dict]:

@@ -215,13 +215,20 @@ def write_wav(dest: str | Path, audio: np.ndarray, sample_rate: int) -> None:
         w.writeframes(pcm.tobytes())
 
 
-def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
-    """Read a 16-bit PCM mono WAV written by :func:`extract_audio` as float32 in [-1, 1]."""
+def _pcm16_mono(path: str | Path):
+    """The WAV open for reading; MediaError unless it is 16-bit mono PCM (as demux writes it)."""
     import wave
 
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise MediaError(f"{path}: expected 16-bit mono PCM")
+    w = wave.open(str(path), "rb")
+    if w.getsampwidth() != 2 or w.getnchannels() != 1:
+        w.close()
+        raise MediaError(f"{path}: expected 16-bit mono PCM")
+    return w
+
+
+def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read a 16-bit PCM mono WAV written by :func:`extract_audio` as float32 in [-1, 1]."""
+    with _pcm16_mono(path) as w:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2")
     return pcm.astype(np.float32) / 32768.0, rate
@@ -230,11 +237,7 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
 def read_wav_window(path: str | Path, first: int, n: int) -> np.ndarray:
     """``n`` samples of a 16-bit mono WAV from sample ``first``, float32 in [-1, 1], zero-padded past
     its end; only that span is read."""
-    import wave
-
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            raise MediaError(f"{path}: expected 16-bit mono PCM")
+    with _pcm16_mono(path) as w:
         first = min(max(0, first), w.getnframes())
         w.setpos(first)
         pcm = np.frombuffer(w.readframes(n), "<i2").astype(np.float32) / 32768.0

@@ -57,7 +57,11 @@ def log_mel(waveform: np.ndarray, sample_rate: int, spec: LogMelSpec) -> np.ndar
 
 def log_mel_of_wav(wav: str | Path, sample_rate: int, spec: LogMelSpec) -> np.ndarray:
     """The log-Mel of a demuxed clip's WAV; MediaError for another rate or too little audio."""
-    waveform, rate = ffmpeg.read_wav(wav)
+    return log_mel_of_waveform(*ffmpeg.read_wav(wav), sample_rate, spec)
+
+
+def log_mel_of_waveform(waveform: np.ndarray, rate: int, sample_rate: int, spec: LogMelSpec) -> np.ndarray:
+    """:func:`log_mel_of_wav` for a waveform already read (``rate``: the rate it was read at)."""
     if rate != sample_rate:
         raise ffmpeg.MediaError(f"expected {sample_rate} Hz audio, found {rate} Hz")
     if len(waveform) < spec.n_fft:
