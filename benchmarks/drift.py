@@ -63,7 +63,7 @@ def stages(folder: Path) -> dict[str, list[Path]]:
     return {
         "synthetic clips (MP4 bytes)": sorted(folder.glob("data/raw/synthetic/**/*.mp4")),
         "face tracks (boxes)": sorted(folder.glob("data/interim/*/faces/*.npz")),
-        "face crops": sorted(folder.glob("data/cache/*/face_crops/*.npy")),
+        "face crops (JPEG bytes)": sorted(folder.glob("data/cache/*/face_crops/*.npz")),
         "log-Mel": sorted(folder.glob("data/cache/*/log_mel/*.npy")),
         "checkpoints (weights)": sorted(folder.glob("runs/**/model.pt")),
         "table1.csv": [folder / "results/table1.csv"],

@@ -35,6 +35,7 @@ from record import record
 from avdf import clips, models
 from avdf.config import REPO_ROOT
 from avdf.distributed import Context
+from avdf.media import crop_cache
 from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import accelerator, make_optimizer, make_step, to_device
 
@@ -56,7 +57,8 @@ def params_for(scale: str) -> dict:
 
 
 def write_cache(root: Path, scale: str, n_clips: int, params: dict) -> tuple[pd.DataFrame, dict]:
-    """Random clips in the cache format: crops (25 fps x seconds, S, S, 3) uint8, log-Mel float16."""
+    """Random clips in the cache format: JPEG crops at the model's rate (avdf.media.crop_cache) of a
+    25-fps clip of ``seconds``, log-Mel float16."""
     frames, side, seconds, _, _ = SCALES[scale]
     rng = np.random.default_rng(0)
     crops, mels = root / "face_crops", root / "log_mel"
@@ -64,7 +66,8 @@ def write_cache(root: Path, scale: str, n_clips: int, params: dict) -> tuple[pd.
     mels.mkdir(parents=True)
     mel_frames = int(seconds * params["media"]["sample_rate"] / params["log_mel"]["hop_length"]) + 1
     for i in range(n_clips):
-        np.save(crops / f"c{i}.npy", rng.integers(0, 256, (int(25 * seconds), side, side, 3), dtype=np.uint8))
+        faces = rng.integers(0, 256, (int(25 * seconds), side, side, 3), dtype=np.uint8)
+        crop_cache.write(crops / f"c{i}.npz", crop_cache.encode(faces, 25, frames / seconds, 90))
         np.save(
             mels / f"c{i}.npy", rng.normal(size=(params["log_mel"]["n_mels"], mel_frames)).astype(np.float16)
         )

@@ -21,7 +21,7 @@ import yaml
 from avdf.data import synthetic
 from avdf.media.faces import FaceTracker
 from avdf.media.ffmpeg import encode_clip
-from avdf.specs import DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
+from avdf.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
 from avdf.stages import demux, face_crops, face_tracks, log_mel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,6 +88,7 @@ FACES = FacesSpec(
     detect_min_face=20,
     track_policy="persistent",
     scene_cut_threshold=30.0,
+    crop_quality=90,
 )
 LOG_MEL = LogMelSpec(n_fft=400, win_length=400, hop_length=160, n_mels=64, f_min=20.0, f_max=8000.0)
 
@@ -109,7 +110,8 @@ def run_stages(manifest_csv: Path, work: Path, trim_silence: bool = False, faces
     idx = {s: f"{d[s]}/index.csv" for s in d}
     demux.run(str(manifest_csv), d["demux"], idx["demux"], demux_spec(trim_silence))
     face_tracks.run(idx["demux"], d["demux"], d["faces"], idx["faces"], faces)
-    face_crops.run(idx["faces"], d["demux"], d["faces"], d["crops"], idx["crops"], faces.crop)
+    crop = CropSpec(faces.crop_size, faces.margin, faces.crop_quality, 4.0)  # 4 per second: (1 s, 4 frames)
+    face_crops.run(idx["faces"], d["demux"], d["faces"], d["crops"], idx["crops"], crop)
     log_mel.run(idx["demux"], d["demux"], d["mel"], idx["mel"], 16000, LOG_MEL)
     return idx
 

@@ -22,7 +22,7 @@ class _Clips:
     """Two clips of 8 frames at 4 fps (2 s), one window each; the model reads its scores from the batch."""
 
     def __init__(self):
-        self.video = [np.zeros((8, 1)), np.zeros((8, 1))]
+        self.lengths = [8, 8]  # video frames per clip
         self.owner, self.starts = np.array([0, 1]), np.array([0, 0])
 
     def __len__(self):

@@ -9,6 +9,7 @@ import torch
 from conftest import FACES, LOG_MEL
 
 from avdf import clips, evaluate, metrics, models, train
+from avdf.media import crop_cache
 from avdf.specs import DemuxSpec, InputSpec
 
 FPS, SECONDS, WINDOW_S = 4, 6, 2.0  # 24 frames, three 2-s windows of 8 frames
@@ -27,7 +28,7 @@ def _caches(tmp_path, n: int = 24) -> pd.DataFrame:
         crops = rng.integers(60, 100, (SECONDS * FPS, 16, 16, 3), dtype=np.uint8)
         if fake:
             crops[4 * FPS :] += 120
-        np.save(tmp_path / "crops" / f"c{i}.npy", crops)
+        crop_cache.write(tmp_path / "crops" / f"c{i}.npz", crop_cache.encode(crops, FPS, SPEC.crop.fps, 90))
         np.save(tmp_path / "mel" / f"c{i}.npy", rng.standard_normal((16, 600)).astype(np.float16))
         periods = json.dumps([[4.0, 6.0]]) if fake else "[]"
         rows.append(

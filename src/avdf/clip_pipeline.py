@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from avdf import clips
-from avdf.media import demux, faces
-from avdf.media.face_crops import crops_along
+from avdf.media import crop_cache, demux, faces
+from avdf.media.face_crops import cached_crops_along
 from avdf.media.ffmpeg import read_wav
 from avdf.media.log_mel import log_mel_of_waveform
 from avdf.specs import InputSpec
@@ -28,10 +28,10 @@ from avdf.specs import InputSpec
 
 @dataclass
 class PreparedClip:
-    """A clip as the caches hold it: face crops (T, S, S, 3) uint8, log-Mel (n_mels, frames), the
-    face track, and where the clip was cut to start (leading silence, seconds)."""
+    """A clip as the caches hold it: face crops (avdf.media.crop_cache), log-Mel (n_mels, frames),
+    the face track, and where the clip was cut to start (leading silence, seconds)."""
 
-    crops: np.ndarray
+    crops: crop_cache.FaceCrops
     log_mel: np.ndarray
     track: faces.FaceTrack
     start_s: float
@@ -44,7 +44,7 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) 
         wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
         demux.demux_clip(path, spec.media, wav, video)
         track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
-        crops = crops_along(video, track.boxes, spec.faces.crop)
+        crops = cached_crops_along(video, track.boxes, spec.crop)
         waveform, rate = read_wav(wav)  # read once: the log-Mel, and a raw-audio front end's input
         mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
         start = demux.demuxed_video(video)[0]["start_s"]

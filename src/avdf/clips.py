@@ -23,7 +23,7 @@ import torch
 
 from avdf import stage_runner
 from avdf.data import manifest
-from avdf.media import ffmpeg
+from avdf.media import crop_cache, ffmpeg
 from avdf.specs import InputSpec
 
 
@@ -56,7 +56,8 @@ class ClipSet(torch.utils.data.Dataset):
         self.clips, self.spec, self.train = table, spec, train
         self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
-        self.video = [np.load(Path(crops_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
+        self.crops = [Path(crops_dir) / f"{c}.npz" for c in table["clip_id"]]
+        self.lengths = [crop_cache.frame_count(p) for p in self.crops]  # video frames, at the source rate
         self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
         self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
         self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
@@ -65,7 +66,7 @@ class ClipSet(torch.utils.data.Dataset):
         self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
         self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)
         windows = (
-            [] if train else [(i, s) for i, v in enumerate(self.video) for s in window_starts(len(v), spec)]
+            [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
         )
         self.owner = np.array([i for i, _ in windows], int)
         self.starts = np.array([s for _, s in windows], int)
@@ -81,10 +82,11 @@ class ClipSet(torch.utils.data.Dataset):
     def __getitem__(self, k: int) -> dict:
         if self.train:
             i, draw = k, np.random.default_rng([self.seed, self.epoch, k])
-            start = int(draw.integers(0, max(1, len(self.video[i]) - self.spec.video_len + 1)))
+            start = int(draw.integers(0, max(1, self.lengths[i] - self.spec.video_len + 1)))
         else:
             i, start, draw = int(self.owner[k]), int(self.starts[k]), None
-        video, audio = window_inputs(self.video[i], self.audio[i], start, self.spec, self.mel_norm, draw)
+        crops = crop_cache.read(self.crops[i])
+        video, audio = window_inputs(crops, self.audio[i], start, self.spec, self.mel_norm, draw)
         item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
         if self.wavs is not None:
             item["waveform"] = window_waveform(self.wavs[i], start, self.spec)
@@ -134,7 +136,7 @@ def frame_indices(n_frames: int, start: int, spec: InputSpec, draw: np.random.Ge
 
 
 def window_inputs(
-    crops: np.ndarray,
+    crops: crop_cache.FaceCrops | np.ndarray,
     mel: np.ndarray,
     start: int,
     spec: InputSpec,
@@ -142,7 +144,8 @@ def window_inputs(
     draw: np.random.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The model inputs of the window of a clip that starts at video frame ``start``: crops (F, 3, H, W)
-    and its log-Mel frames (n_mels, spec.audio_len), as :func:`model_inputs` makes them."""
+    and its log-Mel frames (n_mels, spec.audio_len), as :func:`model_inputs` makes them. ``crops``
+    is indexed by video frame (a cache answers with its nearest kept crop)."""
     idx = frame_indices(len(crops), start, spec, draw)
     first_mel = int(start * spec.mel_frames_per_second / spec.fps)
     return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm)

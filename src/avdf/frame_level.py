@@ -80,7 +80,7 @@ def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
     for w, (i, start) in enumerate(zip(data.owner, data.starts, strict=True)):
         row = rows[i]
         periods = periods_of(row.fake_periods)
-        video_times = clips.frame_indices(len(data.video[i]), start, spec, None) / spec.fps
+        video_times = clips.frame_indices(data.lengths[i], start, spec, None) / spec.fps
         v_lab = inside(video_times, periods) * int(row.video_fake)
         a_lab = inside(start / spec.fps + token_offsets, periods) * int(row.audio_fake)
         clip_probs, nearest = fused(video[w], audio[w], video_times - start / spec.fps, spec.window_s)
@@ -113,7 +113,7 @@ def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
     )  # clip i's windows: bounds[i]:bounds[i + 1]
     for i, row in enumerate(table.itertuples()):
         mine = slice(bounds[i], bounds[i + 1])
-        n_frames = len(data.video[i])
+        n_frames = data.lengths[i]
         times, probs = stitch(video[mine], audio[mine], data.starts[mine], spec, n_frames)
         span = n_frames / spec.fps  # every window together covers the clip
         periods = periods_of(row.fake_periods)

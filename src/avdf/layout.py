@@ -7,7 +7,7 @@ Data flow one way, each step in its own folder::
     data/manifests/<dataset>.csv                 one row per clip
     data/splits/<dataset>/<protocol>.csv         the split, a versioned file
     data/interim/<dataset>/{demux,faces}/        demuxed media, face tracks
-    data/cache/<dataset>/{face_crops,log_mel}/   model inputs (uint8 / float16 .npy)
+    data/cache/<dataset>/{face_crops,log_mel}/   model inputs (JPEG crops .npz / float16 .npy)
     runs/<dataset>/<method>/<variant>/seed<k>/   checkpoint + train.json
     evals/<train>/<method>/<variant>/seed<k>/<eval>.json   metrics (+ per-clip scores)
     results/                                     tables

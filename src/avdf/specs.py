@@ -84,23 +84,27 @@ class FacesSpec:
     detect_min_face: int
     track_policy: str
     scene_cut_threshold: float
+    crop_quality: int
 
     @classmethod
     def of(cls, params: dict) -> FacesSpec:
         return _section(cls, params["faces"])
 
-    @property
-    def crop(self) -> CropSpec:
-        """What the crop stage reads of it (the tracks' own settings are the upstream's)."""
-        return CropSpec(self.crop_size, self.margin)
-
 
 @dataclasses.dataclass(frozen=True)
 class CropSpec:
-    """Face crops: ``crop_size`` pixels square, ``margin`` of the box added on each side."""
+    """Face crops: ``crop_size`` pixels square, ``margin`` of the box added on each side, cached
+    at ``fps`` (the rate a model samples: input.frames / input.window_s) as JPEG of ``quality``
+    (avdf.media.crop_cache)."""
 
     crop_size: int
     margin: float
+    quality: int
+    fps: float
+
+    @classmethod
+    def of(cls, params: dict) -> CropSpec:
+        return InputSpec.of(params).crop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +152,12 @@ class InputSpec:
     @property
     def fps(self) -> int:
         return self.media.fps
+
+    @property
+    def crop(self) -> CropSpec:
+        """What the crop stage reads: the crops' size and margin, and the cache's rate and quality."""
+        f = self.faces
+        return CropSpec(f.crop_size, f.margin, f.crop_quality, self.frames / self.window_s)
 
     @property
     def sample_rate(self) -> int:

@@ -1,4 +1,4 @@
-# Stage 4a: face-crop cache (uint8 .npy per clip).
+# Stage 4a: face-crop cache (.npz per clip: JPEG crops at the rate a model samples; avdf.media.crop_cache).
 # Shards (params.yaml: resources.preprocess_shards) are separate jobs on a cluster; face_crops merges them.
 
 
@@ -9,7 +9,7 @@ rule face_crops_shard:
         layout.shard_index("{dataset}", "face_crops", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        spec=as_json(specs.FacesSpec.of(config).crop),
+        spec=as_json(specs.CropSpec.of(config)),
         code=code("avdf.stages.face_crops"),
     resources:
         **job_resources("preprocess"),
@@ -18,6 +18,8 @@ rule face_crops_shard:
         "../../envs/avdf.yaml"
     log:
         "logs/face_crops/{dataset}.{shard}.log",
+    benchmark:
+        "logs/bench/face_crops/{dataset}.{shard}.tsv"
     shell:
         "avdf face-crops --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"

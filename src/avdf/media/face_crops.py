@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf.media import ffmpeg
+from avdf.media import crop_cache, ffmpeg
 from avdf.media.demux import demuxed_video
 from avdf.specs import CropSpec
 
@@ -26,15 +26,19 @@ def crop_region(boxes: np.ndarray, margin: float, width: int, height: int) -> tu
 
 
 def decode_crops(
-    src, fps: int, boxes: np.ndarray, size: int, margin: float, start_s: float = 0.0, info=None
-) -> np.ndarray:
-    """The face crops of a track, decoding only the rectangle of ``src`` that holds them
-    (:func:`crop_region`); ``info`` is the source's StreamInfo (probed when not given)."""
+    src, fps: int, boxes: np.ndarray, spec: CropSpec, start_s: float = 0.0, info=None
+) -> crop_cache.FaceCrops:
+    """The cached crops of a track (JPEG at ``spec.fps``), converting only the frames the cache
+    keeps and only the rectangle of them that holds the face (:func:`crop_region`); ``info`` is the
+    source's StreamInfo (probed when not given)."""
     info = info or ffmpeg.probe(src)
-    x, y, *_ = region = crop_region(boxes, margin, *info.display_size)
-    frames, _ = ffmpeg.read_video(src, fps, start_s, info=info, region=region)
-    n = min(len(frames), len(boxes))
-    return crop_faces(frames[:n], boxes[:n] - np.array([x, y, x, y], np.float32), size, margin)
+    x, y, *_ = region = crop_region(boxes, spec.margin, *info.display_size)
+    kept = crop_cache.kept_frames(len(boxes), fps, spec.fps)
+    frames, _ = ffmpeg.read_video(src, fps, start_s, info=info, region=region, keep=kept)
+    kept = kept[: len(frames)]
+    shifted = boxes[kept] - np.array([x, y, x, y], np.float32)
+    crops = crop_faces(frames, shifted, spec.crop_size, spec.margin)
+    return crop_cache.encode_kept(crops, kept, len(boxes), spec.quality)
 
 
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int, margin: float) -> np.ndarray:
@@ -50,9 +54,7 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int, margin: float) 
     return crops
 
 
-def crops_along(video_json: str | Path, boxes: np.ndarray, spec: CropSpec) -> np.ndarray:
-    """The crops (T, crop_size, crop_size, 3) uint8 of a demuxed clip along its face track."""
+def cached_crops_along(video_json: str | Path, boxes: np.ndarray, spec: CropSpec) -> crop_cache.FaceCrops:
+    """The crop cache of a demuxed clip along its face track."""
     video, info = demuxed_video(video_json)
-    return decode_crops(
-        video["source"], video["fps"], boxes, spec.crop_size, spec.margin, video["start_s"], info
-    )
+    return decode_crops(video["source"], video["fps"], boxes, spec, video["start_s"], info)

@@ -122,6 +122,7 @@ def read_video(
     max_side: int | None = None,
     info: StreamInfo | None = None,
     region: tuple[int, int, int, int] | None = None,
+    keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Every frame of ``src`` at a constant ``fps`` (frames repeated or dropped as ffmpeg's fps
     filter does), upright (display rotation applied), from ``start_s``, as RGB uint8 (T, H, W, 3).
@@ -130,6 +131,7 @@ def read_video(
     ``max_side``; returns the frames and that scale (1.0 when not scaled), so boxes found on them
     can be mapped back to the source's pixels. With ``region`` (x, y, width, height in upright
     source pixels, even numbers), only that rectangle of each frame is converted and returned.
+    With ``keep`` (frame numbers at ``fps``, ascending), only those frames are converted and returned.
     """
     info = info or probe(src)
     if not info.has_video or info.display_size is None:
@@ -137,13 +139,16 @@ def read_video(
     w, h = info.display_size
     stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {})).video
     stream = stream.filter("fps", fps=fps)
+    if keep is not None:
+        stream = stream.filter("select", "+".join(f"eq(n,{int(k)})" for k in keep))
     if region is not None:
         x, y, w, h = region
         stream = stream.filter("crop", w, h, x, y, exact=1)
     scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
     out_w, out_h = max(2, round(w * scale)), max(2, round(h * scale))
     stream = stream.filter("scale", out_w, out_h, flags="area")
-    raw = _run(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24"), "video decode")
+    passthrough = {"fps_mode": "passthrough"} if keep is not None else {}  # no frames repeated in the gaps
+    raw = _run(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", **passthrough), "video decode")
     frame_bytes = out_w * out_h * 3
     if len(raw) < frame_bytes:
         raise MediaError("no decodable video frame")

@@ -2,7 +2,7 @@
 
 Data flow (each stage reads the previous stage's index and writes its own)::
 
-    manifest -> demux (WAV + how to read the video) -> face_tracks -> face_crops (uint8 .npy)
+    manifest -> demux (WAV + how to read the video) -> face_tracks -> face_crops (JPEG .npz)
                                                    \\-> log_mel (float16 .npy)
 
 Each stage applies one piece of the clip pipeline (avdf.clip_pipeline) to every clip through the

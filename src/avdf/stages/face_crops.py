@@ -1,4 +1,4 @@
-"""Stage: the face-crop cache, uint8 ``<clip>.npy`` per clip, along its face track."""
+"""Stage: the face-crop cache, ``<clip>.npz`` per clip (avdf.media.crop_cache), along its face track."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic, stage_runner
-from avdf.media.face_crops import crops_along
+from avdf import stage_runner
+from avdf.media import crop_cache
+from avdf.media.face_crops import cached_crops_along
 from avdf.specs import CropSpec
 
 
@@ -23,14 +24,14 @@ def run(
 ) -> None:
     def process(cid, path, outs):
         boxes = np.load(Path(faces_dir) / f"{cid}.npz")["boxes"]
-        atomic.write_npy(outs[0], crops_along(Path(demux_dir) / f"{cid}.json", boxes, spec))
+        crop_cache.write(outs[0], cached_crops_along(Path(demux_dir) / f"{cid}.json", boxes, spec))
 
     stage_runner.run_after(
         "face_crops",
         faces_index,
         faces_dir,
         out_dir,
-        ".npy",
+        ".npz",
         process,
         index_out,
         dataclasses.asdict(spec),

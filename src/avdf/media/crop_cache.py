@@ -1,0 +1,103 @@
+"""The face-crop cache: what a model can sample of a clip, not every frame at full size.
+
+A model sees ``input.frames`` crops spread over each ``input.window_s``-second window, so it
+samples at ``frames / window_s`` frames per second (4 in both the embedded default and the paper
+profile). The cache keeps the crops at that rate, each one a JPEG (``faces.crop_quality``): at
+224 px that is about 3 MB per video-minute on a real face, where every frame as raw uint8 is
+226 MB (docs/caches.md has the measurements).
+
+:class:`FaceCrops` keeps the clip's frame numbering at the source rate (``len`` is the clip's
+length in video frames, as the window arithmetic in :mod:`avdf.clips` counts it) and answers a
+frame index with the nearest cached crop. The workflow writes one ``.npz`` per clip
+(:func:`write`); ``avdf predict`` builds the same object in memory (:func:`encode`), so both give
+a model the same pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.io import ImageReadMode, decode_jpeg
+
+from avdf import atomic
+
+
+@dataclass(frozen=True)
+class FaceCrops:
+    """A clip's cached face crops: ``frames`` video frames long at the source rate, of which the
+    crops at ``kept`` (source frame numbers) are stored as JPEG bytes (``blob``, split at ``offsets``)."""
+
+    frames: int
+    kept: np.ndarray
+    offsets: np.ndarray
+    blob: np.ndarray
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def __getitem__(self, index) -> np.ndarray:
+        """The crops (len(index), S, S, 3) uint8 nearest to source frames ``index``."""
+        index = np.atleast_1d(np.asarray(index))
+        nearest = np.abs(self.kept[None, :] - index[:, None]).argmin(axis=1)
+        jpegs = [torch.from_numpy(self.blob[self.offsets[j] : self.offsets[j + 1]]) for j in nearest]
+        return torch.stack(decode_jpeg(jpegs, mode=ImageReadMode.RGB)).permute(0, 2, 3, 1).numpy()
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.blob.nbytes + self.offsets.nbytes + self.kept.nbytes)
+
+
+def kept_frames(n_frames: int, fps: float, cache_fps: float) -> np.ndarray:
+    """Source frame numbers kept at ``cache_fps``: one every ``fps / cache_fps`` frames from the first."""
+    step = fps / cache_fps
+    return np.unique(np.minimum(np.round(np.arange(0, n_frames, step)).astype(np.int64), n_frames - 1))
+
+
+def encode(crops: np.ndarray, fps: float, cache_fps: float, quality: int) -> FaceCrops:
+    """The cache of a clip's crops (T, S, S, 3) uint8 at the source rate ``fps``."""
+    kept = kept_frames(len(crops), fps, cache_fps)
+    return encode_kept(crops[kept], kept, len(crops), quality)
+
+
+def encode_kept(crops: np.ndarray, kept: np.ndarray, frames: int, quality: int) -> FaceCrops:
+    """The cache of a clip ``frames`` long from the crops of its ``kept`` frames only."""
+    if len(crops) == 0:
+        raise ValueError("no face crops to cache (an empty face track)")
+    parts = []
+    for frame in crops:
+        out = io.BytesIO()
+        Image.fromarray(frame).save(out, "JPEG", quality=quality)
+        parts.append(np.frombuffer(out.getvalue(), np.uint8))
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in parts])]).astype(np.int64)
+    return FaceCrops(frames, kept, offsets, np.concatenate(parts))
+
+
+def write(dest: str | Path, crops: FaceCrops) -> None:
+    """An ``.npz`` (np.load reads it) of two arrays: ``index`` (int64: the clip's frame count, then
+    ``kept``, then ``offsets``; one array, so that a read opens two members, not four) and ``jpeg``.
+    Its bytes depend only on the crops (no timestamps inside): the same clip gives the same file."""
+    index = np.concatenate([[crops.frames], crops.kept, crops.offsets]).astype(np.int64)
+    arrays = {"index": index, "jpeg": crops.blob}
+    with atomic.atomic_path(dest, suffix=".npz") as tmp, zipfile.ZipFile(tmp, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w") as f:
+                np.lib.format.write_array(f, np.asarray(array), allow_pickle=False)
+
+
+def read(path: str | Path) -> FaceCrops:
+    with np.load(path) as f:
+        index, blob = f["index"], f["jpeg"]
+    kept = (len(index) - 2) // 2
+    return FaceCrops(int(index[0]), index[1 : 1 + kept], index[1 + kept :], blob)
+
+
+def frame_count(path: str | Path) -> int:
+    """The clip's length in video frames, without reading its crops."""
+    with np.load(path) as f:
+        return int(f["index"][0])
