@@ -1,5 +1,6 @@
 # avdf: audio-visual deepfake detection, from raw video to tables.
 # This file is the table of contents: the stages, then the targets. Parameters: params.yaml.
+# Every job records its wall and CPU seconds and peak memory in logs/bench/ (benchmarks/scale.py).
 from snakemake.utils import min_version
 
 min_version("9.0")

@@ -254,8 +254,10 @@ def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
         for k, v in run_epoch(t, epoch).items():
             history[k].append(v)
         if t.test_data is not None and t.ctx.main:
+            scoring = time.monotonic()
             for k, v in branch_metrics(t.model, t.test_data, spec.threshold).items():
                 history[k].append(v)
+            history["test_scoring_seconds"].append(time.monotonic() - scoring)
         history["seconds"].append(time.monotonic() - started)
         eta = history["seconds"][-1] / (epoch + 1) * (epochs - epoch - 1)
         log.info(
@@ -353,7 +355,9 @@ def train(
         distributed.teardown(t.ctx)
         return {}
     model = t.model.cpu()
+    seconds = {"fit": time.time() - wall_start}  # includes building the data and per-epoch test scoring
     val = validation_threshold(model, spec, caches, t.data.mel_norm)
+    seconds["validation"] = time.time() - wall_start - seconds["fit"]
     ckpt = save_checkpoint(model, spec, t.data.mel_norm, val, out / "model.pt")
     run = spec.run
     summary = {
@@ -369,11 +373,13 @@ def train(
         "epochs": spec.optim.epochs,
         "resumed_after_epoch": first or None,
         "history": dict(history),
+        "seconds": seconds,
     }
     summary["mlflow_run_id"] = log_to_mlflow(spec, runtime, summary, caches, wall_start)
     if eval_json is not None:
         from avdf import evaluate  # evaluation imports the clip helpers, not training
 
+        scoring = time.time()
         job = {"threshold": spec.threshold, "table": spec.table}
         evaluate.evaluate_model(
             model,
@@ -389,6 +395,7 @@ def train(
             eval_scores,
             time.time(),
         )
+        summary["seconds"]["test_scoring"] = time.time() - scoring
     # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
     (out / "progress.pt").unlink(missing_ok=True)

@@ -18,6 +18,8 @@ rule demux_shard:
         "../../envs/avdf.yaml"
     log:
         "logs/demux/{dataset}.{shard}.log",
+    benchmark:
+        "logs/bench/demux/{dataset}.{shard}.tsv"
     shell:
         "avdf demux --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"

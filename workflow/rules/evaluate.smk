@@ -25,6 +25,8 @@ rule evaluate:
         "../../envs/avdf.yaml"
     log:
         "logs/evaluate/{train_dataset}/{method}/{variant}/seed{seed}/{eval_dataset}.log",
+    benchmark:
+        "logs/bench/evaluate/{train_dataset}/{method}/{variant}/seed{seed}/{eval_dataset}.tsv"
     shell:
         "{params.isa} avdf evaluate --checkpoint {input.model} --train-dataset {wildcards.train_dataset}"
         " --eval-dataset {wildcards.eval_dataset} --seed {wildcards.seed} --out-json {output.metrics}"

@@ -19,6 +19,8 @@ rule faces_shard:
         "../../envs/avdf.yaml"
     log:
         "logs/faces/{dataset}.{shard}.log",
+    benchmark:
+        "logs/bench/faces/{dataset}.{shard}.tsv"
     shell:
         "{params.isa} avdf faces --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"

@@ -18,6 +18,8 @@ rule ingest:
         "../../envs/avdf.yaml"
     log:
         "logs/ingest/{dataset}.log",
+    benchmark:
+        "logs/bench/ingest/{dataset}.tsv"
     shell:
         "avdf ingest --source {params.source} --root {input:q} --manifest {output.manifest}"
         " --split {output.split} --report {output.report} --spec {params.spec} 2> {log}"

@@ -19,6 +19,8 @@ rule log_mel_shard:
         "../../envs/avdf.yaml"
     log:
         "logs/log_mel/{dataset}.{shard}.log",
+    benchmark:
+        "logs/bench/log_mel/{dataset}.{shard}.tsv"
     shell:
         "{params.isa} avdf log-mel --dataset {wildcards.dataset} --spec {params.spec}"
         " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"

@@ -16,6 +16,8 @@ rule synth:
     threads: 1
     log:
         "logs/synth/{dataset}.log",
+    benchmark:
+        "logs/bench/synth/{dataset}.tsv"
     shell:
         "avdf synth --family {params.family} --name {wildcards.dataset} --out-root data/raw/synthetic"
         " --spec {params.spec} --workers {threads} 2> {log}"

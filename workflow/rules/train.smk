@@ -25,6 +25,8 @@ rule train:
         "../../envs/avdf.yaml"
     log:
         "logs/train/{dataset}/{method}/{variant}/seed{seed}.log",
+    benchmark:
+        "logs/bench/train/{dataset}/{method}/{variant}/seed{seed}.tsv"
     shell:
         "{params.isa} avdf train --out-dir {params.out_dir} --spec {params.spec} --runtime \"$AVDF_RUNTIME\""
         " --eval-json {output.metrics} --scores {output.scores} 2> {log}"
