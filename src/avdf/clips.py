@@ -57,8 +57,12 @@ class ClipSet(torch.utils.data.Dataset):
         self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
         self.crops = [Path(crops_dir) / f"{c}.npz" for c in table["clip_id"]]
-        self.lengths = [crop_cache.frame_count(p) for p in self.crops]  # video frames, at the source rate
-        self.audio = [np.load(Path(log_mel_dir) / f"{c}.npy", mmap_mode="r") for c in table["clip_id"]]
+        # each clip's length in video frames (source rate), which scoring needs for its windows;
+        # training reads it from the clip when it draws a window
+        self.lengths = None if train else [crop_cache.frame_count(p) for p in self.crops]
+        # paths, opened per item: a memory map per clip held open would hit the kernel's map limit
+        # (vm.max_map_count, 65,530 by default) on datasets of a hundred thousand clips
+        self.mels = [Path(log_mel_dir) / f"{c}.npy" for c in table["clip_id"]]
         self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
         self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
         self.video_fake = torch.tensor(table["video_fake"].to_numpy(), dtype=torch.float32)
@@ -80,13 +84,15 @@ class ClipSet(torch.utils.data.Dataset):
         self.epoch = epoch
 
     def __getitem__(self, k: int) -> dict:
-        if self.train:
-            i, draw = k, np.random.default_rng([self.seed, self.epoch, k])
-            start = int(draw.integers(0, max(1, self.lengths[i] - self.spec.video_len + 1)))
-        else:
-            i, start, draw = int(self.owner[k]), int(self.starts[k]), None
+        i = k if self.train else int(self.owner[k])
         crops = crop_cache.read(self.crops[i])
-        video, audio = window_inputs(crops, self.audio[i], start, self.spec, self.mel_norm, draw)
+        if self.train:
+            draw = np.random.default_rng([self.seed, self.epoch, k])
+            start = int(draw.integers(0, max(1, len(crops) - self.spec.video_len + 1)))
+        else:
+            start, draw = int(self.starts[k]), None
+        mel = np.load(self.mels[i], mmap_mode="r")
+        video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw)
         item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
         if self.wavs is not None:
             item["waveform"] = window_waveform(self.wavs[i], start, self.spec)
@@ -181,8 +187,8 @@ def mel_stats(dataset: ClipSet) -> tuple[float, float]:
     count, mean and sum of squared deviations are merged into the running ones (Chan et al.'s
     pairwise update, in float64)."""
     n, mean, m2 = 0, 0.0, 0.0
-    for audio in dataset.audio:
-        x = np.asarray(audio, np.float64)
+    for path in dataset.mels:
+        x = np.load(path).astype(np.float64)
         k, clip_mean = x.size, float(x.mean())
         clip_m2 = float(((x - clip_mean) ** 2).sum())
         delta, total = clip_mean - mean, n + k
