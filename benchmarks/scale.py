@@ -241,6 +241,18 @@ def flops_per_clip() -> float:
     return counter.get_total_flops() / batch
 
 
+def loader_clips_per_core_s() -> float:
+    """Training clips per second one core's loader delivers at the paper profile (JPEG crops and
+    log-Mels of 10-s clips through ClipSet, as benchmarks/loader.py measures it)."""
+    import loader
+
+    params = profile_params("paper")
+    with tempfile.TemporaryDirectory() as tmp:
+        table, _ = loader.write_cache(Path(tmp), params, 10.0, 32)
+        rate, _ = loader.load_rate(table, Path(tmp), params, 2)
+    return rate
+
+
 def stage_hours(rates: dict, clips: int, seconds: float, machine: tuple, gpu_clips_s: float) -> dict:
     """Wall-clock hours per stage of Table 1 at the paper profile for one dataset on one machine."""
     cores, gpus, nodes = machine
@@ -251,7 +263,9 @@ def stage_hours(rates: dict, clips: int, seconds: float, machine: tuple, gpu_cli
     )  # 80:20 split, 15% of training kept for validation
     scored_s = clips * (0.2 + 0.8 * 0.15) * seconds
     parallel = min(runs, nodes * max(gpus, 1)) if gpus else 1
-    if gpus:  # scoring: forward passes only (about a third of a training step's FLOPs), one per window
+    if gpus:  # the GPU, or the node's cores decoding its inputs, whichever is slower; scoring: a
+        # forward pass per window, about a third of a training step's FLOPs
+        gpu_clips_s = min(gpu_clips_s, rates["loader_per_core"] * cores)
         per_run = clip_epochs / gpu_clips_s + scored_s / rates["window_s"] / (3 * gpu_clips_s)
     else:
         per_run = (clip_epochs * rates["epoch"] + scored_s * rates["scoring"]) / cores
@@ -259,7 +273,9 @@ def stage_hours(rates: dict, clips: int, seconds: float, machine: tuple, gpu_cli
     return hours
 
 
-def project(measured: pd.DataFrame, gpu_clips_s: float, gpu_note: str) -> pd.DataFrame:
+def project(
+    measured: pd.DataFrame, gpu_clips_s: float, gpu_note: str, loader_per_core: float
+) -> pd.DataFrame:
     largest = measured[measured["N"] == measured["N"].max()].set_index("stage")
     pre = [s for s in largest.index if s.startswith(("demux", "face", "log-Mel"))]
     train = largest.loc["training (1 epoch) + scoring"]
@@ -268,6 +284,7 @@ def project(measured: pd.DataFrame, gpu_clips_s: float, gpu_note: str) -> pd.Dat
         "epoch": train["core_s_per_clip_epoch"],
         "scoring": train["core_s_per_scored_s"],
         "window_s": profile_params("paper")["input"]["window_s"],
+        "loader_per_core": loader_per_core,
     }
     mb_min = largest.loc[pre, "mb_per_video_min"].sum()  # demux (WAV), tracks, crops, log-Mel
     rows = []
@@ -359,13 +376,14 @@ def main() -> None:
             run_rehearsal(root / f"n{n}", n, args.shares)
             rows += measure(root / f"n{n}", n)
     measured = pd.DataFrame(rows).assign(category_share=" ".join(map(str, args.shares or ["FakeAVCeleb"])))
-    flops = flops_per_clip()
+    flops, loader_rate = flops_per_clip(), loader_clips_per_core_s()
     gpu_clips_s = args.gpu_tflops * 1e12 * args.gpu_mfu / flops
     note = (
         f"not measured here: {flops / 1e9:.1f} GFLOPs per clip (counted) at {args.gpu_tflops:g} TFLOPS x "
-        f"{args.gpu_mfu:g} utilisation (assumed) = {gpu_clips_s:.0f} clips/s"
+        f"{args.gpu_mfu:g} utilisation (assumed) = {gpu_clips_s:.0f} clips/s, capped by the loader: "
+        f"{loader_rate:.1f} clips/s per core (measured) x 16 cores = {16 * loader_rate:.0f} clips/s"
     )
-    projection = project(measured, gpu_clips_s, note)
+    projection = project(measured, gpu_clips_s, note, loader_rate)
     atomic.write_csv(out / "scale_measured.csv", measured)
     atomic.write_csv(out / "scale_growth.csv", growth(measured))
     atomic.write_csv(out / "scale_projection.csv", projection)
