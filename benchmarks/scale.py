@@ -141,7 +141,10 @@ def video_seconds(folder: Path) -> tuple[float, int, float]:
     for manifest in folder.glob("data/manifests/*.csv"):
         clips = pd.read_csv(manifest)
         for path, split in zip(clips["path"], clips["split"], strict=True):
-            seconds = ffmpeg.probe(folder / path).duration_s or 0.0
+            try:
+                seconds = ffmpeg.probe(folder / path).duration_s or 0.0
+            except ffmpeg.MediaError:  # the generator's deliberately broken clips: rejected, no seconds
+                seconds = 0.0
             total, n = total + seconds, n + 1
             scored += seconds if split == "test" else seconds * val
     return total, n, scored
