@@ -1,0 +1,75 @@
+"""Peak memory of one training step per method at the paper profile's sizes, against batch size.
+
+A training job's memory does not grow with the dataset (benchmarks/scale.py measures that); it
+grows with the batch: activations kept for the backward pass of 16 frames of 224 x 224 faces, or
+of 4 s of raw audio for AASIST's sinc front end. Each (method, batch) runs in a fresh process:
+the model at the paper profile's sizes, one training step (the method's own step: OM-Pareto,
+contrastive terms) on random inputs, then the process's peak RSS (``ru_maxrss``) and, apart, the
+RSS before the step (the interpreter, torch and the model). On a GPU the activations are the GPU
+memory a batch needs; on this CPU they are RAM.
+Usage: ``python benchmarks/train_memory.py [--batches 8 32] [--methods macbdf aasist ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from record import record
+
+from avdf.config import profile_params
+
+STEP = """
+import json, resource, sys, torch
+from avdf import methods, models, specs
+from avdf.config import profile_params
+from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.train import make_optimizer, make_step
+torch.set_num_threads(2)
+method, batch = sys.argv[1], int(sys.argv[2])
+params = profile_params("paper")
+spec = InputSpec.of(params)
+train = TrainSpec.of(params, Run("bench", method, "default", 0), "bench", False)
+model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
+step, trainable = make_step(train, model)
+side, labels = spec.faces.crop_size, torch.arange(batch) % 2
+data = {"video": torch.randn(batch, spec.frames, 3, side, side),
+        "audio": torch.randn(batch, spec.n_mels, spec.audio_len), "label": labels.float(),
+        "audio_fake": labels.float(), "video_fake": (torch.arange(batch) // 2 % 2).float(),
+        "index": torch.arange(batch)}
+if methods.needs_waveform(method, specs.to_dict(train.method)):
+    data["waveform"] = torch.randn(batch, round(spec.window_s * spec.sample_rate))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+step(data, make_optimizer(trainable, 1e-4, 0.0))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"before_mb": round(before), "peak_mb": round(peak)}))
+"""
+
+
+def measure(method: str, batch: int) -> dict:
+    done = subprocess.run([sys.executable, "-c", STEP, method, str(batch)], capture_output=True, text=True)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1][:200]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batches", type=int, nargs="+", default=[8, 32])
+    ap.add_argument("--methods", nargs="+", default=profile_params("paper")["train"]["methods"])
+    args = ap.parse_args()
+    print(f"{'method':12s} {'batch':>5s} {'RSS before (MB)':>16s} {'peak (MB)':>10s}")
+    for method in args.methods:
+        for batch in args.batches:
+            result = measure(method, batch)
+            print(
+                f"{method:12s} {batch:5d} {result.get('before_mb', '-'):>16} {result.get('peak_mb', '-'):>10}"
+                f"  {result.get('error', '')}"
+            )
+            record("train_memory", {"method": method, "batch": batch} | result)
+
+
+if __name__ == "__main__":
+    main()
