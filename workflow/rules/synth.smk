@@ -13,7 +13,7 @@ rule synth:
         "../../envs/avdf.yaml"
     # One core per dataset: a job asking for every core would wait behind single-core jobs of the
     # datasets already synthesised until all cores happen to be free at once.
-    threads: min(4, workflow.cores or 1)  # rendering workers; the clips do not depend on their number
+    threads: 4  # rendering workers (Snakemake caps it at --cores); the clips do not depend on their number
     log:
         "logs/synth/{dataset}.log",
     benchmark:
