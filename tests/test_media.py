@@ -202,3 +202,29 @@ def test_a_rejection_is_finished_work_and_is_not_redone(tmp_path, bad_clips, cap
     index = pd.read_csv(tmp_path / "demux/index.csv", keep_default_na=False)
     assert index.loc[0, "status"] == "rejected" and index.loc[0, "reason"].startswith("corrupt")
     assert "1 reused from an earlier run" in caplog.text and "rejected /" not in caplog.text
+
+
+def test_encoding_and_decoding_do_not_depend_on_the_cpus_vector_units(tmp_path, monkeypatch):
+    """The same frames give the same H.264 and decode to the same pixels whether ffmpeg may use
+    every SIMD instruction set of this CPU or none (``-cpuflags 0``, through AVDF_FFMPEG): swscale
+    rounds differently per instruction set unless asked to be bit-exact."""
+    rng = np.random.default_rng(0)
+    frames = np.clip(np.cumsum(rng.integers(0, 9, (6, 48, 64, 3)), axis=2), 0, 255).astype(np.uint8)
+    plain = tmp_path / "ffmpeg-no-simd"
+    plain.write_text(f'#!/bin/sh\nexec "{ffmpeg.ffmpeg_exe()}" -cpuflags 0 "$@"\n')
+    plain.chmod(0o755)
+
+    def encode_then_decode(name):
+        dest = tmp_path / f"{name}.mp4"
+        ffmpeg.encode_clip(frames, None, 16000, 25, dest)
+        return dest.read_bytes(), ffmpeg.read_video(dest, 25, max_side=40)[0]
+
+    native = encode_then_decode("native")
+    monkeypatch.setenv("AVDF_FFMPEG", str(plain))
+    ffmpeg.ffmpeg_exe.cache_clear()
+    try:
+        no_simd = encode_then_decode("no-simd")
+    finally:
+        ffmpeg.ffmpeg_exe.cache_clear()
+    assert native[0] == no_simd[0]
+    np.testing.assert_array_equal(native[1], no_simd[1])

@@ -27,6 +27,12 @@ class MediaError(RuntimeError):
     """A media file that cannot be used, with the reason in words."""
 
 
+# swscale's SIMD paths (AVX2, AVX-512, ...) round RGB <-> YUV and resizing differently unless told to
+# be bit-exact: without these flags the same clip encodes and decodes to other pixels on a CPU with
+# other vector units (tests/test_golden.py caught it moving from an AVX2 to an AVX-512 machine).
+BITEXACT_SWS = "accurate_rnd+bitexact+full_chroma_int"
+
+
 @functools.cache
 def ffmpeg_exe() -> str:
     exe = os.environ.get("AVDF_FFMPEG")
@@ -146,7 +152,7 @@ def read_video(
         stream = stream.filter("crop", w, h, x, y, exact=1)
     scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
     out_w, out_h = max(2, round(w * scale)), max(2, round(h * scale))
-    stream = stream.filter("scale", out_w, out_h, flags="area")
+    stream = stream.filter("scale", out_w, out_h, flags=f"area+{BITEXACT_SWS}")
     passthrough = {"fps_mode": "passthrough"} if keep is not None else {}  # no frames repeated in the gaps
     raw = _run(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", **passthrough), "video decode")
     frame_bytes = out_w * out_h * 3
@@ -195,6 +201,7 @@ def encode_clip(
                 shortest=None,
                 threads=1,
                 map_metadata=-1,
+                sws_flags=BITEXACT_SWS,
                 **{"fflags": "+bitexact", "flags:v": "+bitexact"},
                 **audio_args,
             )
