@@ -38,7 +38,7 @@ browser:  # Chromium for the browser tests (Debian package; installed when missi
 	@bash envs/browser.sh
 
 test: lint browser
-	pytest -q -m "not cluster"
+	pytest -q -m "not cluster" --durations=15
 
 test-cluster: setup  # starts a SLURM cluster on 127.0.0.1, runs the cluster tests, stops it
 	bash tests/cluster/start.sh
