@@ -19,8 +19,10 @@ def _jobs(text: str) -> dict[str, list[dict]]:
     for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
         head = re.match(r"(?:local)?rule (\w+):", block)
         found = re.search(r"\n\s+resources: (.*)", block)
+        threads = re.search(r"\n\s+threads: (\d+)", block)
         if head and found:
-            jobs[head.group(1)].append(dict(kv.split("=", 1) for kv in found.group(1).split(", ")))
+            res = dict(kv.split("=", 1) for kv in found.group(1).split(", "))
+            jobs[head.group(1)].append(res | {"threads": threads.group(1) if threads else "1"})
     return jobs
 
 
@@ -46,3 +48,14 @@ def test_slurm_profile_requests_gpus_memory_runtime_and_shards(tmp_path):
             assert int(res["mem_mb"]) == cluster["preprocess"]["mem_mb"] and "gpu" not in res
     profile = yaml.safe_load((PROFILE / "config.yaml").read_text())
     assert profile["executor"] == "slurm"
+
+
+def test_synthesis_asks_for_its_workers_not_every_core(tmp_path):
+    """A cluster job asks SLURM for its threads as CPUs, and one that asks for more than any node
+    has waits forever (PartitionConfig): synthesis asks for resources.synth_workers, however many
+    cores the run may use."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
+    run = snakemake(tmp_path, "--cores", "64", "-n", "synth_all")
+    assert run.returncode == 0, run.stderr[-3000:]
+    threads = {int(res["threads"]) for res in _jobs(run.stdout + run.stderr)["synth"]}
+    assert threads == {tiny_params()["resources"]["synth_workers"]}

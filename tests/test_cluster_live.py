@@ -128,6 +128,27 @@ class Fault(threading.Thread):
         return {"job": job, "log": text}
 
 
+class Unrunnable(threading.Thread):
+    """Cancels any job SLURM says no node can ever run (it would wait forever) and keeps its
+    squeue line, so that the test fails at once, naming the job and the reason."""
+
+    NEVER = ("PartitionConfig", "PartitionNodeLimit", "BadConstraints")
+
+    def __init__(self, poll_s: float = 2.0):
+        super().__init__(daemon=True)
+        self.poll_s, self.found, self.stop = poll_s, [], threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.poll_s):
+            pending = subprocess.run(
+                ["squeue", "-h", "-t", "PD", "-o", "%i %r cpus=%C mem=%m %k"], capture_output=True, text=True
+            ).stdout
+            for line in pending.splitlines():
+                if line.split()[1] in self.NEVER:
+                    self.found.append(line)
+                    subprocess.run(["scancel", line.split()[0]])
+
+
 def _faults(workdir: Path, server: str) -> list[Fault]:
     client = MlflowClient(server)
 
@@ -164,7 +185,8 @@ def cluster(tmp_path_factory) -> dict:
         (workdir / "cluster.yaml").write_text(yaml.safe_dump(_overlay(params)))
         profile = REPO / "workflow/profiles/slurm"
         faults = _faults(workdir, url)
-        for fault in faults:
+        unrunnable = Unrunnable()
+        for fault in [*faults, unrunnable]:
             fault.start()
         started = time.monotonic()
         run = snakemake(
@@ -184,8 +206,9 @@ def cluster(tmp_path_factory) -> dict:
             "1",
         )
         seconds = time.monotonic() - started
-        for fault in faults:
+        for fault in [*faults, unrunnable]:
             fault.stop.set()
+        assert not unrunnable.found, f"jobs no node of this cluster can run (cancelled): {unrunnable.found}"
         assert run.returncode == 0, run.stderr[-5000:]
         store = MlflowClient(url)
         runs = store.search_runs([store.get_experiment_by_name("avdf").experiment_id], max_results=5000)

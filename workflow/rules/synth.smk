@@ -11,9 +11,9 @@ rule synth:
     priority: 50  # preprocess every dataset first, so training jobs keep all cores busy
     conda:
         "../../envs/avdf.yaml"
-    # One core per dataset: a job asking for every core would wait behind single-core jobs of the
-    # datasets already synthesised until all cores happen to be free at once.
-    threads: 4  # rendering workers (Snakemake caps it at --cores); the clips do not depend on their number
+    # Rendering workers. A fixed number, not --cores: a cluster job asks for exactly this many CPUs,
+    # and a job asking for more than any node has waits forever (SLURM: PartitionConfig).
+    threads: config["resources"].get("synth_workers", 2)
     log:
         "logs/synth/{dataset}.log",
     benchmark:
