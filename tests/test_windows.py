@@ -149,3 +149,19 @@ def test_log_mel_statistics_are_streamed_and_exact(tmp_path):
     assert np.isclose(mean, values.mean(), rtol=0, atol=1e-9) and np.isclose(
         std, values.std() + 1e-6, atol=1e-9
     )
+
+
+def test_clips_held_in_memory_give_the_same_items_and_stop_at_the_budget(tmp_path):
+    """keep_in_memory changes where a clip is read from, never what a model sees; past its budget
+    it holds no more clips."""
+    table = _caches(tmp_path, n=6)
+    args = (table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC)
+    from_disk, held = clips.ClipSet(*args, train=True, seed=1), clips.ClipSet(*args, train=True, seed=1)
+    one_clip = 12 * 16 * 16 * 3 + 16 * 600 * 2  # one decoded clip (12 crops kept at 2 fps) and its log-Mel
+    held.keep_in_memory(2.5 * one_clip / 2**20)
+    for epoch in range(3):
+        from_disk.set_epoch(epoch), held.set_epoch(epoch)
+        for k in range(len(table)):
+            a, b = from_disk[k], held[k]
+            assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
+    assert sorted(held.kept) == [0, 1, 2] and not from_disk.kept

@@ -335,6 +335,26 @@ def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeyp
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+def test_progress_is_written_at_most_every_checkpoint_every_s(workflow, tmp_path, monkeypatch):
+    """checkpoint_every_s 0 writes progress.pt after every epoch but the last; a long interval
+    writes none in a short run (the final model.pt is written either way)."""
+    import dataclasses
+
+    from avdf import layout, progress, train
+
+    params = tiny_params()
+    params["train"]["epochs"] = 3
+    spec = train_spec(params, "mcl")
+    monkeypatch.chdir(workflow)
+    written = []
+    monkeypatch.setattr(progress, "save", lambda path, epoch, *args: written.append(epoch))
+    for every, out in ((0.0, "each"), (3600.0, "hourly")):
+        written.clear()
+        rt = dataclasses.replace(runtime(workflow), checkpoint_every_s=every)
+        train.train(spec, layout.caches("synth_dfdc"), rt, str(tmp_path / out))
+        assert written == ([0, 1] if every == 0 else []) and (tmp_path / out / "model.pt").exists()
+
+
 @pytest.mark.slow
 def test_torchrun_two_processes_train_as_one(workflow, tmp_path):
     """`avdf train` with runtime processes = 2 (it starts itself under torchrun; gloo) against one

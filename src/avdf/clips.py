@@ -72,6 +72,7 @@ class ClipSet(torch.utils.data.Dataset):
         windows = (
             [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
         )
+        self.kept, self.kept_bytes, self.budget = {}, 0, 0  # clips held in memory (keep_in_memory)
         self.owner = np.array([i for i, _ in windows], int)
         self.starts = np.array([s for _, s in windows], int)
 
@@ -83,15 +84,32 @@ class ClipSet(torch.utils.data.Dataset):
         so that a clip gets the same window whichever process or loader worker reads it, in any order."""
         self.epoch = epoch
 
+    def keep_in_memory(self, megabytes: float) -> None:
+        """Hold each clip's decoded crops and log-Mel in memory once read, until ``megabytes`` are
+        held (train.memory_cache_mb): training reads every clip every epoch, and the embedded default's
+        clips fit many times over. Past the budget a clip is read from disk each time, so memory
+        stays bounded on any dataset; what a model sees is the same either way."""
+        self.budget = int(megabytes * 2**20)
+
+    def inputs(self, i: int) -> tuple[crop_cache.FaceCrops | crop_cache.DecodedCrops, np.ndarray]:
+        """Clip ``i``'s crops and log-Mel: from memory if held, else from its cache files."""
+        if i in self.kept:
+            return self.kept[i]
+        crops, mel = crop_cache.read(self.crops[i]), np.load(self.mels[i], mmap_mode="r")
+        if self.kept_bytes >= self.budget:
+            return crops, mel
+        self.kept[i] = crops.decoded(), np.array(mel)
+        self.kept_bytes += self.kept[i][0].nbytes + self.kept[i][1].nbytes
+        return self.kept[i]
+
     def __getitem__(self, k: int) -> dict:
         i = k if self.train else int(self.owner[k])
-        crops = crop_cache.read(self.crops[i])
+        crops, mel = self.inputs(i)
         if self.train:
             draw = np.random.default_rng([self.seed, self.epoch, k])
             start = int(draw.integers(0, max(1, len(crops) - self.spec.video_len + 1)))
         else:
             start, draw = int(self.starts[k]), None
-        mel = np.load(self.mels[i], mmap_mode="r")
         video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw)
         item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
         if self.wavs is not None:

@@ -364,6 +364,8 @@ class Runtime:
     experiment: str
     data_label: str
     register_best: list
+    memory_cache_mb: float = 0.0  # training clips held in memory (ClipSet.keep_in_memory)
+    checkpoint_every_s: float = 0.0  # progress.pt at most this often (0: after every epoch)
 
     @classmethod
     def of(cls, params: dict) -> Runtime:
@@ -376,6 +378,8 @@ class Runtime:
             m["experiment"],
             params["data_label"],
             list(m["register_best"]),
+            t["memory_cache_mb"],
+            t["checkpoint_every_s"],
         )
 
 

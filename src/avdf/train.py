@@ -185,6 +185,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     ctx = distributed.setup(spec.optim.device)
     gen = seed_everything(spec.run.seed, runtime.threads)
     data = training_data(spec, caches)
+    data.keep_in_memory(runtime.memory_cache_mb)
     batch_size = spec.optim.batch_size
     # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
     batches = torch.utils.data.BatchSampler(
@@ -243,12 +244,14 @@ def run_epoch(t: Training, epoch: int) -> dict:
     return steps.mean_stats(step_stats) | {"loss": total / seen, "train_acc": 100 * correct / seen}
 
 
-def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
+def fit(t: Training, spec: TrainSpec, out: Path, checkpoint_every_s: float = 0.0) -> tuple[dict, int]:
     """Every epoch, resuming from ``out/progress.pt`` when a killed run left one; the history and the
-    epoch it resumed after (0 when it started afresh)."""
+    epoch it resumed after (0 when it started afresh). progress.pt is written after an epoch once
+    ``checkpoint_every_s`` have passed since the last write (0: after every epoch but the last)."""
     path, fingerprint = out / "progress.pt", specs.to_json(spec) + json.dumps(numerics.in_effect())
     first, history = progress.load(path, fingerprint, t.step, t.opt, t.sched, t.gen)
     started = time.monotonic() - (history["seconds"][-1] if history["seconds"] else 0.0)
+    saved = time.monotonic()
     epochs = spec.optim.epochs
     for epoch in range(first, epochs):
         for k, v in run_epoch(t, epoch).items():
@@ -271,8 +274,9 @@ def fit(t: Training, spec: TrainSpec, out: Path) -> tuple[dict, int]:
             eta,
             extra={"progress": True},
         )
-        if epoch + 1 < epochs and t.ctx.main:
+        if epoch + 1 < epochs and t.ctx.main and time.monotonic() - saved >= checkpoint_every_s:
             progress.save(path, epoch, fingerprint, t.step, t.opt, t.sched, history, t.gen)
+            saved = time.monotonic()
     return history, first
 
 
@@ -350,7 +354,7 @@ def train(
     wall_start = time.time()
     t = build_training(spec, caches, runtime)
     out = Path(out_dir)
-    history, first = fit(t, spec, out)
+    history, first = fit(t, spec, out, runtime.checkpoint_every_s)
     if not t.ctx.main:  # the other processes only helped train; process 0 writes everything
         distributed.teardown(t.ctx)
         return {}

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
-from torchvision.io import ImageReadMode, decode_jpeg
 
 from avdf import atomic
 
@@ -42,15 +40,47 @@ class FaceCrops:
         return self.frames
 
     def __getitem__(self, index) -> np.ndarray:
-        """The crops (len(index), S, S, 3) uint8 nearest to source frames ``index``."""
-        index = np.atleast_1d(np.asarray(index))
-        nearest = np.abs(self.kept[None, :] - index[:, None]).argmin(axis=1)
-        jpegs = [torch.from_numpy(self.blob[self.offsets[j] : self.offsets[j + 1]]) for j in nearest]
-        return torch.stack(decode_jpeg(jpegs, mode=ImageReadMode.RGB)).permute(0, 2, 3, 1).numpy()
+        """The crops (len(index), S, S, 3) uint8 nearest to source frames ``index``. Decoded with
+        Pillow (the same libjpeg-turbo pixels as torchvision's decode_jpeg, measured; importing
+        torchvision would cost every training and scoring job about a second)."""
+        return np.stack([self._decode(j) for j in nearest(self.kept, index)])
+
+    def _decode(self, j: int) -> np.ndarray:
+        jpeg = self.blob[self.offsets[j] : self.offsets[j + 1]].tobytes()
+        return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+
+    def decoded(self) -> DecodedCrops:
+        """Every kept crop decoded once, answering as this cache does (for memory caches)."""
+        return DecodedCrops(self.frames, self.kept, self[self.kept])
 
     @property
     def nbytes(self) -> int:
         return int(self.blob.nbytes + self.offsets.nbytes + self.kept.nbytes)
+
+
+@dataclass(frozen=True)
+class DecodedCrops:
+    """A clip's kept crops as pixels (len(kept), S, S, 3) uint8, indexed as :class:`FaceCrops` is."""
+
+    frames: int
+    kept: np.ndarray
+    pixels: np.ndarray
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def __getitem__(self, index) -> np.ndarray:
+        return self.pixels[nearest(self.kept, index)]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.pixels.nbytes + self.kept.nbytes)
+
+
+def nearest(kept: np.ndarray, index) -> np.ndarray:
+    """For each source frame in ``index``, the position in ``kept`` of the nearest kept frame."""
+    index = np.atleast_1d(np.asarray(index))
+    return np.abs(kept[None, :] - index[:, None]).argmin(axis=1)
 
 
 def kept_frames(n_frames: int, fps: float, cache_fps: float) -> np.ndarray:
