@@ -48,3 +48,23 @@ def test_the_paper_profile_is_valid_and_switches_the_datasets():
         spec.get("enabled", True) for name, spec in params["datasets"].items() if name.startswith("synth")
     )
     assert params["input"]["frames"] == 16 and params["faces"]["crop_size"] == 224
+
+
+def test_make_run_trains_one_seed_and_make_all_reuses_it_among_three():
+    """make run (params.yaml) trains Table 1 on seed 0; make all (profile full) on seeds 0-2 with
+    every other study on train.study_seeds; the seed-0 runs are the same runs in both, so make all
+    does not train them again."""
+    from avdf import studies
+    from avdf.config import profile_params
+    from avdf.specs import to_json
+
+    quick, full = profile_params(), profile_params("full")
+    assert {e.seed for e in studies.evals(quick, "table1")} == {0}
+    assert {e.seed for e in studies.evals(full, "table1")} == {0, 1, 2}
+    for target in ("table2", "fig5", "fig67", "contrastive", "frame_level"):
+        assert {e.seed for e in studies.evals(full, target)} == set(full["train"]["study_seeds"])
+    specs_full = {run: to_json(spec) for run, spec in studies.train_specs(full).items()}
+    assert all(specs_full[run] == to_json(spec) for run, spec in studies.train_specs(quick).items())
+    without = copy.deepcopy(full)
+    del without["train"]["study_seeds"]
+    assert {e.seed for e in studies.evals(without, "table2")} == {0, 1, 2}

@@ -74,10 +74,16 @@ def study_datasets(params: dict, names: list[str]) -> list[str]:
     return [d for d in (dataset_named(params, n) for n in names) if d is not None]
 
 
+def study_seeds(params: dict) -> list[int]:
+    """The seeds of the studies beyond Tables 1 and 3 (ablations, depth sweep, OM-Pareto, objectives,
+    latent space, frame level): ``train.study_seeds``, or ``train.seeds`` when it is not set."""
+    return params["train"].get("study_seeds") or params["train"]["seeds"]
+
+
 def evals(params: dict, target: str) -> list[Eval]:
     """The evaluations a table or figure is built from (each implies its training run)."""
     study = params["studies"][target]
-    seeds = params["train"]["seeds"]
+    seeds = params["train"]["seeds"] if target in ("table1", "table3") else study_seeds(params)
     methods = params["train"]["methods"]
     studied = avdf_methods.studied()  # the method the ablation and objective studies vary
 
