@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 
 from avdf.metrics import auc_by_category, binary_metrics, bootstrap_auc_ci, eer
 
@@ -113,3 +114,20 @@ def test_eer_equals_asvspoof_without_ties_and_differs_on_ties_as_documented():
     constant = np.full(4, 0.5)  # a constant scorer: no threshold separates anything
     assert eer(np.array([1, 1, 0, 0]), constant) == 50.0
     assert asvspoof_eer(constant[:2], constant[2:]) == 100.0  # ASVspoof cuts inside the tie
+
+
+def test_a_variant_is_called_different_from_the_full_model_only_when_the_intervals_part():
+    from avdf.tables import against_full_model
+
+    table = pd.DataFrame(
+        {
+            "variant": ["no_cross", "no_intra", "depth8", "default"],
+            "d_acc_ci_lo": [60.0, 80.0, 95.0, 85.0],
+            "d_acc_ci_hi": [84.0, 90.0, 99.0, 94.0],
+            "d_auc_ci_lo": [90.0, 90.0, 90.0, 90.0],
+            "d_auc_ci_hi": [100.0, 100.0, 100.0, 100.0],
+        }
+    )
+    out = against_full_model(table, ["d"])
+    assert list(out["d_acc_vs_full"]) == ["lower", "not resolved", "higher", "full model"]
+    assert list(out["d_auc_vs_full"]) == ["not resolved"] * 3 + ["full model"]

@@ -66,6 +66,8 @@ def test_study_tables_and_figures(workflow):
     assert list(table2["variant"]) == ["no_contrastive", "default"]
     assert list(table2["ablation"]) == ["w/o L_C", "none"]
     assert list(table2["synth_dfdc_acc_paper"]) == [93.2, 97.9]
+    assert table2["synth_dfdc_auc_vs_full"].iloc[-1] == "full model"
+    assert table2["synth_dfdc_acc_vs_full"].iloc[0] in ("higher", "lower", "not resolved")
     table3 = pd.read_csv(workflow / "results/table3.csv")
     ours = table3[table3["source"] == "avdf"]
     assert set(ours["train_dataset"]) == {"synth_dfdc"} and "synth_defakeavmit_auc" in table3

@@ -208,7 +208,32 @@ def _variant_table(eval_jsons: list[str], spec: dict, names: dict, paper_values:
                 acc, auc = paper_values.get(variant, {}).get(_paper_name(spec, ds), (None, None))
                 row[f"{ds}_acc_paper"], row[f"{ds}_auc_paper"] = acc, auc
         rows.append(row)
-    return pd.DataFrame(rows)
+    return against_full_model(pd.DataFrame(rows), datasets)
+
+
+def against_full_model(table: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    """``<dataset>_<acc|auc>_vs_full``: whether each variant's 95% interval lies wholly above or
+    below the full model's (the ``default`` row), or overlaps it: "not resolved" (the difference
+    is within what the test clips and seeds can tell apart)."""
+    full = table[table["variant"] == "default"]
+    if full.empty:
+        return table
+    for ds in datasets:
+        for m in ("acc", "auc"):
+            lo, hi = full[f"{ds}_{m}_ci_lo"].iloc[0], full[f"{ds}_{m}_ci_hi"].iloc[0]
+            table[f"{ds}_{m}_vs_full"] = [
+                "full model"
+                if variant == "default"
+                else "higher"
+                if v_lo > hi
+                else "lower"
+                if v_hi < lo
+                else "not resolved"
+                for variant, v_lo, v_hi in zip(
+                    table["variant"], table[f"{ds}_{m}_ci_lo"], table[f"{ds}_{m}_ci_hi"], strict=True
+                )
+            ]
+    return table
 
 
 def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:
