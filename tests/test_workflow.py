@@ -337,6 +337,7 @@ def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeyp
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_progress_is_written_at_most_every_checkpoint_every_s(workflow, tmp_path, monkeypatch):
     """checkpoint_every_s 0 writes progress.pt after every epoch but the last; a long interval
     writes none in a short run (the final model.pt is written either way)."""
