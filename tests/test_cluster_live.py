@@ -59,7 +59,10 @@ def _overlay(params: dict) -> dict:
             "train": {**small, "gpus": 0, "gpu_model": ""},
             "evaluate": small,
         },
-        "train": {k: params["train"][k] for k in ("device", "threads", "loader_workers", "processes")},
+        "train": {
+            k: params["train"][k]
+            for k in ("device", "threads", "loader_workers", "processes", "checkpoint_every_s")
+        },
     }
 
 
