@@ -1,7 +1,7 @@
 """The face-crop cache: what a model can sample of a clip, not every frame at full size.
 
 A model sees ``input.frames`` crops spread over each ``input.window_s``-second window, so it
-samples at ``frames / window_s`` frames per second (4 in both the embedded default and the paper
+samples at ``frames / window_s`` frames per second (2 in the embedded default, 4 in the paper
 profile). The cache keeps the crops at that rate, each one a JPEG (``faces.crop_quality``): at
 224 px that is about 3 MB per video-minute on a real face, where every frame as raw uint8 is
 226 MB (docs/caches.md has the measurements).
