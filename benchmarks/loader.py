@@ -72,11 +72,12 @@ def load_rate(table, root: Path, params: dict, epochs: int, memory_mb: float = 0
     data = clips.ClipSet(table, f"{root}/crops", f"{root}/mel", InputSpec.of(params), train=True)
     data.keep_in_memory(memory_mb)
     loader = torch.utils.data.DataLoader(data, batch_size=params["train"]["batch_size"], shuffle=True)
-    if memory_mb:
-        for _ in loader:  # the first epoch reads the clips into memory, untimed
+    first = 1 if memory_mb else 0
+    for _ in range(first):  # the first epoch reads the clips into memory, untimed
+        for _ in loader:
             pass
     batches, start = [], time.perf_counter()
-    for epoch in range(1, epochs + 1) if memory_mb else range(epochs):
+    for epoch in range(first, first + epochs):
         data.set_epoch(epoch)
         for batch in loader:
             if not memory_mb:  # the batches the training step is timed on

@@ -164,4 +164,4 @@ def test_clips_held_in_memory_give_the_same_items_and_stop_at_the_budget(tmp_pat
         for k in range(len(table)):
             a, b = from_disk[k], held[k]
             assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
-    assert sorted(held.kept) == [0, 1, 2] and not from_disk.kept
+    assert sorted(held.held) == [0, 1, 2] and not from_disk.held

@@ -72,7 +72,7 @@ class ClipSet(torch.utils.data.Dataset):
         windows = (
             [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
         )
-        self.kept, self.kept_bytes, self.budget = {}, 0, 0  # clips held in memory (keep_in_memory)
+        self.held, self.held_bytes, self.budget = {}, 0, 0  # clips held in memory (keep_in_memory)
         self.owner = np.array([i for i, _ in windows], int)
         self.starts = np.array([s for _, s in windows], int)
 
@@ -93,14 +93,14 @@ class ClipSet(torch.utils.data.Dataset):
 
     def inputs(self, i: int) -> tuple[crop_cache.FaceCrops | crop_cache.DecodedCrops, np.ndarray]:
         """Clip ``i``'s crops and log-Mel: from memory if held, else from its cache files."""
-        if i in self.kept:
-            return self.kept[i]
+        if i in self.held:
+            return self.held[i]
         crops, mel = crop_cache.read(self.crops[i]), np.load(self.mels[i], mmap_mode="r")
-        if self.kept_bytes >= self.budget:
+        if self.held_bytes >= self.budget:
             return crops, mel
-        self.kept[i] = crops.decoded(), np.array(mel)
-        self.kept_bytes += self.kept[i][0].nbytes + self.kept[i][1].nbytes
-        return self.kept[i]
+        self.held[i] = crops.decoded(), np.array(mel)
+        self.held_bytes += self.held[i][0].nbytes + self.held[i][1].nbytes
+        return self.held[i]
 
     def __getitem__(self, k: int) -> dict:
         i = k if self.train else int(self.owner[k])

@@ -222,18 +222,18 @@ def against_full_model(table: pd.DataFrame, datasets: list[str]) -> pd.DataFrame
         for m in ("acc", "auc"):
             lo, hi = full[f"{ds}_{m}_ci_lo"].iloc[0], full[f"{ds}_{m}_ci_hi"].iloc[0]
             table[f"{ds}_{m}_vs_full"] = [
-                "full model"
-                if variant == "default"
-                else "higher"
-                if v_lo > hi
-                else "lower"
-                if v_hi < lo
-                else "not resolved"
+                "full model" if variant == "default" else _interval_against((v_lo, v_hi), (lo, hi))
                 for variant, v_lo, v_hi in zip(
                     table["variant"], table[f"{ds}_{m}_ci_lo"], table[f"{ds}_{m}_ci_hi"], strict=True
                 )
             ]
     return table
+
+
+def _interval_against(interval: tuple[float, float], full: tuple[float, float]) -> str:
+    if interval[0] > full[1]:
+        return "higher"
+    return "lower" if interval[1] < full[0] else "not resolved"
 
 
 def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ rule synth:
         "../../envs/avdf.yaml"
     # Rendering workers. A fixed number, not --cores: a cluster job asks for exactly this many CPUs,
     # and a job asking for more than any node has waits forever (SLURM: PartitionConfig).
-    threads: config["resources"].get("synth_workers", 2)
+    threads: config["resources"]["synth_workers"]
     log:
         "logs/synth/{dataset}.log",
     benchmark:

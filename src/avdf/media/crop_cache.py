@@ -43,7 +43,8 @@ class FaceCrops:
         """The crops (len(index), S, S, 3) uint8 nearest to source frames ``index``. Decoded with
         Pillow (the same libjpeg-turbo pixels as torchvision's decode_jpeg, measured; importing
         torchvision would cost every training and scoring job about a second)."""
-        return np.stack([self._decode(j) for j in nearest(self.kept, index)])
+        wanted, back = np.unique(nearest(self.kept, index), return_inverse=True)  # each crop decoded once
+        return np.stack([self._decode(j) for j in wanted])[back]
 
     def _decode(self, j: int) -> np.ndarray:
         jpeg = self.blob[self.offsets[j] : self.offsets[j + 1]].tobytes()
