@@ -244,3 +244,19 @@ def test_a_train_spec_holds_only_what_its_run_reads():
     assert specs.TrainSpec.of(changed, run, "table1", False) == before
     macbdf = specs.Run("synth_dfdc", "macbdf", "default", 0)
     assert specs.TrainSpec.of(changed, macbdf, "t", False) != specs.TrainSpec.of(params, macbdf, "t", False)
+
+
+def test_a_unimodal_model_learns_its_own_modality_and_an_audio_visual_one_the_clip():
+    params = tiny_params()
+
+    def learns(method):
+        return specs.TrainSpec.of(params, specs.Run("d", method, "default", 0), "t", False).target
+
+    assert [learns(m) for m in ("ecapa_tdnn", "visual_only", "macbdf", "mcl")] == [
+        "audio_fake",
+        "video_fake",
+        "label",
+        "label",
+    ]
+    params["train"]["unimodal_target"] = "clip"
+    assert [learns(m) for m in ("aasist", "visual_only", "macbdf")] == ["label"] * 3

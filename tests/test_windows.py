@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from conftest import FACES, LOG_MEL
 
-from avdf import clips, evaluate, metrics, models, train
+from avdf import clips, evaluate, metrics, models, steps, train
 from avdf.media import crop_cache
 from avdf.specs import DemuxSpec, InputSpec
 
@@ -102,6 +102,28 @@ def test_the_balanced_sampler_draws_both_classes_equally(tmp_path):
     assert len(drawn) == 50 * 20 and 0.45 < np.mean(drawn) < 0.55
     shuffled = [int(data.labels[i]) for i in train.clip_sampler(data, False, gen)]
     assert np.mean(shuffled) == 0.8
+    data.audio_fake[:] = torch.tensor([1.0] * 2 + [0.0] * 18)  # an audio model balances audio fakes
+    draws = (train.clip_sampler(data, True, gen, "audio_fake") for _ in range(50))
+    drawn = [int(data.audio_fake[i]) for epoch in draws for i in epoch]
+    assert 0.45 < np.mean(drawn) < 0.55
+
+
+def test_a_baseline_step_fits_the_label_the_run_learns():
+    class Scale(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, batch):
+            return {"logit": self.w * batch["x"]}
+
+    batch = {"x": torch.ones(4), "label": torch.ones(4), "audio_fake": torch.zeros(4)}
+    moved = {}
+    for target in ("label", "audio_fake"):  # FVRA clips: fake, with their real audio
+        model = Scale()
+        steps.BaselineStep(model, target=target)(batch, torch.optim.SGD(model.parameters(), lr=1.0))
+        moved[target] = model.w.item()
+    assert moved["label"] > 0 > moved["audio_fake"]
 
 
 def test_a_raw_audio_front_end_reads_the_window_of_the_demuxed_wav(tmp_path):

@@ -66,6 +66,7 @@ class ClipSet(torch.utils.data.Dataset):
         self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
         self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
         self.video_fake = torch.tensor(table["video_fake"].to_numpy(), dtype=torch.float32)
+        self.by_target = {"label": self.labels, "audio_fake": self.audio_fake, "video_fake": self.video_fake}
         periods = table["fake_periods"] if "fake_periods" in table else pd.Series("", index=table.index)
         self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
         self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)

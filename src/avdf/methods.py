@@ -40,6 +40,19 @@ METHODS: dict[str, Method] = {
 }
 
 
+MODALITY_LABELS = {"audio": "audio_fake", "visual": "video_fake", "audio-visual": "label"}
+
+
+def target(name: str, unimodal_target: str) -> str:
+    """The label a run of ``name`` learns, as a batch names it. ``unimodal_target: modality``
+    (params.yaml train): a model that sees one modality learns that modality's own fake label, as
+    MACB-DF's unimodal branches do (eqs. 19-20); ``clip``: every model learns the clip's label.
+    Audio-visual models always learn the clip's label (docs/paper-notes.md, "Unimodal baselines")."""
+    if unimodal_target == "clip":
+        return "label"
+    return MODALITY_LABELS[get(name).modality]
+
+
 def get(name: str) -> Method:
     if name not in METHODS:
         raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}")

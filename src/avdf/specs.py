@@ -318,8 +318,9 @@ class Run(NamedTuple):
 class TrainSpec:
     """Everything a training job reads: its run, its inputs, its model, its method's own section
     (``method``; empty for a method without one), the loss settings its objective reads
-    (``objective``), the optimisation, the ACC threshold of its in-dataset scores, and what the
-    studies want of it (its MLflow ``table`` tag; test scores after every epoch for Figs. 6-7)."""
+    (``objective``), the optimisation, the label it learns (``target``: avdf.methods.target), the
+    ACC threshold of its in-dataset scores, and what the studies want of it (its MLflow ``table``
+    tag; test scores after every epoch for Figs. 6-7)."""
 
     run: Run
     input: InputSpec
@@ -327,6 +328,7 @@ class TrainSpec:
     method: Any  # the method's spec: MACBDFSpec, ECAPATDNNSpec, AASISTSpec, MCLSpec or NoSection
     objective: dict
     optim: OptimSpec
+    target: str
     threshold: float
     table: str
     test_every_epoch: bool
@@ -341,6 +343,7 @@ class TrainSpec:
             method_spec(run[1], methods.section(run[1], params)),
             methods.objective_settings(run[1], params),
             OptimSpec.of(params),
+            methods.target(run[1], params["train"]["unimodal_target"]),
             params["evaluate"]["threshold"],
             table,
             test_every_epoch,

@@ -1,6 +1,7 @@
 """One optimisation step per kind of model: the trainer calls these, and the benchmark times them.
 
-- :class:`BaselineStep`: the model's own loss (``model.loss``) or BCE on the clip logit, one backward pass.
+- :class:`BaselineStep`: the model's own loss (``model.loss``) or BCE of the clip logit against the
+  label the run learns (``target``: the clip's, or a unimodal model's own modality's), one backward pass.
 - :class:`MACBDFStep`: the MACB-DF objective. Without OM-Pareto, the plain summed loss
   ``L_m + L_u^audio + L_u^video`` and one backward pass. With OM-Pareto, one backward pass through
   the head (everything after the encoders) yields each loss's gradient at each encoder's output
@@ -42,8 +43,9 @@ class BaselineStep:
         model: nn.Module,
         ctx: distributed.Context = distributed.ALONE,
         autocast=contextlib.nullcontext,
+        target: str = "label",
     ):
-        self.model, self.ctx, self.autocast = model, ctx, autocast
+        self.model, self.ctx, self.autocast, self.target = model, ctx, autocast, target
         self.forward = _ddp(model, ctx) if ctx.active else model
 
     def parameters(self) -> list[nn.Parameter]:
@@ -58,7 +60,7 @@ class BaselineStep:
             if hasattr(self.model, "loss"):
                 loss, stats = self.model.loss(out, batch)
             else:
-                loss, stats = bce(out["logit"].float(), batch["label"]), {}
+                loss, stats = bce(out["logit"].float(), batch[self.target]), {}
         opt.zero_grad(set_to_none=True)
         loss.backward()  # with several processes, DDP averages the gradients of equal slices
         opt.step()

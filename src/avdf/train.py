@@ -59,7 +59,7 @@ def make_step(
 ):
     """The optimisation step of the run's method (avdf.methods: ``step``), and what it trains."""
     if methods.get(spec.run.method).step == "baseline":
-        step = steps.BaselineStep(model, ctx, autocast)
+        step = steps.BaselineStep(model, ctx, autocast, spec.target)
         return step, step.parameters()
     m = spec.method  # a MACBDFSpec
     contrast = None
@@ -148,6 +148,7 @@ class Training:
     sched: torch.optim.lr_scheduler.LRScheduler
     gen: torch.Generator
     ctx: distributed.Context
+    target: str  # the label the run learns (avdf.methods.target)
 
 
 def reads_waveform(spec: TrainSpec) -> bool:
@@ -157,24 +158,26 @@ def reads_waveform(spec: TrainSpec) -> bool:
 def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
     """The training split, normalised with its own log-Mel statistics."""
     table = clips.usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], "train")
-    if table["label"].nunique() < 2:
+    if table[spec.target].nunique() < 2:
         raise ValueError(
-            f"{spec.run.dataset}: the training split needs real and fake clips, found labels "
-            f"{sorted(table['label'].unique())}"
+            f"{spec.run.dataset}: {spec.run.method} learns {spec.target!r}; the training split needs "
+            f"clips with it 0 and 1, found {sorted(table[spec.target].unique())}"
         )
     data = clips.make_clipset(table, caches, spec.input, True, spec.run.seed, reads_waveform(spec))
     data.mel_norm = clips.mel_stats(data)
     return data
 
 
-def clip_sampler(data: clips.ClipSet, balance: bool, gen: torch.Generator) -> torch.utils.data.Sampler:
+def clip_sampler(
+    data: clips.ClipSet, balance: bool, gen: torch.Generator, target: str = "label"
+) -> torch.utils.data.Sampler:
     """The order clips are drawn in each epoch: a shuffle, or with ``balance`` as many draws as
-    clips, with replacement, each class drawn with probability 1/2 (real and fake clips weighted by
-    the inverse of their class's count), so that a few percent of real clips (FakeAVCeleb) weigh as
-    much as the fakes."""
+    clips, with replacement, each class of the label the run learns (``target``) drawn with
+    probability 1/2 (clips weighted by the inverse of their class's count), so that a few percent
+    of real clips (FakeAVCeleb) weigh as much as the fakes."""
     if not balance:
         return torch.utils.data.RandomSampler(data, generator=gen)
-    labels = data.labels.long()
+    labels = data.by_target[target].long()
     weights = 1.0 / torch.bincount(labels, minlength=2).clamp_min(1)[labels].double()
     return torch.utils.data.WeightedRandomSampler(weights, len(data), replacement=True, generator=gen)
 
@@ -189,7 +192,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     batch_size = spec.optim.batch_size
     # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
     batches = torch.utils.data.BatchSampler(
-        clip_sampler(data, spec.optim.balance, gen),
+        clip_sampler(data, spec.optim.balance, gen, spec.target),
         batch_size,
         drop_last=len(data) > batch_size or ctx.active,
     )
@@ -222,11 +225,12 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=spec.optim.lr, total_steps=spec.optim.epochs * len(loader), pct_start=0.2
     )
-    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx)
+    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx, spec.target)
 
 
 def run_epoch(t: Training, epoch: int) -> dict:
-    """One pass over the training data: the epoch's mean loss, accuracy and step statistics."""
+    """One pass over the training data: the epoch's mean loss, accuracy (against the label the run
+    learns) and step statistics."""
     t.model.train()
     t.step.start_epoch(epoch)
     t.data.set_epoch(epoch)
@@ -235,7 +239,7 @@ def run_epoch(t: Training, epoch: int) -> dict:
         batch = to_device(batch, t.ctx.device)
         logit, loss, stats = t.step(batch, t.opt)  # the global batch's logits and loss
         t.sched.step()
-        labels = distributed.gather(batch["label"])
+        labels = distributed.gather(batch[t.target])
         total += loss * len(logit)
         correct += int(((logit > 0).float() == labels).sum())
         seen += len(logit)
@@ -325,6 +329,7 @@ def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict
             **tracking.flatten(run.method, specs.to_dict(spec.method)),
             **tracking.flatten("contrastive", spec.objective),
             "method": run.method,
+            "target": spec.target,
             "seed": run.seed,
             "n_train": summary["n_train"],
             "val_threshold": summary["val_threshold"],
