@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from avdf.metrics import auc_by_category, binary_metrics, bootstrap_auc_ci, eer
+from avdf.metrics import auc_by_category, binary_metrics, bootstrap_auc_ci, decision_threshold, eer
 
 
 def test_eer_hand_computed():
@@ -21,6 +21,15 @@ def test_eer_of_perfect_and_inverted_scores():
     labels = np.array([0, 0, 1, 1])
     assert eer(labels, np.array([0.1, 0.2, 0.8, 0.9])) == 0.0
     assert eer(labels, np.array([0.9, 0.8, 0.2, 0.1])) == 100.0
+
+
+def test_the_decision_threshold_is_the_middle_of_the_eer_points_gap():
+    labels = np.array([0, 0, 1, 1])
+    assert decision_threshold(labels, np.array([0.1, 0.2, 0.8, 0.9])) == (0.0, 0.5)  # not 0.8, the lowest fake
+    # the hand-computed case above: EER point at 0.6, the next lower score 0.4
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    assert decision_threshold(labels, np.array([0.9, 0.6, 0.4, 0.7, 0.3, 0.1])) == (100 / 3, 0.5)
+    assert decision_threshold(np.array([0, 1]), np.array([0.5, 0.5])) == (50.0, 0.5)  # no lower score
 
 
 def test_binary_metrics():

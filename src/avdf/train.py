@@ -116,9 +116,9 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
 
 
 def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, mel_norm: tuple) -> dict:
-    """The decision threshold chosen on the run's validation split: the EER point of its clips'
-    probabilities (scored as the test split will be); 0.5 when there is no validation split with
-    both classes (said in ``val_threshold_from``)."""
+    """The decision threshold chosen on the run's validation split: at the EER point of its clips'
+    probabilities (scored as the test split will be; :func:`avdf.metrics.decision_threshold`); 0.5
+    when there is no validation split with both classes (said in ``val_threshold_from``)."""
     from avdf import evaluate
 
     table, data = clips.scoring_clipset(
@@ -127,7 +127,7 @@ def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, 
     if table["label"].nunique() < 2:
         return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
     _, probs = evaluate.score(model, data, spec.input)
-    val_eer, threshold = metrics.eer_point(table["label"].to_numpy(), probs)
+    val_eer, threshold = metrics.decision_threshold(table["label"].to_numpy(), probs)
     return {
         "val_threshold": threshold,
         "val_threshold_from": f"EER point of {len(table)} validation clips",
