@@ -25,7 +25,8 @@ def test_eer_of_perfect_and_inverted_scores():
 
 def test_the_decision_threshold_is_the_middle_of_the_eer_points_gap():
     labels = np.array([0, 0, 1, 1])
-    assert decision_threshold(labels, np.array([0.1, 0.2, 0.8, 0.9])) == (0.0, 0.5)  # not 0.8, the lowest fake
+    separable = np.array([0.1, 0.2, 0.8, 0.9])
+    assert decision_threshold(labels, separable) == (0.0, 0.5)  # not 0.8, the lowest fake
     # the hand-computed case above: EER point at 0.6, the next lower score 0.4
     labels = np.array([1, 1, 1, 0, 0, 0])
     assert decision_threshold(labels, np.array([0.9, 0.6, 0.4, 0.7, 0.3, 0.1])) == (100 / 3, 0.5)
