@@ -118,18 +118,16 @@ def run_stages(manifest_csv: Path, work: Path, trim_silence: bool = False, faces
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     """The workflow of this checkout, run in ``workdir`` (its params.yaml) by this environment."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+    return subprocess.run(_snakemake_command(workdir, args), capture_output=True, text=True, env=_env())
+
+
+def _snakemake_command(workdir: Path, args) -> list[str]:
+    snakefile = str(REPO / "Snakefile")
+    return [sys.executable, "-m", "snakemake", "-s", snakefile, "--directory", str(workdir), *args]
+
+
+def _env() -> dict:
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
 
 
 DATASETS = ["synth_defakeavmit", "synth_dfdc"]
@@ -160,13 +158,43 @@ def train_spec(params: dict, method: str = "macbdf", test_every_epoch: bool = Fa
     return TrainSpec.of(params, Run("synth_dfdc", method, "default", 0), "test", test_every_epoch)
 
 
-@pytest.fixture(scope="session")
-def workflow(tmp_path_factory):
-    """The whole tiny workflow (every table and figure), run once for the session."""
+NEEDS_WORKFLOW = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """The tests that read the tiny workflow run last, so that the workflow runs in the background
+    while the others run (:func:`tiny_workflow_started`); their own order is kept."""
+    needs = [item for item in items if "workflow" in getattr(item, "fixturenames", ())]
+    config.stash[NEEDS_WORKFLOW] = bool(needs)
+    later = set(map(id, needs))
+    items[:] = [item for item in items if id(item) not in later] + needs
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_workflow_started(request, tmp_path_factory):
+    """With the session, when a selected test needs it: the whole tiny workflow (every table and
+    figure) started in the background, in its own folder; stopped at the end if still running."""
+    if not request.config.stash.get(NEEDS_WORKFLOW, False):
+        yield None
+        return
     workdir = tmp_path_factory.mktemp("workflow")
     (workdir / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
-    run = snakemake(workdir, "--cores", "2", "all")
-    assert run.returncode == 0, run.stderr[-3000:]
+    log = workdir.parent / "workflow.log"
+    with open(log, "w") as out:
+        command = _snakemake_command(workdir, ["--cores", "2", "all"])
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=_env())
+        yield workdir, proc, log
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)
+
+
+@pytest.fixture(scope="session")
+def workflow(tiny_workflow_started):
+    """The whole tiny workflow's folder, once it has finished (run once for the session)."""
+    workdir, proc, log = tiny_workflow_started
+    assert proc.wait() == 0, log.read_text()[-3000:]
     return workdir
 
 
