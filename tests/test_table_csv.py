@@ -100,6 +100,8 @@ def test_an_unusable_table_says_what_it_needs(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("on_bad_rows", ["stop", "skip"])
 def test_the_workflow_stops_before_demux_or_goes_on_without_bad_rows(dataset, tmp_path, on_bad_rows):
+    """Asked for the demuxed clips: with ``stop`` nothing is demuxed; with ``skip`` the good rows are
+    demuxed and the bad ones reported (the report that results/rejects.csv lists, test above)."""
     table = _table(dataset, *BAD)
     params = tiny_params()
     params["datasets"] = {"mine": {"source": "csv", "root": str(table), "on_bad_rows": on_bad_rows}}
@@ -107,7 +109,7 @@ def test_the_workflow_stops_before_demux_or_goes_on_without_bad_rows(dataset, tm
     work = tmp_path / "work"
     work.mkdir()
     (work / "params.yaml").write_text(yaml.safe_dump(params))
-    run = snakemake(work, "--cores", "2", "results/rejects.csv")
+    run = snakemake(work, "--cores", "2", layout.stage_index("mine", "demux"))
     demuxed = list((work / "data/interim/mine/demux").glob("**/*.json"))
     if on_bad_rows == "stop":
         assert run.returncode != 0 and not demuxed
@@ -115,7 +117,9 @@ def test_the_workflow_stops_before_demux_or_goes_on_without_bad_rows(dataset, tm
         assert "line 6, column path" in log and "line 7, column label" in log
         return
     assert run.returncode == 0, run.stderr[-3000:]
-    rejects = pd.read_csv(work / "results/rejects.csv")
-    ingest = rejects[rejects["stage"] == "ingest"]
-    assert len(ingest) == len(BAD) and (ingest["dataset"] == "mine").all()
-    assert len(pd.read_csv(work / layout.manifest("mine"))) == 4
+    report = str(work / layout.ingest_report("mine"))
+    ingest = tables.rejects({"mine": [report]}, str(tmp_path / "rejects.csv"))
+    assert len(ingest) == len(BAD)
+    assert (ingest["stage"] == "ingest").all() and (ingest["dataset"] == "mine").all()
+    index = pd.read_csv(work / layout.stage_index("mine", "demux"))
+    assert len(pd.read_csv(work / layout.manifest("mine"))) == (index["status"] == "ok").sum() == 4
