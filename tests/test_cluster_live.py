@@ -28,7 +28,7 @@ import yaml
 from conftest import REPO, mlflow_server, snakemake, tiny_params
 from mlflow.tracking import MlflowClient
 
-from avdf import layout
+from avdf import layout, studies
 
 pytestmark = pytest.mark.cluster
 
@@ -241,7 +241,14 @@ def test_every_job_but_the_local_merges_ran_as_a_slurm_job(cluster):
     by_rule = Counter(re.search(r"slurm_logs/rule_(\w+?)/", log).group(1) for _, log in submitted)
     datasets = 2
     stages = ("demux", "faces", "face_crops", "log_mel")
-    want = {"synth": datasets, "ingest": datasets, "mlflow_store": 1, "train": 14 + 2, "table": 2}
+    params = tiny_params()
+    trained = {
+        (e.train_dataset, e.method, e.variant, e.seed)
+        for t in ("table1", "table2")
+        for e in studies.evals(params, t)
+    }
+    assert len(trained) == 2 * 3 * 2 + 1  # Table 1 (2 stand-ins, 3 methods, 2 seeds), Table 2's w/o L_C
+    want = {"synth": datasets, "ingest": datasets, "mlflow_store": 1, "train": len(trained) + 2, "table": 2}
     want |= {f"{s}_shard": datasets * SHARDS for s in stages}
     assert dict(by_rule) == want  # the two cancelled training jobs were submitted twice
     for job, log in submitted:  # each job's own SLURM log, named by its id
