@@ -66,6 +66,7 @@ class ClipSet(torch.utils.data.Dataset):
         self.labels = torch.tensor(table["label"].to_numpy(), dtype=torch.float32)
         self.audio_fake = torch.tensor(table["audio_fake"].to_numpy(), dtype=torch.float32)
         self.video_fake = torch.tensor(table["video_fake"].to_numpy(), dtype=torch.float32)
+        # each label by the name a batch gives it (what a run learns: avdf.methods.target)
         self.by_target = {"label": self.labels, "audio_fake": self.audio_fake, "video_fake": self.video_fake}
         periods = table["fake_periods"] if "fake_periods" in table else pd.Series("", index=table.index)
         self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
@@ -120,7 +121,7 @@ class ClipSet(torch.utils.data.Dataset):
     def window_labels(self, i: int, start: int) -> dict:
         """The clip's labels; where its fake segments are known, fake only if the window overlaps
         one (a modality's label likewise: it must be manipulated in the clip)."""
-        labels = {"label": self.labels[i], "audio_fake": self.audio_fake[i], "video_fake": self.video_fake[i]}
+        labels = {k: v[i] for k, v in self.by_target.items()}
         if self.periods[i] is None:
             return labels
         begin, end = start / self.spec.fps, (start + self.spec.video_len) / self.spec.fps

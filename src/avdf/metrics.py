@@ -42,8 +42,9 @@ def decision_threshold(labels: np.ndarray, scores: np.ndarray) -> tuple[float, f
     clips, and this is the middle of that gap (with separable scores, halfway between the highest
     real and the lowest fake) rather than its edge, where a new fake scoring a little lower than
     every one seen so far would be called real."""
+    scores = np.asarray(scores, float)
     eer_value, edge = eer_point(labels, scores)
-    below = np.asarray(scores, float)[np.asarray(scores, float) < edge]
+    below = scores[scores < edge]
     return eer_value, float((edge + below.max()) / 2) if len(below) else edge
 
 

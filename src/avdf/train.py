@@ -148,7 +148,6 @@ class Training:
     sched: torch.optim.lr_scheduler.LRScheduler
     gen: torch.Generator
     ctx: distributed.Context
-    target: str  # the label the run learns (avdf.methods.target)
 
 
 def reads_waveform(spec: TrainSpec) -> bool:
@@ -225,12 +224,12 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=spec.optim.lr, total_steps=spec.optim.epochs * len(loader), pct_start=0.2
     )
-    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx, spec.target)
+    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx)
 
 
-def run_epoch(t: Training, epoch: int) -> dict:
-    """One pass over the training data: the epoch's mean loss, accuracy (against the label the run
-    learns) and step statistics."""
+def run_epoch(t: Training, epoch: int, target: str) -> dict:
+    """One pass over the training data: the epoch's mean loss, accuracy (against ``target``, the
+    label the run learns) and step statistics."""
     t.model.train()
     t.step.start_epoch(epoch)
     t.data.set_epoch(epoch)
@@ -239,7 +238,7 @@ def run_epoch(t: Training, epoch: int) -> dict:
         batch = to_device(batch, t.ctx.device)
         logit, loss, stats = t.step(batch, t.opt)  # the global batch's logits and loss
         t.sched.step()
-        labels = distributed.gather(batch[t.target])
+        labels = distributed.gather(batch[target])
         total += loss * len(logit)
         correct += int(((logit > 0).float() == labels).sum())
         seen += len(logit)
@@ -258,7 +257,7 @@ def fit(t: Training, spec: TrainSpec, out: Path, checkpoint_every_s: float = 0.0
     saved = time.monotonic()
     epochs = spec.optim.epochs
     for epoch in range(first, epochs):
-        for k, v in run_epoch(t, epoch).items():
+        for k, v in run_epoch(t, epoch, spec.target).items():
             history[k].append(v)
         if t.test_data is not None and t.ctx.main:
             scoring = time.monotonic()
