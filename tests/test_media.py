@@ -228,3 +228,18 @@ def test_encoding_and_decoding_do_not_depend_on_the_cpus_vector_units(tmp_path, 
         ffmpeg.ffmpeg_exe.cache_clear()
     assert native[0] == no_simd[0]
     np.testing.assert_array_equal(native[1], no_simd[1])
+
+
+def test_frames_streamed_to_the_encoder_make_the_same_file_as_frames_held(tmp_path):
+    """A clip's frames may come one at a time (the synthesis of long clips holds one frame, not 1.7
+    GB): the encoder receives the same bytes either way, and no frames at all is a clear error."""
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 255, (12, 48, 64, 3), dtype=np.uint8)
+    audio = rng.uniform(-0.3, 0.3, 16000).astype(np.float32)
+    held, streamed = tmp_path / "held.mp4", tmp_path / "streamed.mp4"
+    ffmpeg.encode_clip(frames, audio, 16000, 25, held)
+    ffmpeg.encode_clip((f for f in frames), audio, 16000, 25, streamed)
+    assert held.read_bytes() == streamed.read_bytes()
+    assert ffmpeg.read_video(streamed, 25)[0].shape == (12, 48, 64, 3)
+    with pytest.raises(ffmpeg.MediaError, match="empty.mp4.*no frames"):
+        ffmpeg.encode_clip(iter([]), None, 16000, 25, tmp_path / "empty.mp4")

@@ -35,6 +35,7 @@ import io
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,9 +127,27 @@ def render_clip(
     period: tuple[float, float] | None = None,
     lead_s: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Frames (T, H, W, 3) uint8 and mono audio of one clip of ``category``; with ``period``, the
-    manipulation is applied inside [start, end) seconds only; with ``lead_s``, the clip starts with
-    that much silence (the mouth closed), as real datasets' fakes often do."""
+    """Frames (T, H, W, 3) uint8 and mono audio of one clip of ``category``: :func:`render_stream`'s
+    frames, all held at once."""
+    frames, audio = render_stream(cfg, family, who, donor, category, rng, period, lead_s)
+    return np.stack(list(frames)), audio
+
+
+def render_stream(
+    cfg: dict,
+    family: str,
+    who: Identity,
+    donor: Identity,
+    category: str,
+    rng: np.random.Generator,
+    period: tuple[float, float] | None = None,
+    lead_s: float = 0.0,
+) -> tuple[Iterator[np.ndarray], np.ndarray]:
+    """The frames of one clip of ``category``, made one at a time as they are read (a 20-s 720p clip
+    is 1.7 GB held at once), and its mono audio. Every random draw happens here, before the first
+    frame. With ``period``, the manipulation is applied inside [start, end) seconds only; with
+    ``lead_s``, the clip starts with that much silence (the mouth closed), as real datasets' fakes
+    often do."""
     fam = FAMILIES[family]
     _, video_fake, audio_fake = CATEGORIES[category]
     dur, fps, sr, size = cfg["duration_s"], cfg["fps"], cfg["sample_rate"], cfg["frame_size"]
@@ -147,37 +166,34 @@ def render_clip(
         real_audio, audio = (_silence_start(a, lead_s, sr) for a in (real_audio, audio))
     # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
     opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
+    portrait_at = _portrait_at(fam, who, donor, video_fake, period, fps, rng)
+    n = int(round(dur * fps))
+
+    def frames() -> Iterator[np.ndarray]:
+        for i in range(n):
+            portrait = portrait_at(i, float(opening[min(i, len(opening) - 1)]))
+            yield view(portrait, motion, i / fps, size, who.background)
+
+    return frames(), audio
+
+
+def _portrait_at(fam: Family, who: Identity, donor: Identity, video_fake: bool, period, fps: int, rng):
+    """The portrait image of frame ``i`` with mouth opening ``o``: real, fake, or fake inside ``period``."""
     src = identity_portrait(who.source, who.mirror, who.tint)
 
     def real_at(i, o):
         return draw_mouth(src.image, src, o)
 
-    if video_fake:
-        fake = VideoFake(
-            fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng
-        )
-        if period is None:
-            portrait_at = fake.frame
-        else:
+    if not video_fake:
+        return real_at
+    fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
+    if period is None:
+        return fake.frame
 
-            def portrait_at(i, o):
-                return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
-    else:
-        portrait_at = real_at
-    n = int(round(dur * fps))
-    frames = np.stack(
-        [
-            view(
-                portrait_at(i, float(opening[min(i, len(opening) - 1)])),
-                motion,
-                i / fps,
-                size,
-                who.background,
-            )
-            for i in range(n)
-        ]
-    )
-    return frames, audio
+    def portrait_at(i, o):
+        return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
+
+    return portrait_at
 
 
 def _silence_start(audio: np.ndarray, lead_s: float, sr: int) -> np.ndarray:
@@ -220,19 +236,32 @@ class ClipJob:
 
 def rendered(job: ClipJob) -> tuple[np.ndarray, np.ndarray | None]:
     """A clip's frames and audio as they are encoded (no audio for a clip without an audio stream)."""
+    frames, audio = rendered_stream(job)
+    return np.stack(list(frames)), audio
+
+
+def rendered_stream(job: ClipJob) -> tuple[Iterator[np.ndarray], np.ndarray | None]:
+    """:func:`rendered`, its frames made one at a time."""
     rng = np.random.default_rng(list(job.rng_key))
-    frames, audio = render_clip(
+    frames, audio = render_stream(
         job.cfg, job.family, job.who, job.donor, job.category, rng, job.period, job.lead_s
     )
     if job.fault == "no_face":
-        frames = np.broadcast_to(job.who.background.astype(np.uint8), frames.shape).copy()
-        frames[:, ::8] = 255 - frames[:, ::8]  # stripes, no face
+        frames = (_stripes(job.who.background, frame.shape) for frame in frames)
     return frames, None if job.fault == "no_audio_stream" else audio
 
 
+def _stripes(background: np.ndarray, shape: tuple) -> np.ndarray:
+    """A frame of the background colour with every 8th row inverted: no face."""
+    frame = np.broadcast_to(background.astype(np.uint8), shape).copy()
+    frame[::8] = 255 - frame[::8]
+    return frame
+
+
 def make_clip(job: ClipJob) -> None:
-    """Render, encode and write one clip (a truncated container for the ``truncated`` fault)."""
-    frames, audio = rendered(job)
+    """Render, encode and write one clip (a truncated container for the ``truncated`` fault), one
+    frame at a time."""
+    frames, audio = rendered_stream(job)
     with atomic.atomic_path(job.dest) as tmp:
         encode_clip(
             frames,

@@ -13,9 +13,12 @@ system package and every machine decodes with the same build (byte-identical res
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import subprocess
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,14 +175,24 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
 
 
 def encode_clip(
-    frames: np.ndarray, audio: np.ndarray | None, sample_rate: int, fps: int, dest: str | Path, crf: int = 18
+    frames: np.ndarray | Iterable[np.ndarray],
+    audio: np.ndarray | None,
+    sample_rate: int,
+    fps: int,
+    dest: str | Path,
+    crf: int = 18,
 ) -> None:
-    """Write an MP4 (H.264 + AAC) from RGB frames (T, H, W, 3) and mono float audio, reproducibly.
+    """Write an MP4 (H.264 + AAC) from RGB frames (T, H, W, 3), or an iterable of (H, W, 3) frames
+    fed to the encoder one at a time, and mono float audio, reproducibly.
 
     Bit-exact flags and a single encoder thread make the same input give the same bytes. With
     ``audio=None`` the file has no audio stream.
     """
-    t, h, w, _ = frames.shape
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise MediaError(f"encoding {Path(dest).name} failed (no frames)")
+    h, w, _ = first.shape
     dest = Path(dest)
     wav = dest.with_name(dest.name + ".src.wav")
     streams = [ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{w}x{h}", framerate=fps)]
@@ -188,31 +201,43 @@ def encode_clip(
         write_wav(wav, audio, sample_rate)
         streams.append(ffmpeg.input(str(wav)))
         audio_args = {"acodec": "aac", "audio_bitrate": "96k", "ar": sample_rate, "flags:a": "+bitexact"}
+    args = ffmpeg.output(
+        *streams,
+        str(dest),
+        vcodec="libx264",
+        preset="veryfast",
+        crf=crf,
+        pix_fmt="yuv420p",
+        f="mp4",
+        shortest=None,
+        threads=1,
+        map_metadata=-1,
+        sws_flags=BITEXACT_SWS,
+        **{"fflags": "+bitexact", "flags:v": "+bitexact"},
+        **audio_args,
+    ).overwrite_output()
     try:
-        proc = (
-            ffmpeg.output(
-                *streams,
-                str(dest),
-                vcodec="libx264",
-                preset="veryfast",
-                crf=crf,
-                pix_fmt="yuv420p",
-                f="mp4",
-                shortest=None,
-                threads=1,
-                map_metadata=-1,
-                sws_flags=BITEXACT_SWS,
-                **{"fflags": "+bitexact", "flags:v": "+bitexact"},
-                **audio_args,
-            )
-            .overwrite_output()
-            .run_async(cmd=ffmpeg_exe(), pipe_stdin=True, pipe_stderr=True, quiet=True)
-        )
-        _, err = proc.communicate(np.ascontiguousarray(frames, np.uint8).tobytes())
-        if proc.returncode != 0:
-            raise MediaError(f"encoding {dest.name} failed ({_last_line(err)})")
+        _feed(args.compile(cmd=ffmpeg_exe()), itertools.chain([first], frames), dest)
     finally:
         wav.unlink(missing_ok=True)
+
+
+def _feed(cmd: list[str], frames: Iterable[np.ndarray], dest: Path) -> None:
+    """Run the encoder ``cmd``, writing each frame to its stdin as it comes (its messages go to a
+    file, so that a full stderr pipe cannot stall it)."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            for frame in frames:
+                proc.stdin.write(np.ascontiguousarray(frame, np.uint8).tobytes())
+        except BrokenPipeError:
+            pass  # the encoder stopped early: its message says why
+        finally:
+            proc.stdin.close()
+            proc.wait()
+        if proc.returncode != 0:
+            err.seek(0)
+            raise MediaError(f"encoding {dest.name} failed ({_last_line(err.read())})")
 
 
 def write_wav(dest: str | Path, audio: np.ndarray, sample_rate: int) -> None:
