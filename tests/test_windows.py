@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from conftest import FACES, LOG_MEL
 
@@ -187,3 +188,19 @@ def test_clips_held_in_memory_give_the_same_items_and_stop_at_the_budget(tmp_pat
             a, b = from_disk[k], held[k]
             assert torch.equal(a["video"], b["video"]) and torch.equal(a["audio"], b["audio"])
     assert sorted(held.held) == [0, 1, 2] and not from_disk.held
+
+
+@pytest.mark.parametrize("total_steps", [1, 2, 3, 5, 10, 210])
+def test_the_learning_rate_schedule_takes_any_number_of_steps(total_steps):
+    """One epoch of 5 batches (a warm-up of exactly one step) divided by zero in PyTorch's
+    OneCycleLR; every length now warms up to the peak and anneals from it."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = train.one_cycle(opt, 0.1, total_steps)
+    rates = [sched.get_last_lr()[0]]
+    for _ in range(total_steps - 1):
+        opt.step()
+        sched.step()
+        rates.append(sched.get_last_lr()[0])
+    assert all(0 < r <= 0.1 + 1e-12 for r in rates) and max(rates) >= rates[-1]
+    if total_steps >= 5:
+        assert rates[0] < max(rates) and rates[-1] < max(rates)
