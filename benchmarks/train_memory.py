@@ -6,8 +6,10 @@ of 4 s of raw audio for AASIST's sinc front end. Each (method, batch) runs in a 
 the model at the paper profile's sizes, one training step (the method's own step: OM-Pareto,
 contrastive terms) on random inputs, then the process's peak RSS (``ru_maxrss``) and, apart, the
 RSS before the step (the interpreter, torch and the model). On a GPU the activations are the GPU
-memory a batch needs; on this CPU they are RAM.
-Usage: ``python benchmarks/train_memory.py [--batches 8 32] [--methods macbdf aasist ...]``.
+memory a batch needs; on this CPU they are RAM. ``--micro-batches 0 8`` measures each batch also
+in slices of 8 clips (``train.micro_batch``, avdf.steps: the same batch and gradient, the
+activations of 8 clips at a time).
+Usage: ``python benchmarks/train_memory.py [--batches 8 32] [--micro-batches 0 8] [--methods macbdf ...]``.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from avdf.config import profile_params
 from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 torch.set_num_threads(2)
-method, batch = sys.argv[1], int(sys.argv[2])
+method, batch, micro = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 params = profile_params("paper")
+params["train"]["micro_batch"] = micro
 spec = InputSpec.of(params)
 train = TrainSpec.of(params, Run("bench", method, "default", 0), "bench", False)
 model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
@@ -48,8 +51,9 @@ print(json.dumps({"before_mb": round(before), "peak_mb": round(peak)}))
 """
 
 
-def measure(method: str, batch: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", STEP, method, str(batch)], capture_output=True, text=True)
+def measure(method: str, batch: int, micro: int) -> dict:
+    cmd = [sys.executable, "-c", STEP, method, str(batch), str(micro)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1][:200]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -58,17 +62,19 @@ def measure(method: str, batch: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batches", type=int, nargs="+", default=[8, 32])
+    ap.add_argument("--micro-batches", type=int, nargs="+", default=[0], help="0: the whole batch at once")
     ap.add_argument("--methods", nargs="+", default=profile_params("paper")["train"]["methods"])
     args = ap.parse_args()
-    print(f"{'method':12s} {'batch':>5s} {'RSS before (MB)':>16s} {'peak (MB)':>10s}")
+    print(f"{'method':12s} {'batch':>5s} {'micro':>5s} {'RSS before (MB)':>16s} {'peak (MB)':>10s}")
     for method in args.methods:
         for batch in args.batches:
-            result = measure(method, batch)
-            print(
-                f"{method:12s} {batch:5d} {result.get('before_mb', '-'):>16} {result.get('peak_mb', '-'):>10}"
-                f"  {result.get('error', '')}"
-            )
-            record("train_memory", {"method": method, "batch": batch} | result)
+            for micro in args.micro_batches:
+                result = measure(method, batch, micro)
+                print(
+                    f"{method:12s} {batch:5d} {micro or batch:5d} {result.get('before_mb', '-'):>16} "
+                    f"{result.get('peak_mb', '-'):>10}  {result.get('error', '')}"
+                )
+                record("train_memory", {"method": method, "batch": batch, "micro_batch": micro} | result)
 
 
 if __name__ == "__main__":

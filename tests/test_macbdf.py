@@ -98,3 +98,56 @@ def test_multiscale_blocks_keep_the_shape(dims, shape):
     block = MultiScaleBlock(12, dims)
     x = torch.randn(*shape)
     assert block(x).shape == x.shape
+
+
+def _step_gradients(params: dict, method: str, micro_batch: int, batch: dict) -> tuple[dict, float]:
+    torch.manual_seed(3)
+    params = copy.deepcopy(params)
+    params["train"]["micro_batch"] = micro_batch
+    spec = train_spec(params, method)
+    model = models.build(method, 64, ModelSpec.of(params), spec.method)
+    for m in model.modules():  # running statistics: a slice is normalised as the whole batch is
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.eval()
+    step, trainable = make_step(spec, model)
+    _, loss, _ = step(batch, torch.optim.SGD(trainable, lr=0.0))
+    return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}, loss
+
+
+@pytest.mark.parametrize(
+    "method,macbdf",
+    [("macbdf", {"om_pareto": True}), ("macbdf", {"om_pareto": False}), ("mcl", {}), ("av_concat", {})],
+)
+def test_a_batch_in_micro_batches_gets_the_whole_batch_gradient(method, macbdf):
+    """train.micro_batch changes memory, not the step: with BatchNorm on running statistics (the one
+    part that sees a slice), slices of 3 clips of a batch of 8 give the same loss and gradient of
+    every parameter as the whole batch (MACB-DF through gradient caching, OM-Pareto and the
+    contrastive terms included)."""
+    whole, whole_loss = _step_gradients(_params(**macbdf), method, 0, _batch())
+    sliced, sliced_loss = _step_gradients(_params(**macbdf), method, 3, _batch())
+    assert sliced_loss == pytest.approx(whole_loss, rel=1e-5)
+    assert whole.keys() == sliced.keys() and len(whole) > 10
+    for name, g in whole.items():
+        assert torch.allclose(sliced[name], g, rtol=1e-4, atol=1e-6), name
+
+
+def test_the_second_pass_of_gradient_caching_replays_the_first_passs_dropout():
+    params = _params()
+    params["model"]["dropout"] = 0.5
+    params["train"]["micro_batch"] = 3
+    torch.manual_seed(3)
+    model = models.build("macbdf", 64, ModelSpec.of(params), params["macbdf"])
+    step, trainable = make_step(train_spec(params), model)
+    seen, encode = [], step.encode
+
+    def recording(part):
+        h_a, h_v = encode(part)
+        seen.append(h_v.detach().clone())
+        return h_a, h_v
+
+    step.encode = recording
+    step(_batch(), torch.optim.SGD(trainable, lr=0.0))
+    first, second = seen[:3], seen[3:]  # 3 slices encoded without activations, then again with them
+    assert len(second) == 3 and not torch.equal(first[0], first[1][:2])
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)

@@ -293,6 +293,7 @@ class OptimSpec:
 
     epochs: int
     batch_size: int
+    micro_batch: int
     lr: float
     weight_decay: float
     balance: bool

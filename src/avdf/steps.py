@@ -14,6 +14,20 @@ Both take a :class:`avdf.distributed.Context`: with several processes, each step
 process's slice of the global batch and returns the logits and loss of the global batch (see
 avdf.distributed for how MACB-DF's head runs on the gathered batch). ``autocast`` (bf16 on GPU)
 wraps the forward passes.
+
+``micro_batch`` (``train.micro_batch``; 0: off) bounds the memory of a step without changing its
+batch: the activations of at most that many clips are held at once. The baseline step runs forward
+and backward on consecutive slices and sums their gradients, each slice's loss weighted by its share
+of the batch (every baseline loss is a mean over clips, so the sum is the batch's gradient). MACB-DF's
+objective compares clips with each other (contrastive terms, OM-Pareto), so its step encodes the
+slices without keeping activations, runs the head and the objective on the whole batch's features,
+then encodes each slice again with activations and back-propagates the features' gradients into the
+encoders (gradient caching: Gao et al. 2021, "Scaling Deep Contrastive Learning Batch Size under
+Memory Limited Setup"; open_clip's ``accum_freq`` does the same). The second pass replays the first's
+random draws (dropout), so it computes the same features. The head's multi-scale blocks, which treat
+each clip apart and hold most of its memory, run in slices too and are recomputed in the backward
+pass (``MACBDF.block_slice``). Measured by benchmarks/train_memory.py. In both steps BatchNorm in the slices'
+forward passes normalises over a slice, not the batch: the one difference from the whole batch.
 """
 
 from __future__ import annotations
@@ -32,6 +46,23 @@ ENCODERS = ("audio", "video")
 LABELS = ("label", "audio_fake", "video_fake", "index")
 
 
+def slices(batch: dict, size: int) -> list[tuple[dict, float]]:
+    """The batch cut into consecutive slices of ``size`` clips, each with its share of the batch;
+    the whole batch alone when ``size`` is 0 or not smaller than it."""
+    n = len(batch["label"])
+    if not size or size >= n:
+        return [(batch, 1.0)]
+    return [({k: v[i : i + size] for k, v in batch.items()}, min(size, n - i) / n) for i in range(0, n, size)]
+
+
+def _no_micro_batches_across_processes(micro_batch: int, ctx: distributed.Context) -> None:
+    if micro_batch and ctx.active:
+        raise ValueError(
+            "train.micro_batch works in one process; with train.processes > 1 each process already "
+            "holds only its slice of the batch (set train.micro_batch: 0)"
+        )
+
+
 def _ddp(module: nn.Module, ctx: distributed.Context) -> nn.Module:
     ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(module, device_ids=ids)
@@ -44,8 +75,11 @@ class BaselineStep:
         ctx: distributed.Context = distributed.ALONE,
         autocast=contextlib.nullcontext,
         target: str = "label",
+        micro_batch: int = 0,
     ):
+        _no_micro_batches_across_processes(micro_batch, ctx)
         self.model, self.ctx, self.autocast, self.target = model, ctx, autocast, target
+        self.micro_batch = micro_batch
         self.forward = _ddp(model, ctx) if ctx.active else model
 
     def parameters(self) -> list[nn.Parameter]:
@@ -55,17 +89,23 @@ class BaselineStep:
         pass
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
-        with self.autocast():
-            out = self.forward(batch)
-            if hasattr(self.model, "loss"):
-                loss, stats = self.model.loss(out, batch)
-            else:
-                loss, stats = bce(out["logit"].float(), batch[self.target]), {}
         opt.zero_grad(set_to_none=True)
-        loss.backward()  # with several processes, DDP averages the gradients of equal slices
+        logits, loss, stats = [], 0.0, []
+        for part, share in slices(batch, self.micro_batch):
+            with self.autocast():
+                out = self.forward(part)
+                if hasattr(self.model, "loss"):
+                    part_loss, part_stats = self.model.loss(out, part)
+                else:
+                    part_loss, part_stats = bce(out["logit"].float(), part[self.target]), {}
+            # with several processes, DDP averages the gradients of equal slices
+            (part_loss * share).backward()
+            logits.append(out["logit"].detach().float())
+            loss += share * part_loss.item()
+            stats.append({k: share * v for k, v in part_stats.items()})
         opt.step()
-        logit = distributed.gather(out["logit"].detach().float())
-        return logit, distributed.mean_over_processes(loss.item()), stats
+        logit = distributed.gather(torch.cat(logits))
+        return logit, distributed.mean_over_processes(loss), {k: sum(s[k] for s in stats) for k in stats[0]}
 
 
 class Encoders(nn.Module):
@@ -88,8 +128,13 @@ class MACBDFStep:
         om: om_pareto.OMParetoConfig | None,
         ctx: distributed.Context = distributed.ALONE,
         autocast=contextlib.nullcontext,
+        micro_batch: int = 0,
     ):
+        _no_micro_batches_across_processes(micro_batch, ctx)
         self.model, self.objective, self.om, self.ctx, self.autocast = model, objective, om, ctx, autocast
+        self.micro_batch = micro_batch
+        # the head runs on the whole batch; its multi-scale blocks (most of its memory) run in slices
+        model.block_slice = micro_batch
         encoder_params = {id(p) for e in model.encoders().values() for p in e.parameters()}
         self.head_params = [p for p in model.parameters() if id(p) not in encoder_params]
         self.head_params += list(objective.parameters())
@@ -103,8 +148,12 @@ class MACBDFStep:
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
         opt.zero_grad(set_to_none=True)
-        with self.autocast():
-            h_a, h_v = self.encode(batch)
+        sliced = len(slices(batch, self.micro_batch)) > 1
+        if not sliced:
+            with self.autocast():
+                h_a, h_v = self.encode(batch)
+        else:  # the features alone; the encoders' gradients come from encode_again below
+            h_a, h_v, draws = self._encode_without_activations(slices(batch, self.micro_batch))
         if self.ctx.active:  # the global batch, in every process
             h_a, h_v = distributed.gather(h_a), distributed.gather(h_v)
             batch = {k: distributed.gather(batch[k]) for k in LABELS if k in batch}
@@ -119,11 +168,40 @@ class MACBDFStep:
         else:
             out, parts, stats = self._balanced_backward(h_a, h_v, batch)
             loss = (parts["multimodal"] + sum(parts["unimodal"].values())).detach()
+        if sliced:  # the features' gradients are in h_a.grad and h_v.grad
+            self._encode_again(slices(batch, self.micro_batch), draws, h_a.grad, h_v.grad)
         distributed.average_grads(self.head_params)
         opt.step()
         stats.update({k: float(v.detach()) for k, v in parts["terms"].items()})
         stats.update(w_v=float(out["w_v"].detach().mean()), w_a=float(out["w_a"].detach().mean()))
         return out["logit"].detach().float(), float(loss), stats
+
+    def _encode_without_activations(self, parts: list) -> tuple[torch.Tensor, torch.Tensor, list]:
+        """Pass 1 of gradient caching: the whole batch's features, a slice at a time, as leaves
+        whose gradients the head's backward pass fills; the random state before each slice (for
+        the replay) and the BatchNorm running statistics left as they were (pass 2 updates them)."""
+        draws, features = [], []
+        kept = {k: v.clone() for k, v in self.model.named_buffers()}
+        with torch.no_grad(), self.autocast():
+            for part, _ in parts:
+                draws.append(_random_state())
+                features.append(self.encode(part))
+        for k, v in self.model.named_buffers():
+            v.copy_(kept[k])
+        h_a, h_v = (torch.cat(f).requires_grad_() for f in zip(*features, strict=True))
+        return h_a, h_v, draws
+
+    def _encode_again(self, parts: list, draws: list, g_a: torch.Tensor, g_v: torch.Tensor) -> None:
+        """Pass 2: each slice encoded again, with activations and the same random draws, and the
+        gradients of its features back-propagated into the encoders (they add up over the slices)."""
+        start = 0
+        for (part, _), state in zip(parts, draws, strict=True):
+            _set_random_state(state)
+            with self.autocast():
+                h_a, h_v = self.encode(part)
+            rows = slice(start, start + len(h_a))
+            torch.autograd.backward([h_a, h_v], [g_a[rows].to(h_a.dtype), g_v[rows].to(h_v.dtype)])
+            start += len(h_a)
 
     def _balanced_backward(self, h_a: torch.Tensor, h_v: torch.Tensor, batch: dict):
         # Two copies of the encoder features: the multimodal head reads one, the frame-level
@@ -152,6 +230,16 @@ class MACBDFStep:
             stats.update({f"om_{k}_{name}": v for k, v in info.items()})
         torch.autograd.backward([h_a, h_v], deltas)
         return out, parts, stats
+
+
+def _random_state() -> tuple:
+    return torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+
+def _set_random_state(state: tuple) -> None:
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state_all(state[1])
 
 
 def mean_stats(history: list[dict]) -> dict:

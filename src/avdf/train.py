@@ -59,7 +59,7 @@ def make_step(
 ):
     """The optimisation step of the run's method (avdf.methods: ``step``), and what it trains."""
     if methods.get(spec.run.method).step == "baseline":
-        step = steps.BaselineStep(model, ctx, autocast, spec.target)
+        step = steps.BaselineStep(model, ctx, autocast, spec.target, spec.optim.micro_batch)
         return step, step.parameters()
     m = spec.method  # a MACBDFSpec
     contrast = None
@@ -69,7 +69,8 @@ def make_step(
             m.objective, spec.model.dim, section, spec.objective, spec.optim.batch_size
         )
     om = OMParetoConfig(m.om_lambda0, m.om_kappa, m.om_pgd_steps) if m.om_pareto else None
-    step = steps.MACBDFStep(model, MACBDFObjective(contrast, m.lambda_c), om, ctx, autocast)
+    objective = MACBDFObjective(contrast, m.lambda_c)
+    step = steps.MACBDFStep(model, objective, om, ctx, autocast, spec.optim.micro_batch)
     return step, step.parameters()
 
 

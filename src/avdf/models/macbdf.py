@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from avdf.models.blocks import MultiScaleBlock
 from avdf.models.encoders import AudioEncoder, VisualEncoder
@@ -39,6 +40,10 @@ def fused_gate(w_v: torch.Tensor, w_a: torch.Tensor, v_map: torch.Tensor, a_map:
 
 class MACBDF(nn.Module):
     modalities = ("audio", "video")
+    # > 0: the multi-scale blocks run on slices of this many clips and keep only their inputs for
+    # the backward pass, recomputing the rest there (train.micro_batch; each clip's numbers are the
+    # same: the blocks treat clips apart and draw nothing at random)
+    block_slice = 0
 
     def __init__(
         self,
@@ -106,8 +111,8 @@ class MACBDF(nn.Module):
         stacked = [pooled_a, pooled_v]
         for video_block, audio_block in zip(self.video_blocks, self.audio_blocks, strict=True):
             gate = fused_gate(w_v, w_a, v_map, a_map)
-            v_map = video_block(v_map) * gate[:, :, None, None, None]  # eq. (18)
-            a_map = audio_block(a_map) * gate[:, :, None, None]
+            v_map = self._block(video_block, v_map) * gate[:, :, None, None, None]  # eq. (18)
+            a_map = self._block(audio_block, a_map) * gate[:, :, None, None]
             stacked += [a_map.mean((2, 3)), v_map.mean((2, 3, 4))]
         fused = self.rfmf(torch.stack(stacked, 1))
         return {
@@ -119,6 +124,11 @@ class MACBDF(nn.Module):
             "w_v": w_v,
             "w_a": w_a,
         }
+
+    def _block(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if not self.block_slice or not torch.is_grad_enabled():
+            return block(x)
+        return torch.cat([checkpoint(block, part, use_reentrant=False) for part in x.split(self.block_slice)])
 
     def frame_logits(self, h_a: torch.Tensor, h_v: torch.Tensor) -> dict:
         """The per-modality frame-level branches (eq. 20): one logit per time step of each modality."""
