@@ -29,10 +29,13 @@ def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -
     return {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
 
 
-def score(model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec) -> tuple[dict, np.ndarray]:
+def score(
+    model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec, batch_size: int = 32
+) -> tuple[dict, np.ndarray]:
     """The windows' outputs and one fake probability per clip (avdf.clips.clip_probs): what
-    evaluation, the validation threshold and the in-training test metrics all read."""
-    out = outputs(model, data)
+    evaluation, the validation threshold and the in-training test metrics all read. ``batch_size``
+    windows at a time (memory only: the model is in eval mode, each window scored apart)."""
+    out = outputs(model, data, batch_size)
     return out, clips.clip_probs(out["logit"], data.owner, len(data.clips), spec.aggregate)
 
 
@@ -89,7 +92,8 @@ def evaluate_model(
     table, data = clips.scoring_clipset(
         caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed, waveform
     )
-    out, probs = score(model, data, ckpt["input"])  # one pass: clip scores and frame-level scores
+    # one pass: clip scores and frame-level scores
+    out, probs = score(model, data, ckpt["input"], runtime.scoring_batch)
     threshold, val_threshold = job["threshold"], ckpt["val_threshold"]
     result = {
         "train_dataset": train_dataset,

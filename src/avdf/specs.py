@@ -370,6 +370,7 @@ class Runtime:
     register_best: list
     memory_cache_mb: float = 0.0  # training clips held in memory (ClipSet.keep_in_memory)
     checkpoint_every_s: float = 0.0  # progress.pt at most this often (0: after every epoch)
+    scoring_batch: int = 32  # windows scored at once (train.micro_batch where set: AASIST at 32 holds 7 GB)
 
     @classmethod
     def of(cls, params: dict) -> Runtime:
@@ -384,6 +385,7 @@ class Runtime:
             list(m["register_best"]),
             t["memory_cache_mb"],
             t["checkpoint_every_s"],
+            t["micro_batch"] or 32,
         )
 
 

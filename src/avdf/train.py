@@ -97,13 +97,15 @@ def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.opt
 
 
 @torch.inference_mode()
-def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float) -> dict:
+def branch_metrics(
+    model: torch.nn.Module, data: clips.ClipSet, threshold: float, batch_size: int = 32
+) -> dict:
     """ACC and AUC on ``data`` of the fused score and, for a model with frame heads, of the audio
     and video branches (the mean frame logit of each modality against its own fake label), each
     clip scored from all its windows as evaluation scores it."""
     from avdf import evaluate  # scoring lives with evaluation
 
-    out, probs = evaluate.score(model, data, data.spec)
+    out, probs = evaluate.score(model, data, data.spec, batch_size)
     scores = {"": (probs, data.labels)}
     if "frame_audio" in out:
         n, how = len(data.clips), data.spec.aggregate
@@ -116,7 +118,9 @@ def branch_metrics(model: torch.nn.Module, data: clips.ClipSet, threshold: float
     return result
 
 
-def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, mel_norm: tuple) -> dict:
+def validation_threshold(
+    model: torch.nn.Module, spec: TrainSpec, caches: dict, mel_norm: tuple, batch_size: int = 32
+) -> dict:
     """The decision threshold chosen on the run's validation split: at the EER point of its clips'
     probabilities (scored as the test split will be; :func:`avdf.metrics.decision_threshold`); 0.5
     when there is no validation split with both classes (said in ``val_threshold_from``)."""
@@ -127,7 +131,7 @@ def validation_threshold(model: torch.nn.Module, spec: TrainSpec, caches: dict, 
     )
     if table["label"].nunique() < 2:
         return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
-    _, probs = evaluate.score(model, data, spec.input)
+    _, probs = evaluate.score(model, data, spec.input, batch_size)
     val_eer, threshold = metrics.decision_threshold(table["label"].to_numpy(), probs)
     return {
         "val_threshold": threshold,
@@ -149,6 +153,7 @@ class Training:
     sched: torch.optim.lr_scheduler.LRScheduler
     gen: torch.Generator
     ctx: distributed.Context
+    scoring_batch: int = 32
 
 
 def reads_waveform(spec: TrainSpec) -> bool:
@@ -231,7 +236,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
         step.objective.to(ctx.device)
     opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay)
     sched = one_cycle(opt, spec.optim.lr, spec.optim.epochs * len(loader))
-    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx)
+    return Training(data, loader, test_data, model, step, opt, sched, gen, ctx, runtime.scoring_batch)
 
 
 def run_epoch(t: Training, epoch: int, target: str) -> dict:
@@ -268,7 +273,7 @@ def fit(t: Training, spec: TrainSpec, out: Path, checkpoint_every_s: float = 0.0
             history[k].append(v)
         if t.test_data is not None and t.ctx.main:
             scoring = time.monotonic()
-            for k, v in branch_metrics(t.model, t.test_data, spec.threshold).items():
+            for k, v in branch_metrics(t.model, t.test_data, spec.threshold, t.scoring_batch).items():
                 history[k].append(v)
             history["test_scoring_seconds"].append(time.monotonic() - scoring)
         history["seconds"].append(time.monotonic() - started)
@@ -371,7 +376,7 @@ def train(
         return {}
     model = t.model.cpu()
     seconds = {"fit": time.time() - wall_start}  # includes building the data and per-epoch test scoring
-    val = validation_threshold(model, spec, caches, t.data.mel_norm)
+    val = validation_threshold(model, spec, caches, t.data.mel_norm, runtime.scoring_batch)
     seconds["validation"] = time.time() - wall_start - seconds["fit"]
     ckpt = save_checkpoint(model, spec, t.data.mel_norm, val, out / "model.pt")
     run = spec.run
