@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 
 @torch.inference_mode()
-def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -> dict[str, torch.Tensor]:
+def outputs(
+    model: torch.nn.Module, data: clips.ClipSet, batch_size: int = specs.SCORING_BATCH
+) -> dict[str, torch.Tensor]:
     """The model's outputs for every window of every clip, in order (logits, and frame logits where
     it has them); ``data.owner`` says whose window each row is."""
     model.eval()
@@ -30,7 +32,7 @@ def outputs(model: torch.nn.Module, data: clips.ClipSet, batch_size: int = 32) -
 
 
 def score(
-    model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec, batch_size: int = 32
+    model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec, batch_size: int = specs.SCORING_BATCH
 ) -> tuple[dict, np.ndarray]:
     """The windows' outputs and one fake probability per clip (avdf.clips.clip_probs): what
     evaluation, the validation threshold and the in-training test metrics all read. ``batch_size``

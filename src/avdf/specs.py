@@ -357,6 +357,9 @@ class TrainSpec:
         return dataclasses.replace(spec, run=run, method=method_spec(run.method, data["method"]))
 
 
+SCORING_BATCH = 32  # windows scored at once unless train.micro_batch asks for fewer
+
+
 @dataclasses.dataclass(frozen=True)
 class Runtime:
     """How a job runs, never what it computes: a change here reruns nothing."""
@@ -370,7 +373,7 @@ class Runtime:
     register_best: list
     memory_cache_mb: float = 0.0  # training clips held in memory (ClipSet.keep_in_memory)
     checkpoint_every_s: float = 0.0  # progress.pt at most this often (0: after every epoch)
-    scoring_batch: int = 32  # windows scored at once (train.micro_batch where set: AASIST at 32 holds 7 GB)
+    scoring_batch: int = SCORING_BATCH  # train.micro_batch where set (AASIST scoring 32 at once holds 7 GB)
 
     @classmethod
     def of(cls, params: dict) -> Runtime:
@@ -385,7 +388,7 @@ class Runtime:
             list(m["register_best"]),
             t["memory_cache_mb"],
             t["checkpoint_every_s"],
-            t["micro_batch"] or 32,
+            t["micro_batch"] or SCORING_BATCH,
         )
 
 

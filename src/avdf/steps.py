@@ -148,12 +148,13 @@ class MACBDFStep:
 
     def __call__(self, batch: dict, opt: torch.optim.Optimizer) -> tuple[torch.Tensor, float, dict]:
         opt.zero_grad(set_to_none=True)
-        sliced = len(slices(batch, self.micro_batch)) > 1
+        pieces = slices(batch, self.micro_batch)
+        sliced = len(pieces) > 1
         if not sliced:
             with self.autocast():
                 h_a, h_v = self.encode(batch)
         else:  # the features alone; the encoders' gradients come from encode_again below
-            h_a, h_v, draws = self._encode_without_activations(slices(batch, self.micro_batch))
+            h_a, h_v, draws = self._encode_without_activations(pieces)
         if self.ctx.active:  # the global batch, in every process
             h_a, h_v = distributed.gather(h_a), distributed.gather(h_v)
             batch = {k: distributed.gather(batch[k]) for k in LABELS if k in batch}
@@ -169,7 +170,7 @@ class MACBDFStep:
             out, parts, stats = self._balanced_backward(h_a, h_v, batch)
             loss = (parts["multimodal"] + sum(parts["unimodal"].values())).detach()
         if sliced:  # the features' gradients are in h_a.grad and h_v.grad
-            self._encode_again(slices(batch, self.micro_batch), draws, h_a.grad, h_v.grad)
+            self._encode_again(pieces, draws, h_a.grad, h_v.grad)
         distributed.average_grads(self.head_params)
         opt.step()
         stats.update({k: float(v.detach()) for k, v in parts["terms"].items()})

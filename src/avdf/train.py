@@ -98,7 +98,7 @@ def make_optimizer(trainable: list, lr: float, weight_decay: float) -> torch.opt
 
 @torch.inference_mode()
 def branch_metrics(
-    model: torch.nn.Module, data: clips.ClipSet, threshold: float, batch_size: int = 32
+    model: torch.nn.Module, data: clips.ClipSet, threshold: float, batch_size: int = specs.SCORING_BATCH
 ) -> dict:
     """ACC and AUC on ``data`` of the fused score and, for a model with frame heads, of the audio
     and video branches (the mean frame logit of each modality against its own fake label), each
@@ -119,7 +119,11 @@ def branch_metrics(
 
 
 def validation_threshold(
-    model: torch.nn.Module, spec: TrainSpec, caches: dict, mel_norm: tuple, batch_size: int = 32
+    model: torch.nn.Module,
+    spec: TrainSpec,
+    caches: dict,
+    mel_norm: tuple,
+    batch_size: int = specs.SCORING_BATCH,
 ) -> dict:
     """The decision threshold chosen on the run's validation split: at the EER point of its clips'
     probabilities (scored as the test split will be; :func:`avdf.metrics.decision_threshold`); 0.5
@@ -153,7 +157,7 @@ class Training:
     sched: torch.optim.lr_scheduler.LRScheduler
     gen: torch.Generator
     ctx: distributed.Context
-    scoring_batch: int = 32
+    scoring_batch: int = specs.SCORING_BATCH
 
 
 def reads_waveform(spec: TrainSpec) -> bool:
