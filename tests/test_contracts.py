@@ -155,6 +155,21 @@ def test_editing_a_module_of_the_tables_reruns_only_tables(workflow, tmp_path):
     assert "table" in done and done <= TABLES
 
 
+@pytest.mark.slow
+def test_editing_the_training_specs_reruns_training_not_preprocessing(workflow, tmp_path):
+    """A training field, or a new method, must not rerun hours of face tracking at real scale."""
+    done = rules_of(planned(workflow, snakefile=_copy_with_edit(tmp_path, "avdf.specs")))
+    assert {"train", "table"} <= done
+    assert not done & {"synth", "ingest", "demux_shard", "faces_shard", "face_crops_shard", "log_mel_shard"}
+
+
+def test_preprocessing_code_leaves_out_the_model_and_training_specs():
+    for stage in ("demux", "face_tracks", "face_crops", "log_mel"):
+        closure = set(fingerprints.closure([f"avdf.stages.{stage}"]))
+        assert "avdf.input_specs" in closure, stage
+        assert not closure & {"avdf.specs", "avdf.methods", "avdf.train", "avdf.models"}, stage
+
+
 def test_fingerprints_follow_imports_inside_functions_too():
     closure = set(fingerprints.closure(["avdf.train"]))
     assert {"avdf.evaluate", "avdf.frame_level", "avdf.models.macbdf", "avdf.losses.macl"} <= closure

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from avdf import clips
+from avdf.input_specs import InputSpec
 from avdf.media import crop_cache, demux, faces
 from avdf.media.face_crops import cached_crops_along
 from avdf.media.ffmpeg import read_wav
 from avdf.media.log_mel import log_mel_of_waveform
-from avdf.specs import InputSpec
 
 
 @dataclass

@@ -23,8 +23,8 @@ import torch
 
 from avdf import stage_runner
 from avdf.data import manifest
+from avdf.input_specs import InputSpec
 from avdf.media import crop_cache, ffmpeg
-from avdf.specs import InputSpec
 
 
 def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split: str | None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from avdf import clips, metrics
-from avdf.specs import InputSpec
+from avdf.input_specs import InputSpec
 
 
 def periods_of(text: str) -> list[tuple[float, float]]:

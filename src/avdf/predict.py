@@ -35,9 +35,9 @@ import torch
 
 from avdf import clip_pipeline, clips, frame_level, localisation, methods
 from avdf.errors import InputError
+from avdf.input_specs import InputSpec
 from avdf.media import faces, ffmpeg
 from avdf.models import load_model
-from avdf.specs import InputSpec
 
 log = logging.getLogger(__name__)
 

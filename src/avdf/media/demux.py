@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from avdf import atomic
+from avdf.input_specs import DemuxSpec
 from avdf.media import ffmpeg
 from avdf.media.silence import leading_silence
-from avdf.specs import DemuxSpec
 
 
 def demux_clip(path: str | Path, spec: DemuxSpec, wav_out: Path, video_out: Path) -> None:

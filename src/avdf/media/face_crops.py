@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from avdf.input_specs import CropSpec
 from avdf.media import crop_cache, ffmpeg
 from avdf.media.demux import demuxed_video
-from avdf.specs import CropSpec
 
 
 def crop_region(boxes: np.ndarray, margin: float, width: int, height: int) -> tuple[int, int, int, int]:

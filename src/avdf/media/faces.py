@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avdf.input_specs import FacesSpec
 from avdf.media.ffmpeg import MediaError
-from avdf.specs import FacesSpec
 
 POLICIES = ("persistent", "largest")
 LOST_IOU = 0.3  # overlap below which the followed face is taken as lost between two keyframes

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 import torchaudio
 
+from avdf.input_specs import LogMelSpec
 from avdf.media import ffmpeg
-from avdf.specs import LogMelSpec
 
 LOG_FLOOR = 1e-6  # keeps log M finite in digital silence
 

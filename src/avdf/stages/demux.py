@@ -7,8 +7,8 @@ from pathlib import Path
 
 from avdf import stage_runner
 from avdf.data import manifest
+from avdf.input_specs import DemuxSpec
 from avdf.media.demux import demux_clip
-from avdf.specs import DemuxSpec
 
 
 def run(

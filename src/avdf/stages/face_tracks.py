@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from avdf import atomic, numerics, stage_runner
+from avdf.input_specs import FacesSpec
 from avdf.media import demux, faces
-from avdf.specs import FacesSpec
 
 
 def run(

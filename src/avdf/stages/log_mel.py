@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from avdf import atomic, numerics, stage_runner
+from avdf.input_specs import LogMelSpec
 from avdf.media.log_mel import log_mel_of_wav
-from avdf.specs import LogMelSpec
 
 
 def run(
