@@ -375,6 +375,25 @@ def test_progress_is_written_at_most_every_checkpoint_every_s(workflow, tmp_path
 
 
 @pytest.mark.slow
+def test_an_epoch_reports_its_steps_as_it_goes(workflow, tmp_path, monkeypatch, caplog):
+    """At real scale an epoch runs for hours: its steps are logged with an ETA (at most once a
+    STEP_LOG_S; here every step), not only its end."""
+    from avdf import layout, train
+
+    params = tiny_params()
+    params["train"]["epochs"] = 1
+    monkeypatch.chdir(workflow)
+    monkeypatch.setattr(train, "STEP_LOG_S", 0.0)
+    caplog.set_level("INFO", logger="avdf.train")
+    spec, caches = train_spec(params, "mcl"), layout.caches("synth_dfdc")
+    train.train(spec, caches, runtime(workflow), str(tmp_path / "run"))
+    steps = [r.getMessage() for r in caplog.records if "epoch 1: step" in r.getMessage()]
+    assert steps and steps[0].startswith("epoch 1: step 1/") and "epoch ETA" in steps[-1]
+    total = int(steps[0].split("/")[1].split(",")[0])
+    assert len(steps) == total > 1
+
+
+@pytest.mark.slow
 def test_torchrun_two_processes_train_as_one(workflow, tmp_path):
     """`avdf train` with runtime processes = 2 (it starts itself under torchrun; gloo) against one
     process, same global batch, dropout off: per-epoch loss and train accuracy, and the test

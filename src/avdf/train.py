@@ -243,6 +243,9 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     return Training(data, loader, test_data, model, step, opt, sched, gen, ctx, runtime.scoring_batch)
 
 
+STEP_LOG_S = 60.0  # an epoch at real scale runs for hours: its progress, at most once a minute
+
+
 def run_epoch(t: Training, epoch: int, target: str) -> dict:
     """One pass over the training data: the epoch's mean loss, accuracy (against ``target``, the
     label the run learns) and step statistics."""
@@ -250,7 +253,8 @@ def run_epoch(t: Training, epoch: int, target: str) -> dict:
     t.step.start_epoch(epoch)
     t.data.set_epoch(epoch)
     total, correct, seen, step_stats = 0.0, 0, 0, []
-    for batch in t.loader:
+    started = logged = time.monotonic()
+    for n, batch in enumerate(t.loader, 1):
         batch = to_device(batch, t.ctx.device)
         logit, loss, stats = t.step(batch, t.opt)  # the global batch's logits and loss
         t.sched.step()
@@ -259,6 +263,20 @@ def run_epoch(t: Training, epoch: int, target: str) -> dict:
         correct += int(((logit > 0).float() == labels).sum())
         seen += len(logit)
         step_stats.append(stats)
+        if t.ctx.main and time.monotonic() - logged >= STEP_LOG_S:
+            logged = time.monotonic()
+            per_step = (logged - started) / n
+            left = per_step * (len(t.loader) - n)
+            log.info(
+                "epoch %d: step %d/%d, %.1f s a step, loss %.4f, epoch ETA %.0f s",
+                epoch + 1,
+                n,
+                len(t.loader),
+                per_step,
+                total / seen,
+                left,
+                extra={"progress": True},
+            )
     # L_C terms, tau, fusion weights, OM-Pareto first, as the history has always listed them
     return steps.mean_stats(step_stats) | {"loss": total / seen, "train_acc": 100 * correct / seen}
 
