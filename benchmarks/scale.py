@@ -19,7 +19,11 @@ the CSV marks it. A figure (``scale.png``) shows both. Everything is written to 
 (default results/scale/; docs/scale/ holds a committed run). Numbers are synthetic-data
 rehearsal numbers: they say what the pipeline costs, not how well anything detects.
 
-Usage: ``python benchmarks/scale.py --sizes 250 1000 [--out results/scale] [--keep DIR]``.
+``scale_jobs.csv`` holds every job's peak RSS at the smallest and the largest size side by side
+(item 4: within 20%, and under 6 GB). ``--measure-only`` reads kept folders without running
+anything, for a rehearsal resumed across sessions.
+
+Usage: ``python benchmarks/scale.py --sizes 250 1000 [--out results/scale] [--keep DIR [--measure-only]]``.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ STAGES = {  # rule (logs/bench/<rule>/) -> stage, and the folders whose bytes it
     "log_mel": ("log-Mel", ["data/cache/*/log_mel"]),
     "train": ("training (1 epoch) + scoring", ["runs"]),
 }
+RSS_LIMIT_MB = 6000.0  # issue 15, item 4: every job <= 6 GB on this machine
 PAPER_RUNS = {"epochs": 50, "seeds": 5, "methods": 6}  # Table 1 at the paper profile
 # (clips, mean seconds per clip, source of each). Durations no source gives are marked assumed.
 DATASETS = {
@@ -118,13 +123,35 @@ def run_rehearsal(folder: Path, n: int, shares: list[int] | None) -> float:
 
 
 def job_records(folder: Path) -> pd.DataFrame:
-    """One row per job: rule, wall s, CPU s, peak RSS (MB), from Snakemake's benchmark files."""
+    """One row per job: rule, job (its benchmark file's name, e.g. ``train/d/macbdf/default/seed0``),
+    wall s, CPU s, peak RSS (MB), from Snakemake's benchmark files."""
     rows = []
     for tsv in sorted((folder / "logs/bench").glob("*/**/*.tsv")):
-        rule = tsv.relative_to(folder / "logs/bench").parts[0]
+        job = tsv.relative_to(folder / "logs/bench").with_suffix("")
         row = pd.read_csv(tsv, sep="\t").iloc[-1]
-        rows.append({"rule": rule, "wall_s": row["s"], "cpu_s": row["cpu_time"], "rss_mb": row["max_rss"]})
+        rows.append(
+            {
+                "rule": job.parts[0],
+                "job": job.as_posix(),
+                "wall_s": row["s"],
+                "cpu_s": row["cpu_time"],
+                "rss_mb": row["max_rss"],
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def job_peaks(folders: dict[int, Path], limit_mb: float = RSS_LIMIT_MB) -> pd.DataFrame:
+    """Item 4, job by job: each job's peak RSS at the smallest and the largest size, their ratio,
+    and whether it stays within 20% and under ``limit_mb`` at both (a job run at one size only is
+    listed, with no ratio: not within 20%)."""
+    small, large = min(folders), max(folders)
+    a, b = (job_records(folders[n]).set_index("job")["rss_mb"] for n in (small, large))
+    both = pd.DataFrame({f"rss_mb_N{small}": a, f"rss_mb_N{large}": b}).reset_index()
+    both["ratio"] = (both[f"rss_mb_N{large}"] / both[f"rss_mb_N{small}"]).round(3)
+    both["within_20pct"] = (both["ratio"] - 1).abs() <= 0.2
+    both[f"under_{limit_mb:g}_mb"] = both[[f"rss_mb_N{small}", f"rss_mb_N{large}"]].max(axis=1) <= limit_mb
+    return both
 
 
 def folder_bytes(folder: Path, patterns: list[str]) -> int:
@@ -364,6 +391,11 @@ def main() -> None:
     ap.add_argument("--out", default=str(REPO_ROOT / "results/scale"))
     ap.add_argument("--keep", default=None, help="run in this folder (kept) instead of a temporary one")
     ap.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="read the folders of --keep as they are (a rehearsal resumed across sessions), run nothing",
+    )
+    ap.add_argument(
         "--shares",
         type=int,
         nargs=4,
@@ -381,12 +413,16 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.measure_only and not args.keep:
+        ap.error("--measure-only reads the folders of --keep")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
         rows = []
         for n in sorted(args.sizes):
-            run_rehearsal(root / f"n{n}", n, args.shares)
+            if not args.measure_only:
+                run_rehearsal(root / f"n{n}", n, args.shares)
             rows += measure(root / f"n{n}", n)
+        peaks = job_peaks({n: root / f"n{n}" for n in args.sizes})
     measured = pd.DataFrame(rows).assign(category_share=" ".join(map(str, args.shares or ["FakeAVCeleb"])))
     flops, loader_rate = flops_per_clip(), loader_clips_per_core_s()
     gpu_clips_s = args.gpu_tflops * 1e12 * args.gpu_mfu / flops
@@ -398,10 +434,12 @@ def main() -> None:
     projection = project(measured, gpu_clips_s, note, loader_rate)
     atomic.write_csv(out / "scale_measured.csv", measured)
     atomic.write_csv(out / "scale_growth.csv", growth(measured))
+    atomic.write_csv(out / "scale_jobs.csv", peaks)
     atomic.write_csv(out / "scale_projection.csv", projection)
     figure(measured, projection, out / "scale.png")
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(measured.to_string(index=False), growth(measured).to_string(index=False), sep="\n\n")
+        print(peaks.to_string(index=False))
         print(
             projection[
                 ["dataset", "machine", "hours_total", "bound_by", "bound_share", "disk_gb_caches"]

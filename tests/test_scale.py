@@ -55,3 +55,20 @@ def test_growth_is_one_when_cost_per_unit_and_memory_do_not_change():
     assert growth.loc["face tracks", "cost_per_unit_N160_over_N40"] == 1.0
     assert growth.loc["face tracks", "peak_rss_N160_over_N40"] == 1.3
     assert growth.loc["training", "cost_per_unit_N160_over_N40"] == 1.5
+
+
+def test_job_peaks_pair_each_job_across_sizes_and_flag_growth_and_the_limit(tmp_path):
+    small, large = tmp_path / "n250", tmp_path / "n1000"
+    _bench(small, "faces", "d.0", 10.0, 1000.0, 9.0)
+    _bench(large, "faces", "d.0", 40.0, 1150.0, 36.0)
+    _bench(small, "train", "d/aasist/default/seed0", 100.0, 5000.0, 190.0)
+    _bench(large, "train", "d/aasist/default/seed0", 400.0, 6500.0, 760.0)
+    _bench(large, "train", "d/mcl/default/seed0", 400.0, 3000.0, 760.0)  # no pair at N = 250
+    peaks = scale.job_peaks({250: small, 1000: large}).set_index("job")
+    assert list(peaks.index) == ["faces/d.0", "train/d/aasist/default/seed0", "train/d/mcl/default/seed0"]
+    assert not peaks.loc["train/d/mcl/default/seed0", "within_20pct"]
+    assert peaks.loc["faces/d.0", "ratio"] == 1.15 and peaks.loc["faces/d.0", "within_20pct"]
+    assert peaks.loc["faces/d.0", "under_6000_mb"]
+    assert peaks.loc["train/d/aasist/default/seed0", "ratio"] == 1.3
+    assert not peaks.loc["train/d/aasist/default/seed0", "within_20pct"]
+    assert not peaks.loc["train/d/aasist/default/seed0", "under_6000_mb"]
