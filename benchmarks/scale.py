@@ -54,6 +54,7 @@ STAGES = {  # rule (logs/bench/<rule>/) -> stage, and the folders whose bytes it
     "log_mel": ("log-Mel", ["data/cache/*/log_mel"]),
     "train": ("training (1 epoch) + scoring", ["runs"]),
 }
+UNSAMPLED = "ended within 1 s: Snakemake's first memory sample may miss it"
 RSS_LIMIT_MB = 6000.0  # issue 15, item 4: every job <= 6 GB on this machine
 PAPER_RUNS = {"epochs": 50, "seeds": 5, "methods": 6}  # Table 1 at the paper profile
 # (clips, mean seconds per clip, source of each). Durations no source gives are marked assumed.
@@ -146,8 +147,10 @@ def job_peaks(folders: dict[int, Path], limit_mb: float = RSS_LIMIT_MB) -> pd.Da
     and whether it stays within 20% and under ``limit_mb`` at both (a job run at one size only is
     listed, with no ratio: not within 20%)."""
     small, large = min(folders), max(folders)
-    a, b = (job_records(folders[n]).set_index("job")["rss_mb"] for n in (small, large))
-    both = pd.DataFrame({f"rss_mb_N{small}": a, f"rss_mb_N{large}": b}).reset_index()
+    a, b = (job_records(folders[n]).set_index("job") for n in (small, large))
+    both = pd.DataFrame({f"rss_mb_N{small}": a["rss_mb"], f"rss_mb_N{large}": b["rss_mb"]}).reset_index()
+    short = both["job"].map(lambda job: min(a["wall_s"].get(job, 9.0), b["wall_s"].get(job, 9.0)) < 1.0)
+    both["note"] = short.map({True: UNSAMPLED, False: ""})
     both["ratio"] = (both[f"rss_mb_N{large}"] / both[f"rss_mb_N{small}"]).round(3)
     both["within_20pct"] = (both["ratio"] - 1).abs() <= 0.2
     both[f"under_{limit_mb:g}_mb"] = both[[f"rss_mb_N{small}", f"rss_mb_N{large}"]].max(axis=1) <= limit_mb

@@ -64,8 +64,12 @@ def test_job_peaks_pair_each_job_across_sizes_and_flag_growth_and_the_limit(tmp_
     _bench(small, "train", "d/aasist/default/seed0", 100.0, 5000.0, 190.0)
     _bench(large, "train", "d/aasist/default/seed0", 400.0, 6500.0, 760.0)
     _bench(large, "train", "d/mcl/default/seed0", 400.0, 3000.0, 760.0)  # no pair at N = 250
+    _bench(small, "ingest", "d", 0.5, 3.0, 0.0)  # over before the first sample
+    _bench(large, "ingest", "d", 1.2, 150.0, 0.4)
     peaks = scale.job_peaks({250: small, 1000: large}).set_index("job")
-    assert list(peaks.index) == ["faces/d.0", "train/d/aasist/default/seed0", "train/d/mcl/default/seed0"]
+    jobs = ["faces/d.0", "ingest/d", "train/d/aasist/default/seed0", "train/d/mcl/default/seed0"]
+    assert list(peaks.index) == jobs
+    assert "first memory sample" in peaks.loc["ingest/d", "note"] and peaks.loc["faces/d.0", "note"] == ""
     assert not peaks.loc["train/d/mcl/default/seed0", "within_20pct"]
     assert peaks.loc["faces/d.0", "ratio"] == 1.15 and peaks.loc["faces/d.0", "within_20pct"]
     assert peaks.loc["faces/d.0", "under_6000_mb"]
