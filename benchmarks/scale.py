@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -201,6 +202,23 @@ def job_threads(rule: str) -> int:
     return {"synth": 2, "train": train["threads"] * train["processes"]}.get(rule, 1)
 
 
+def processed_share(folder: Path, rule: str, clips: int) -> float:
+    """The share of the clips a stage's last run processed itself: a run resumed after a kill
+    reuses what the killed one finished, and its seconds cover only the rest. From the jobs' logs
+    (avdf.stage_runner's "n ok, n rejected, n reused"; synthesis's "made/to make clips"); by clip
+    count, so approximate where clips' lengths differ. 1.0 where a log says nothing."""
+    made, reused = 0, 0
+    for log in (folder / "logs" / rule).glob("*.log"):
+        text = log.read_text(errors="replace")
+        if found := re.findall(r"(\d+) ok, (\d+) rejected, (\d+) reused", text):
+            ok, bad, old = map(int, found[-1])
+            made, reused = made + ok + bad - old, reused + old
+        elif rule == "synth" and (found := re.findall(r": (\d+)/(\d+) clips,", text)):
+            made += int(found[-1][1])
+            reused += max(clips - int(found[-1][1]), 0)
+    return round(made / (made + reused), 4) if made + reused else 1.0
+
+
 def measure(folder: Path, n: int) -> list[dict]:
     """Per stage at this size: its rate, bytes per video-minute and peak RSS. Core-seconds are each
     job's wall seconds times the cores it holds: what it costs a scheduler. (Snakemake's sampled
@@ -224,7 +242,8 @@ def measure(folder: Path, n: int) -> list[dict]:
             "peak_rss_mb": round(mine["rss_mb"].max(), 1),
             "mb_per_video_min": round(folder_bytes(folder, dirs) / 1e6 / (video_s / 60), 3),
         }
-        row["video_s_per_core_s"] = round(video_s / max(row["core_s"], 1e-9), 3)
+        row["share_processed"] = processed_share(folder, rule, clips)
+        row["video_s_per_core_s"] = round(video_s * row["share_processed"] / max(row["core_s"], 1e-9), 3)
         if rule == "train":  # split by what train.json timed: the epoch, and the scoring after it
             share = row["core_s"] / max(sum(train_s.values()), 1e-9)
             row["core_s_per_clip_epoch"] = round(train_s.get("epoch", 0) * share / max(clip_epochs, 1), 4)

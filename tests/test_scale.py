@@ -76,3 +76,17 @@ def test_job_peaks_pair_each_job_across_sizes_and_flag_growth_and_the_limit(tmp_
     assert peaks.loc["train/d/aasist/default/seed0", "ratio"] == 1.3
     assert not peaks.loc["train/d/aasist/default/seed0", "within_20pct"]
     assert not peaks.loc["train/d/aasist/default/seed0", "under_6000_mb"]
+
+
+def test_a_resumed_stage_counts_only_the_clips_it_processed(tmp_path):
+    logs = tmp_path / "logs"
+    (logs / "faces").mkdir(parents=True)
+    (logs / "faces/d.0.log").write_text("... faces: 999 ok, 2 rejected, 861 reused from an earlier run\n")
+    (logs / "synth").mkdir()
+    (logs / "synth/d.log").write_text("synth d: 500/526 clips, 0.1 clips/s\nsynth d: 526/526 clips, 0 s\n")
+    (logs / "demux").mkdir()
+    (logs / "demux/d.0.log").write_text("demux: 1001 ok, 0 rejected, 0 reused from an earlier run\n")
+    assert scale.processed_share(tmp_path, "faces", 1001) == round(140 / 1001, 4)
+    assert scale.processed_share(tmp_path, "synth", 1003) == round(526 / 1003, 4)
+    assert scale.processed_share(tmp_path, "demux", 1001) == 1.0
+    assert scale.processed_share(tmp_path, "log_mel", 1001) == 1.0
