@@ -112,6 +112,7 @@ def run_rehearsal(folder: Path, n: int, shares: list[int] | None) -> float:
         "2",
         "--keep-going",
         "results/table1.csv",
+        "results/rejects.csv",  # the clips set aside, with their reasons
     ]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     start = time.perf_counter()
