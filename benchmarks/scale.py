@@ -151,8 +151,8 @@ def job_peaks(folders: dict[int, Path], limit_mb: float = RSS_LIMIT_MB) -> pd.Da
     small, large = min(folders), max(folders)
     a, b = (job_records(folders[n]).set_index("job") for n in (small, large))
     both = pd.DataFrame({f"rss_mb_N{small}": a["rss_mb"], f"rss_mb_N{large}": b["rss_mb"]}).reset_index()
-    short = both["job"].map(lambda job: min(a["wall_s"].get(job, 9.0), b["wall_s"].get(job, 9.0)) < 1.0)
-    both["note"] = short.map({True: UNSAMPLED, False: ""})
+    shortest = pd.concat([a["wall_s"], b["wall_s"]], axis=1).min(axis=1)  # a job's shorter run
+    both["note"] = (both["job"].map(shortest) < 1.0).map({True: UNSAMPLED, False: ""})
     both["ratio"] = (both[f"rss_mb_N{large}"] / both[f"rss_mb_N{small}"]).round(3)
     both["within_20pct"] = (both["ratio"] - 1).abs() <= 0.2
     both[f"under_{limit_mb:g}_mb"] = both[[f"rss_mb_N{small}", f"rss_mb_N{large}"]].max(axis=1) <= limit_mb
