@@ -40,3 +40,41 @@ def test_a_difference_names_the_clip_and_the_part():
     assert golden.differences(GOLDEN["clips"], {clip: digest | {"decoded_audio": "0"}}) == [
         f"{clip}: decoded_audio differs"
     ]
+
+
+@pytest.mark.slow
+def test_the_fake_audio_sample_renders_the_same_under_every_instruction_set_setting():
+    """Each setting of avdf.numerics.emulated_cpus makes PyTorch, MKL, OpenBLAS or NumPy take another
+    CPU's code path on this one; the generator must render the same bits under each (issue 31: the
+    Griffin-Lim vocoder, then on MKL's FFT, rendered other audio on an Intel AVX-512 CPU)."""
+    import os
+    import subprocess
+    import sys
+
+    from avdf import numerics
+
+    command = [sys.executable, "-m", "avdf.data.golden", str(REPO / "params.yaml")]
+    found = {}
+    for name, switches in numerics.emulated_cpus().items():
+        out = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, **switches))
+        assert out.returncode == 0, (name, out.stderr[-2000:])
+        found[name] = json.loads(out.stdout)
+    assert len(found) >= 6
+    for name, digests in found.items():
+        for clip, digest in digests.items():
+            want = {part: GOLDEN["clips"][clip][part] for part in digest}
+            assert digest == want, f"{name}: {clip} renders otherwise"
+
+
+def test_the_generator_computes_without_pytorch_or_mkl():
+    """Synthesis stays outside numerics.cpu_isa's reach by importing neither PyTorch nor torchaudio
+    (whose MKL FFT was what moved between CPUs), in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import avdf.data.synthetic, avdf.data.golden; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchaudio')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -46,6 +46,23 @@ def clip_digest(job: synthetic.ClipJob) -> dict[str, str]:
     return dict(zip(PARTS, (_sha(frames), _sha(audio), decoded_video, decoded_audio), strict=True))
 
 
+def rendered_digest(job: synthetic.ClipJob) -> dict[str, str]:
+    """The two hashes of what the generator computes (no encoding): what CPU switches could move."""
+    frames, audio = synthetic.rendered(job)
+    return {"rendered_video": _sha(frames), "rendered_audio": _sha(audio)}
+
+
+def fake_audio_sample(params: dict) -> dict:
+    """The first fully fake (FVFA) clip of every synthetic family: each audio manipulation (the
+    Griffin-Lim vocoder, voice cloning, splicing) and each video one, by clip id."""
+    sample = {}
+    for name, spec in params["datasets"].items():
+        if spec["source"] == "synthetic":
+            jobs = family_jobs(name, spec["family"], params["synth"])
+            sample |= dict([next((c, j) for c, j in jobs.items() if j.category == "D")])
+    return sample
+
+
 def clip_id(job: synthetic.ClipJob, out_root: str | Path) -> str:
     return str(job.dest.relative_to(Path(out_root)))
 
@@ -68,3 +85,13 @@ def differences(expected: dict[str, dict], found: dict[str, dict]) -> list[str]:
         if parts:
             lines.append(f"{clip}: {', '.join(parts)} differ{'s' if len(parts) == 1 else ''}")
     return lines
+
+
+if __name__ == "__main__":  # the rendered hashes of the fake-audio sample, as JSON (tests/test_golden.py)
+    import json
+    import sys
+
+    import yaml
+
+    params = yaml.safe_load(Path(sys.argv[1]).read_text())
+    print(json.dumps({c: rendered_digest(j) for c, j in fake_audio_sample(params).items()}))

@@ -21,11 +21,9 @@ Audio methods:
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torchaudio
 from PIL import Image
 
-from avdf.data import speech
+from avdf.data import spectral, speech
 from avdf.data.portraits import PORTRAIT_SIZE, Portrait, draw_mouth, face_mask
 
 VIDEO_METHODS = ("faceswap_blend", "faceswap_wav2lip", "gan_resample")
@@ -89,12 +87,8 @@ def fake_audio(
     """A manipulated soundtrack for a clip whose true soundtrack is ``real``."""
     if method == "griffinlim":
         n_fft, hop = 256, 64  # a coarse vocoder: smeared harmonics and phasiness
-        window = torch.hann_window(n_fft)
-        mag = torch.stft(torch.from_numpy(real), n_fft, hop, window=window, return_complex=True).abs()
-        gl = torchaudio.transforms.GriffinLim(
-            n_fft=n_fft, hop_length=hop, n_iter=4, power=1.0, rand_init=False
-        )
-        out = gl(mag).numpy()
+        magnitude = np.abs(spectral.stft(real, n_fft, hop))
+        out = spectral.griffin_lim(magnitude, n_fft, hop, n_iter=4)
         out = np.pad(out, (0, max(0, len(real) - len(out))))[: len(real)]
         return (0.5 * out / (np.abs(out).max() + 1e-9)).astype(np.float32)
     if method == "voice_clone":

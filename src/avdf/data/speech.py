@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from avdf.data import spectral
 
 # (F1, F2, F3) in Hz for five vowels of an adult male vocal tract; a voice scales them.
 VOWEL_FORMANTS = np.array(
@@ -91,7 +92,7 @@ def _frame_tracks(utt: Utterance, voice: Voice, n_frames: int, sr: int):
         noise[burst] = 0.6 if c == 1 else 0.35
         fricative[burst] = c == 2
     kernel = np.hanning(7) / np.hanning(7).sum()  # ~30 ms co-articulation
-    formants = np.stack([np.convolve(formants[:, k], kernel, "same") for k in range(3)], 1)
+    formants = np.stack([convolve_same(formants[:, k], kernel) for k in range(3)], 1)
     return formants * voice.formant_scale, voiced, noise, fricative
 
 
@@ -127,8 +128,7 @@ def synthesize(
     excitation = (
         harmonics.sum(0) + voice.breathiness * rng.standard_normal(n) + vocoder_noise * rng.standard_normal(n)
     )
-    window = torch.hann_window(N_FFT, dtype=torch.float64)
-    spec = torch.stft(torch.from_numpy(excitation), N_FFT, HOP, window=window, return_complex=True)
+    spec = spectral.stft(excitation, N_FFT, HOP)
     n_frames = spec.shape[1]
     formants, voiced, noise_amp, fricative = _frame_tracks(utt, voice, n_frames, sr)
     freqs = np.fft.rfftfreq(N_FFT, 1 / sr)[:, None]
@@ -136,15 +136,12 @@ def synthesize(
         1.0 / (1 + ((freqs - formants[None, :, i]) / (FORMANT_BANDWIDTHS[i] / 2)) ** 2) * (0.9**i)
         for i in range(3)
     )
-    voiced_spec = spec * torch.from_numpy(envelope * voiced[None])
-    voiced_wave = torch.istft(voiced_spec, N_FFT, HOP, window=window, length=n).numpy()
+    voiced_wave = spectral.istft(spec * (envelope * voiced[None]), N_FFT, HOP, length=n)
 
     noise = rng.standard_normal(n)
-    nspec = torch.stft(torch.from_numpy(noise), N_FFT, HOP, window=window, return_complex=True)
+    nspec = spectral.stft(noise, N_FFT, HOP)
     shape = np.where(fricative[None], (freqs > 3000) * 1.0, 0.5 + 0.5 * (freqs < 4000))
-    noise_wave = torch.istft(
-        nspec * torch.from_numpy(shape * noise_amp[None]), N_FFT, HOP, window=window, length=n
-    ).numpy()
+    noise_wave = spectral.istft(nspec * (shape * noise_amp[None]), N_FFT, HOP, length=n)
     speech = voiced_wave / (np.abs(voiced_wave).max() + 1e-9) + 0.25 * noise_wave / (
         np.abs(noise_wave).max() + 1e-9
     )
@@ -152,10 +149,28 @@ def synthesize(
     return (speech + room_noise(voice.room_noise_db, n, rng)).astype(np.float32)
 
 
+def convolve_same(signal: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """``np.convolve(signal, kernel, "same")`` as shifted, scaled sums: ``np.convolve`` calls the BLAS
+    dot product, whose kernels (and so roundings) OpenBLAS picks by CPU."""
+    n, m = len(signal), len(kernel)
+    full = np.zeros(n + m - 1)
+    for j, weight in enumerate(kernel):
+        full[j : j + n] += weight * signal
+    start = (m - 1) // 2
+    return full[start : start + n]
+
+
+def to_pcm_grid(audio: np.ndarray) -> np.ndarray:
+    """``audio`` rounded to the 16-bit PCM values it is encoded as (float32 in [-1, 1]). The encoder
+    quantises the same way (avdf.media.ffmpeg.write_wav); quantising before the mouth is animated from
+    the audio keeps rounding differences of ~1e-16 between CPUs out of every rendered pixel and sample."""
+    return ((np.clip(audio, -1.0, 1.0) * 32767.0).round() / 32767.0).astype(np.float32)
+
+
 def room_noise(level_db: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """Background noise of a recording: low-passed white noise at ``level_db`` dBFS (RMS)."""
     white = rng.standard_normal(n)
-    smooth = np.convolve(white, np.ones(4) / 4, "same")
+    smooth = convolve_same(white, np.ones(4) / 4)
     return smooth / (smooth.std() + 1e-12) * 10 ** (level_db / 20)
 
 
@@ -164,5 +179,5 @@ def speech_envelope(audio: np.ndarray, sr: int, fps: int) -> np.ndarray:
     per_frame = sr // fps
     n = len(audio) // per_frame
     rms = np.sqrt((audio[: n * per_frame].reshape(n, per_frame) ** 2).mean(1))
-    rms = np.convolve(rms, [0.25, 0.5, 0.25], "same")
+    rms = convolve_same(rms, np.array([0.25, 0.5, 0.25]))
     return np.clip(rms / (np.percentile(rms, 95) + 1e-9), 0, 1)

@@ -164,6 +164,7 @@ def render_stream(
         audio = (mix * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(np.float32)
     if lead_s > 0:
         real_audio, audio = (_silence_start(a, lead_s, sr) for a in (real_audio, audio))
+    real_audio, audio = speech.to_pcm_grid(real_audio), speech.to_pcm_grid(audio)
     # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
     opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
     portrait_at = _portrait_at(fam, who, donor, video_fake, period, fps, rng)
@@ -273,12 +274,6 @@ def make_clip(job: ClipJob) -> None:
         )
         if job.fault == "truncated":
             tmp.write_bytes(tmp.read_bytes()[: tmp.stat().st_size // 3])
-
-
-def _init_worker() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def category_counts(cfg: dict) -> dict[str, int]:
@@ -416,7 +411,7 @@ def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: i
     if workers > 1 and len(todo) > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
             for done, _ in enumerate(pool.imap_unordered(make_clip, todo, chunksize=4), start=1):
                 _progress(name, done, len(todo), started)
     else:
