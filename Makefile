@@ -1,5 +1,7 @@
 # avdf: two commands for a fresh machine.
-#   make run   sets up the environment, then builds results/table1.csv on the embedded synthetic data
+#   make run   sets up the environment, checks it (avdf doctor), then builds results/table1.csv on the
+#              embedded synthetic data, on the seeds of record (params.yaml train.seeds)
+#   make quick the same on one seed (train.quick_seeds), into results/table1_quick.csv
 #   make test  sets up the environment, then runs lint checks and the tests
 #   make all   every table and figure, the metrics and the HTML report, through `dvc repro` (dvc.yaml)
 #   make test-fast  the unit tests only (no workflow runs), for the inner loop
@@ -9,14 +11,21 @@ VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 CORES ?= all
 
-.PHONY: setup run all report test test-fast test-cluster browser lint lock clean clean-downloads track-data
+.PHONY: setup doctor run quick all report old-ffmpeg test test-fast test-cluster browser lint lock clean clean-downloads track-data
 
 setup:
 	@bash envs/setup.sh
 
-run: setup
+doctor: setup  # what the pipeline will use here, one line a part; fails naming an unfit part
+	avdf doctor
+
+run: doctor
 	snakemake --cores $(CORES) results/table1.csv results/table1_by_category.csv results/rejects.csv
 	@echo "results/table1.csv is ready (synthetic data: see its 'data' column); runs: mlflow ui --backend-store-uri sqlite:///mlflow.db"
+
+quick: doctor  # Table 1 on one seed: a file of its own, never results/table1.csv
+	snakemake --cores $(CORES) results/table1_quick.csv results/rejects.csv
+	@echo "results/table1_quick.csv is ready (one seed; results/table1.csv is on the seeds of record: make run)"
 
 all: setup  # one stage in dvc.yaml runs the workflow; Snakemake skips what make run already did
 	dvc repro
@@ -37,7 +46,10 @@ lint: setup
 browser:  # Chromium for the browser tests (Debian package; installed when missing and run as root)
 	@bash envs/browser.sh
 
-test: lint browser
+old-ffmpeg:  # ffmpeg 4.2.2 from PyPI for tests/test_old_ffmpeg.py (fetched once, beside the environment)
+	@bash envs/old-ffmpeg.sh
+
+test: lint browser old-ffmpeg
 	pytest -q -m "not cluster" --durations=15
 
 test-cluster: setup  # starts a SLURM cluster on 127.0.0.1, runs the cluster tests, stops it

@@ -26,6 +26,7 @@ TABLES = {  # avdf table NAME -> function of avdf.tables
     "localisation": "table_localisation",
 }
 STAGES = ("demux", "faces", "face-crops", "log-mel")
+USES_FFMPEG = ("synth", "predict", "audit", "demux", "faces", "face-crops")  # refused at start if it is unfit
 
 
 def _json(text: str) -> dict:
@@ -134,6 +135,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = command("rejects", "gather every rejected clip with its reason", spec='{"dataset": [index CSV, ...]}')
     p.add_argument("--out", required=True)
+
+    p = command("doctor", "what the pipeline will use here, and whether each part is fit (exit 1 if not)")
+    p.add_argument("--params", default=None, help="a params file (default: this checkout's params.yaml)")
     return p0
 
 
@@ -283,6 +287,18 @@ def _rejects(a):
     tables.rejects(a.spec, a.out)
 
 
+def _doctor(a):
+    import yaml
+
+    from avdf import doctor
+    from avdf.config import REPO_ROOT
+
+    params = yaml.safe_load(open(a.params or REPO_ROOT / "params.yaml"))
+    checks = doctor.run(params)
+    print("\n".join(c.line() for c in checks))
+    return 1 if any(c.status == "FAIL" for c in checks) else 0
+
+
 HANDLERS = {
     "synth": _synth,
     "fetch": _fetch,
@@ -298,6 +314,7 @@ HANDLERS = {
     "metrics-json": _metrics_json,
     "latent": _latent,
     "rejects": _rejects,
+    "doctor": _doctor,
 }
 
 
@@ -318,10 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     _logging()
     from avdf.errors import InputError
+    from avdf.media import ffmpeg
 
     try:
+        if args.command in USES_FFMPEG:
+            ffmpeg.require_supported()
         return HANDLERS[args.command](args) or 0
-    except InputError as e:
+    except (InputError, ffmpeg.UnsupportedFfmpeg) as e:
         logging.getLogger("avdf").error("avdf %s: %s", args.command, e)
         return 2
 

@@ -38,7 +38,7 @@ def profile_params(profile: str | None = None) -> dict:
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     if profile:
         config = yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "config.yaml").read_text())
-        files = config["configfile"]
+        files = config.get("configfile", [])
         for path in [files] if isinstance(files, str) else files:
             update_config(params, yaml.safe_load((REPO_ROOT / path).read_text()))
     validate_params(params, source=f"profile {profile or 'default'}")

@@ -16,7 +16,10 @@ from typing import NamedTuple
 from avdf import methods as avdf_methods
 from avdf.specs import Run, TrainSpec
 
-TARGETS = ("table1", "table2", "fig5", "fig67", "table3", "contrastive", "fig4", "frame_level")
+TARGETS = ("table1", "table1_quick", "table2", "fig5", "fig67", "table3", "contrastive", "fig4", "frame_level")
+# A target that reports another's study on other seeds: results/table1_quick.csv is Table 1 on
+# train.quick_seeds (make quick), where results/table1.csv is always on the seeds of record.
+SAME_STUDY = {"table1_quick": "table1"}
 
 
 class Eval(NamedTuple):
@@ -80,8 +83,16 @@ def study_seeds(params: dict) -> list[int]:
     return params["train"].get("study_seeds") or params["train"]["seeds"]
 
 
+def quick_seeds(params: dict) -> list[int]:
+    """The seeds of the quick Table 1 (``train.quick_seeds``; absent: the first seed of record)."""
+    return params["train"].get("quick_seeds") or params["train"]["seeds"][:1]
+
+
 def evals(params: dict, target: str) -> list[Eval]:
     """The evaluations a table or figure is built from (each implies its training run)."""
+    if target in SAME_STUDY:
+        quick = _merge(params, {"train": {"seeds": quick_seeds(params)}})
+        return evals(quick, SAME_STUDY[target])
     study = params["studies"][target]
     seeds = params["train"]["seeds"] if target in ("table1", "table3") else study_seeds(params)
     methods = params["train"]["methods"]
@@ -148,7 +159,7 @@ def table_spec(params: dict, target: str) -> dict:
     """Everything a table or figure of ``target`` reads besides its input files: the data label,
     the datasets' paper names, the methods in row order, the ACC threshold, and the study with its
     datasets and variants resolved (the run each variant is, and its multi-scale depth)."""
-    study = dict(params["studies"].get(target, {}))
+    study = dict(params["studies"].get(SAME_STUDY.get(target, target), {}))
     for key in ("datasets", "eval"):
         if key in study:
             study[key] = study_datasets(params, study[key])

@@ -27,7 +27,7 @@ rule table:
     output:
         report("results/{table}.csv", caption="../report/table.rst", category="Tables"),
     wildcard_constraints:
-        table="table1|table1_by_category|table2|table3|table_contrastive|table_frame_level|table_localisation",
+        table="table1|table1_quick|table1_by_category|table2|table3|table_contrastive|table_frame_level|table_localisation",
     params:
         name=lambda wc: TABLE_NAME.get(wc.table, TABLE_STUDY[wc.table]),
         spec=lambda wc: table_job_spec(wc.table),

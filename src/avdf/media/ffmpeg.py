@@ -8,6 +8,10 @@ The binary is the one shipped inside the ``imageio-ffmpeg`` wheel, so a fresh ma
 system package and every machine decodes with the same build (byte-identical results). Set
 ``AVDF_FFMPEG`` to use another binary, e.g. Debian's ``/usr/bin/ffmpeg``. imageio-ffmpeg ships no
 ``ffprobe``; :func:`probe` reads the stream list that ``ffmpeg -i`` prints instead.
+
+Any ffmpeg from :data:`MINIMUM_VERSION` up works: where an option was renamed (``-vsync`` became
+``-fps_mode`` in 5.1), the one the binary understands is chosen by its version; an older binary is
+refused with one message naming its version and the minimum (:func:`require_supported`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,77 @@ def ffmpeg_exe() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+# The oldest release tested end to end (tests/test_old_ffmpeg.py, with the 4.2.2 build that PyPI's
+# imageio-ffmpeg 0.5.1 ships; Ubuntu 20.04 has 4.2.7, 22.04 has 4.4). Older ones are refused.
+MINIMUM_VERSION = (4, 2)
+_VERSION = re.compile(r"ffmpeg version \D*(\d+)\.(\d+)")
+
+
+class UnsupportedFfmpeg(MediaError):
+    """The ffmpeg binary is missing, unreadable or older than :data:`MINIMUM_VERSION`."""
+
+
+def version() -> tuple[int, int] | None:
+    """(major, minor) of the binary in use; None for a build that names no release (a git snapshot,
+    taken as recent). Raises :class:`UnsupportedFfmpeg` when it cannot be run."""
+    return _version_of(ffmpeg_exe())
+
+
+@functools.cache
+def _version_of(exe: str) -> tuple[int, int] | None:
+    try:
+        proc = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, timeout=60)
+    except OSError as e:
+        raise UnsupportedFfmpeg(f"cannot run ffmpeg at {exe} ({e.strerror or e})") from None
+    first = proc.stdout.decode(errors="replace").partition("\n")[0]
+    if proc.returncode != 0 or not first.startswith("ffmpeg version"):
+        raise UnsupportedFfmpeg(f"{exe} is not an ffmpeg binary (it printed {first[:80]!r})")
+    m = _VERSION.match(first)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def require_supported() -> str:
+    """The binary and its version, as one line; :class:`UnsupportedFfmpeg` when it is too old."""
+    found = version()
+    shown = "unnumbered build" if found is None else ".".join(map(str, found))
+    if found is not None and found < MINIMUM_VERSION:
+        minimum = ".".join(map(str, MINIMUM_VERSION))
+        raise UnsupportedFfmpeg(
+            f"ffmpeg {shown} at {ffmpeg_exe()} is too old: avdf needs ffmpeg {minimum} or newer "
+            "(unset AVDF_FFMPEG to use the one in the imageio-ffmpeg wheel)"
+        )
+    return f"ffmpeg {shown} at {ffmpeg_exe()}"
+
+
+NEEDED_ENCODERS = ("libx264", "aac")
+NEEDED_FILTERS = ("fps", "select", "crop", "scale")
+
+
+def missing_capabilities() -> list[str]:
+    """The encoders, filters and options avdf uses that the binary lacks (none: it is fit)."""
+    exe = ffmpeg_exe()
+
+    def listing(what: str) -> set[str]:
+        out = subprocess.run([exe, "-hide_banner", what], capture_output=True, timeout=60).stdout.decode()
+        return {line.split()[1] for line in out.splitlines() if len(line.split()) > 1}
+
+    encoders, filters = listing("-encoders"), listing("-filters")
+    option = next(iter(passthrough_frames()))
+    full_help = subprocess.run([exe, "-hide_banner", "-h", "full"], capture_output=True, timeout=60).stdout
+    return (
+        [f"encoder {e}" for e in NEEDED_ENCODERS if e not in encoders]
+        + [f"filter {f}" for f in NEEDED_FILTERS if f not in filters]
+        + ([f"option -{option}"] if f"-{option}".encode() not in full_help else [])
+    )
+
+
+def passthrough_frames() -> dict[str, str]:
+    """The output option that passes frames through without repeating any: ``-fps_mode`` from 5.1,
+    ``-vsync`` before (deprecated from 5.1 on, and still understood)."""
+    found = version()
+    return {"fps_mode": "passthrough"} if found is None or found >= (5, 1) else {"vsync": "passthrough"}
 
 
 @dataclass(frozen=True)
@@ -156,7 +231,7 @@ def read_video(
     scale = min(1.0, max_side / max(w, h)) if max_side else 1.0
     out_w, out_h = max(2, round(w * scale)), max(2, round(h * scale))
     stream = stream.filter("scale", out_w, out_h, flags=f"area+{BITEXACT_SWS}")
-    passthrough = {"fps_mode": "passthrough"} if keep is not None else {}  # no frames repeated in the gaps
+    passthrough = passthrough_frames() if keep is not None else {}  # no frames repeated in the gaps
     raw = _run(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", **passthrough), "video decode")
     frame_bytes = out_w * out_h * 3
     if len(raw) < frame_bytes:
