@@ -43,9 +43,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help="record the hashes instead of comparing")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--clips", type=int, default=0, help="check only the first N clips (0: all)")
     args = ap.parse_args()
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     jobs = all_jobs(params)
+    if args.clips:
+        if args.write:
+            ap.error("--write records every clip; --clips is for a quick check")
+        jobs = dict(sorted(jobs.items())[: args.clips])
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         found = dict(pool.imap(_digest, sorted(jobs.items()), chunksize=8))
     if args.write:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from record import record
 
+from avdf.config import profile_params
+
 SPLIT_SHARE = {"train": 746_180, "val": 57_340, "test": 343_240}
 TYPES = ("real", "visual_modified", "audio_modified", "both_modified")
 
@@ -58,7 +60,7 @@ def generate(root: Path, rows: int) -> None:
 
 
 def ingest(root: Path, out: Path) -> dict:
-    spec = json.dumps({"protocol": "official", "test_fraction": 0.2, "seed": 0})
+    spec = json.dumps(profile_params()["split"] | {"protocol": "official"})  # as the ingest rule passes it
     cmd = [sys.executable, "-m", "avdf", "ingest", "--source", "avdeepfake1m", "--root", str(root)]
     cmd += ["--manifest", str(out / "m.csv"), "--split", str(out / "split.csv"), "--spec", spec]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -1,8 +1,11 @@
 """Where the benchmarks keep their numbers: a row appended to ``results/bench_<name>.csv`` and a
-run in the MLflow experiment ``avdf-benchmarks``, so a later change can be compared with this one."""
+run in the MLflow experiment ``avdf-benchmarks``, so a later change can be compared with this one.
+``AVDF_BENCH_DIR`` puts both (the CSV and an ``mlflow.db``) in another folder: the tests that run
+every benchmark at its smallest setting use it, so that they leave no numbers in results/."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -15,10 +18,13 @@ from avdf.specs import Runtime
 
 
 def record(name: str, result: dict) -> Path:
-    out = REPO_ROOT / "results" / f"bench_{name}.csv"
+    folder = Path(os.environ.get("AVDF_BENCH_DIR", REPO_ROOT / "results"))
+    out = folder / f"bench_{name}.csv"
     row = pd.DataFrame([result | {"when": time.strftime("%Y-%m-%d %H:%M:%S")}])
     atomic.write_csv(out, pd.concat([pd.read_csv(out), row], ignore_index=True) if out.exists() else row)
     uri = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["mlflow"]["tracking_uri"]
+    if "AVDF_BENCH_DIR" in os.environ:
+        uri = f"sqlite:///{folder.resolve() / 'mlflow.db'}"
     try:
         tracking.init_store(uri, "avdf-benchmarks")
         numbers = {k: [(0, float(v))] for k, v in result.items() if isinstance(v, int | float)}
@@ -26,5 +32,5 @@ def record(name: str, result: dict) -> Path:
         tracking.log_run(runtime, name, {"benchmark": name}, {}, numbers)
     except Exception as e:  # the CSV has the numbers either way
         print(f"(not logged to MLflow: {e})")
-    print(f"recorded in {out.relative_to(REPO_ROOT)} and MLflow (experiment avdf-benchmarks)")
+    print(f"recorded in {out} and MLflow (experiment avdf-benchmarks)")
     return out

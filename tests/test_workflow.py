@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import DATASETS, snakemake, tiny_params, train_spec
+from conftest import DATASETS, REPO, snakemake, tiny_params, train_spec
 from mlflow.tracking import MlflowClient
 
 from avdf import layout
@@ -529,6 +530,33 @@ def test_a_second_run_from_clean_gives_a_byte_identical_table(workflow, tmp_path
 def test_second_run_is_a_no_op(workflow):
     again = snakemake(workflow, "--cores", "2", "-n", "all")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_every_entry_point_builds_the_same_table1(workflow, tmp_path):
+    """make run, dvc repro (profile full) and snakemake results/table1.csv mean one Table 1 (issue 31:
+    after make all, snakemake rewrote it from seed 0). In a copy of the finished tiny workflow with
+    Table 1 removed: make run's targets rebuild it (the table job alone), then dvc repro's command and
+    snakemake plan nothing; the one-seed table is a file of its own, already there, and stays so."""
+    work = tmp_path / "w"
+    shutil.copytree(workflow, work, symlinks=True)
+    (work / "results/table1.csv").unlink()
+    make_run = snakemake(
+        work, "--cores", "2", "results/table1.csv", "results/table1_by_category.csv", "results/rejects.csv"
+    )
+    assert make_run.returncode == 0, make_run.stderr[-3000:]
+    assert re.search(r"^table +1$", make_run.stdout + make_run.stderr, re.M), "only the table job ran"
+    full = str(REPO / "workflow/profiles/full")
+    for args in (
+        ["--profile", full, "--cores", "2", "-n", "all", "results/metrics.json"],  # what dvc repro runs
+        ["--cores", "2", "-n", "results/table1.csv"],
+        ["--cores", "2", "-n", "results/table1_quick.csv", "results/rejects.csv"],  # make quick
+    ):
+        again = snakemake(work, *args)
+        assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, args
+    assert (work / "results/table1.csv").read_bytes() == (workflow / "results/table1.csv").read_bytes()
+    quick = pd.read_csv(work / "results/table1_quick.csv")
+    assert (quick.loc[quick["source"] == "avdf", "synth_dfdc_seeds"] == 1).all()
 
 
 def test_a_wrong_key_stops_the_workflow_naming_it(tmp_path):

@@ -16,7 +16,17 @@ from typing import NamedTuple
 from avdf import methods as avdf_methods
 from avdf.specs import Run, TrainSpec
 
-TARGETS = ("table1", "table1_quick", "table2", "fig5", "fig67", "table3", "contrastive", "fig4", "frame_level")
+TARGETS = (
+    "table1",
+    "table1_quick",
+    "table2",
+    "fig5",
+    "fig67",
+    "table3",
+    "contrastive",
+    "fig4",
+    "frame_level",
+)
 # A target that reports another's study on other seeds: results/table1_quick.csv is Table 1 on
 # train.quick_seeds (make quick), where results/table1.csv is always on the seeds of record.
 SAME_STUDY = {"table1_quick": "table1"}
