@@ -32,7 +32,7 @@ import torch
 import yaml
 from record import record
 
-from avdf import clips, models
+from avdf import clips, models, placement
 from avdf.config import REPO_ROOT
 from avdf.distributed import Context
 from avdf.media import crop_cache
@@ -115,7 +115,7 @@ def measure(params: dict, om: bool, data, dev: torch.device, steps: int, workers
     model = models.build("macbdf", p["log_mel"]["n_mels"], ModelSpec.of(p), p["macbdf"]).to(dev)
     ctx = Context(device=dev)
     if dev.type == "cuda" and p["train"]["channels_last"]:
-        model = model.to(memory_format=torch.channels_last)
+        placement.memory_format(model)
     spec = TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False)
     step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     step.objective.to(dev)

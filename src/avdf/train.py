@@ -28,6 +28,7 @@ from avdf import (
     metrics,
     models,
     numerics,
+    placement,
     progress,
     specs,
     steps,
@@ -234,7 +235,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
             distributed.sync_batchnorm(part, ctx.device)
     model = model.to(ctx.device)
     if ctx.device.type == "cuda" and spec.optim.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        placement.memory_format(model)
     step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     if hasattr(step, "objective"):
         step.objective.to(ctx.device)

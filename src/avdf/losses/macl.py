@@ -96,12 +96,12 @@ class MACL(nn.Module):
         b = z_a.shape[0]
         ids = torch.full((b,), -1, device=z_a.device) if ids is None else ids.to(z_a.device).long()
         s = z_a @ z_v.T
-        tau = self.temperature(s, z_a, z_v) if self.temperature is not None else torch.tensor(self.tau0)
+        tau = self.temperature(s, z_a, z_v) if self.temperature is not None else s.new_tensor(self.tau0)
         all_a, all_v = torch.cat([z_a, self.queue_a]), torch.cat([z_v, self.queue_v])
         all_ya, all_yv = torch.cat([y_a, self.queue_ya]), torch.cat([y_v, self.queue_yv])
         all_ids = torch.cat([ids, self.queue_id])
         not_self = (ids[:, None] != all_ids[None, :]) | (ids[:, None] < 0)  # another clip (or unknown)
-        not_self[torch.arange(b), torch.arange(b)] = False
+        not_self[:, :b].fill_diagonal_(False)  # each clip against itself in the batch
         terms = {}
         if self.use_cross:
             diag = s.diagonal().unsqueeze(1)
@@ -113,7 +113,7 @@ class MACL(nn.Module):
         if self.use_intra:
             pairs = (("L_vv", z_v, y_v, all_v, all_yv), ("L_aa", z_a, y_a, all_a, all_ya))
             for name, z, y, every, every_y in pairs:
-                same = (y[:, None] == y[None, :]) & ~torch.eye(b, dtype=torch.bool)
+                same = (y[:, None] == y[None, :]) & ~torch.eye(b, dtype=torch.bool, device=y.device)
                 negatives = y[:, None] != every_y[None, :]
                 loss, ok = margin_nce(z, z @ z.T, same, every, negatives, tau, self.margin, self.k)
                 terms[name] = _mean_over(loss, ok)

@@ -99,4 +99,4 @@ class SupCon(nn.Module):
         if self.training and self.queue_on:
             self.queue = torch.cat([views.detach(), self.queue])[: self.queue_size]
             self.queue_classes = torch.cat([classes, self.queue_classes])[: self.queue_size]
-        return {"L_C": loss, "queue_len": torch.tensor(float(len(self.queue)))}
+        return {"L_C": loss, "queue_len": loss.new_tensor(float(len(self.queue)))}

@@ -1,0 +1,102 @@
+"""Code that runs where its inputs are (issue 30, item 1), proven on the CPU.
+
+With ``torch.set_default_device("meta")`` while the model and the data stay on the CPU, any tensor a
+step, loss, model or optimiser makes without ``device=`` lands on ``meta`` and mixing it with the
+CPU tensors fails, exactly as a CPU tensor made inside a CUDA step fails there (MACB-DF's MACL did:
+``torch.eye(b)`` and ``torch.tensor(tau0)``). The memory layout is chosen per module kind
+(avdf.placement), which ``Module.to(channels_last)`` could not do for MACB-DF's rank-5 weights."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from avdf import methods, models, placement, specs, studies
+from avdf.config import profile_params
+from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.train import make_optimizer, make_step
+
+PARAMS = profile_params(None)
+
+
+def _batch(spec: InputSpec, method: str, method_spec, n: int = 2) -> dict:
+    s, y = spec.faces.crop_size, torch.arange(n) % 2
+    batch = {
+        "video": torch.randn(n, spec.frames, 3, s, s),
+        "audio": torch.randn(n, spec.n_mels, spec.audio_len),
+        "label": y.float(),
+        "audio_fake": y.float(),
+        "video_fake": (1 - y).float(),
+        "index": torch.arange(n),
+    }
+    if methods.needs_waveform(method, specs.to_dict(method_spec)):
+        batch["waveform"] = torch.randn(n, round(spec.window_s * spec.sample_rate))
+    return batch
+
+
+@contextlib.contextmanager
+def default_device_meta():
+    torch.set_default_device("meta")
+    try:
+        yield
+    finally:
+        torch.set_default_device("cpu")
+
+
+def _cases() -> list[tuple[str, str]]:
+    """Every method on its default run, and MACB-DF under every objective and ablation studied."""
+    studied = methods.studied()
+    variants = {v for s in ("contrastive", "table2", "fig67") for v in PARAMS["studies"][s]["variants"]}
+    return [(m, "default") for m in PARAMS["train"]["methods"]] + [
+        (studied, v) for v in sorted(variants - {"default"})
+    ]
+
+
+@pytest.mark.parametrize(("method", "variant"), _cases())
+def test_a_training_step_and_scoring_make_no_tensor_on_the_default_device(method, variant):
+    params = studies.apply_variant(PARAMS, variant)
+    spec = InputSpec.of(params)
+    train = TrainSpec.of(params, Run("meta", method, variant, 0), "meta", False)
+    model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
+    step, trainable = make_step(train, model)
+    opt = make_optimizer(trainable, 1e-4, 0.0)
+    batch = _batch(spec, method, train.method)
+    step(batch, opt)  # a first step on the CPU: lazy state (queues, temperatures) is made here
+    with default_device_meta():
+        step(batch, opt)
+        step(batch, opt)  # the negative queues are full from here on
+        model.eval()
+        with torch.inference_mode():
+            out = model(batch)
+    assert out["logit"].device.type == "cpu" and torch.isfinite(out["logit"]).all()
+
+
+def test_the_meta_check_catches_a_tensor_made_without_device():
+    """The check above can fail: the very construction MACL used fails it."""
+    z = torch.randn(4, 8)
+    with default_device_meta(), pytest.raises(RuntimeError):
+        _ = (z @ z.T) * ~torch.eye(4, dtype=torch.bool)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", PARAMS["train"]["methods"])
+def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
+    """Rank-4 kernels channels-last, rank-5 kernels channels-last-3d, in every method at the paper
+    profile's sizes; the outputs are those of the contiguous model."""
+    params = profile_params("paper")
+    spec = InputSpec.of(params)
+    train = TrainSpec.of(params, Run("fmt", method, "default", 0), "fmt", False)
+    torch.manual_seed(0)
+    model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method).eval()
+    batch = _batch(spec, method, train.method, n=1)
+    with torch.inference_mode():
+        before = model(batch)["logit"]
+        kinds = {type(m) for m in model.modules()} & set(placement.FORMATS)
+        placement.memory_format(model)
+        after = model(batch)["logit"]
+    found = placement.layouts(model)
+    assert set(found) == {str(placement.FORMATS[k]).removeprefix("torch.") for k in kinds}, found
+    assert (method == "macbdf") == ("channels_last_3d" in found)  # MACB-DF's 3-D depthwise blocks
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
