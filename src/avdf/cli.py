@@ -69,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", default="sqlite:///mlflow.db", help="the MLflow store of --model-uri")
     p.add_argument("--out", help="JSON (or .csv: one row per video); default: JSON on stdout")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu", help="where the model runs")
     p.add_argument(
         "--challenge",
         choices=["detection", "localisation"],
@@ -158,7 +159,7 @@ def _predict(a):
 
     model, ckpt = predict.load(a.checkpoint, a.model_uri, a.tracking_uri)
     rule = {"threshold": a.segment_threshold, "merge_gap_s": a.merge_gap, "min_length_s": a.min_length}
-    results = predict.predict(a.videos, model, ckpt, a.threads, rule)
+    results = predict.predict(a.videos, model, ckpt, a.threads, rule, a.device)
     if not a.challenge:
         predict.write(results, a.out)
     elif not a.out:

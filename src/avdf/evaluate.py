@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avdf import atomic, clips, frame_level, layout, methods, metrics, specs, tracking
+from avdf import atomic, clips, frame_level, layout, methods, metrics, placement, specs, tracking
 from avdf.distributed import to_device
 from avdf.models import load_model
 from avdf.specs import Runtime
@@ -57,6 +57,7 @@ def evaluate(
     started = time.time()
     torch.set_num_threads(runtime.threads)
     model, ckpt = load_model(checkpoint)
+    model = placement.place(model, placement.device("auto"))  # as training's train.device: auto
     return evaluate_model(
         model,
         ckpt,

@@ -21,6 +21,18 @@ FORMATS: dict[type[nn.Module], torch.memory_format] = {
 }
 
 
+def device(choice: str = "auto") -> torch.device:
+    """``auto``: the GPU when there is one; ``cpu`` or ``cuda`` as asked."""
+    want_cuda = choice == "cuda" or (choice == "auto" and torch.cuda.is_available())
+    return torch.device("cuda" if want_cuda else "cpu")
+
+
+def place(model: nn.Module, where: torch.device, channels_last: bool = True) -> nn.Module:
+    """``model`` on ``where``, in the per-kind layouts there when ``channels_last`` and on CUDA."""
+    model = model.to(where)
+    return memory_format(model) if where.type == "cuda" and channels_last else model
+
+
 def memory_format(model: nn.Module) -> nn.Module:
     """``model`` with each convolution's weight in its kind's layout (:data:`FORMATS`); in place."""
     for module in model.modules():

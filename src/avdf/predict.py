@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf import clip_pipeline, clips, frame_level, localisation, methods
+from avdf import clip_pipeline, clips, frame_level, localisation, methods, placement
+from avdf.distributed import to_device
 from avdf.errors import InputError
 from avdf.input_specs import InputSpec
 from avdf.media import faces, ffmpeg
@@ -76,7 +77,8 @@ def score_video(
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
     starts, batch = clip_pipeline.windows(clip, spec, mel_norm, waveform)
-    out = model(batch)
+    where = next(model.parameters()).device
+    out = {k: v.float().cpu() for k, v in model(to_device(batch, where)).items()}
     probs = torch.sigmoid(out["logit"]).numpy()
     prob = float(clips.clip_probs(out["logit"], np.zeros(len(starts), int), 1, spec.aggregate)[0])
     fps = spec.fps
@@ -130,10 +132,17 @@ def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) ->
 
 
 def predict(
-    videos: list[str], model: torch.nn.Module, ckpt: dict, threads: int = 2, rule: dict = SEGMENT_RULE
+    videos: list[str],
+    model: torch.nn.Module,
+    ckpt: dict,
+    threads: int = 2,
+    rule: dict = SEGMENT_RULE,
+    device: str = "cpu",
 ) -> list[dict]:
-    """Score each video with a model and its checkpoint (its input spec and log-Mel normalisation)."""
+    """Score each video with a model and its checkpoint (its input spec and log-Mel normalisation),
+    the model on ``device`` (``auto``: the GPU when there is one)."""
     torch.set_num_threads(threads)
+    model = placement.place(model, placement.device(device))
     spec = ckpt["input"]
     tracker = faces.FaceTracker(spec.faces)
     results = []

@@ -233,9 +233,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
         parts = model.encoders().values() if methods.get(spec.run.method).step == "two_branch" else [model]
         for part in parts:
             distributed.sync_batchnorm(part, ctx.device)
-    model = model.to(ctx.device)
-    if ctx.device.type == "cuda" and spec.optim.channels_last:
-        placement.memory_format(model)
+    model = placement.place(model, ctx.device, spec.optim.channels_last)
     step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     if hasattr(step, "objective"):
         step.objective.to(ctx.device)
