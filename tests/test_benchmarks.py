@@ -63,6 +63,7 @@ SMALLEST = {
     "kill_resume.py": ["--help"],
     "reproducible.py": ["--help"],
     "scale.py": ["--help"],
+    "step_operators.py": ["--profile", "", "--batch", "2", "--methods", "ecapa_tdnn"],
     "golden.py": ["--clips", "2", "--workers", "1"],
     "loader.py": ["--scale", "embedded", "--epochs", "1", "--steps", "1"],
     "million_rows.py": ["--sizes", "2000", "4000"],
