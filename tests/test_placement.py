@@ -100,3 +100,30 @@ def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
     assert set(found) == {str(placement.FORMATS[k]).removeprefix("torch.") for k in kinds}, found
     assert (method == "macbdf") == ("channels_last_3d" in found)  # MACB-DF's 3-D depthwise blocks
     torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize(("method", "variant"), _cases())
+def test_a_training_step_and_scoring_run_on_cuda(method, variant):
+    """The same steps on a GPU, placed as training places them (bf16 autocast as train.bf16)."""
+    from avdf.distributed import Context, to_device
+    from avdf.train import accelerator
+
+    params = studies.apply_variant(PARAMS, variant)
+    spec = InputSpec.of(params)
+    train = TrainSpec.of(params, Run("cuda", method, variant, 0), "cuda", False)
+    ctx = Context(device=torch.device("cuda"))
+    model = placement.place(models.build(method, spec.n_mels, ModelSpec.of(params), train.method), ctx.device)
+    step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
+    if hasattr(step, "objective"):
+        step.objective.to(ctx.device)
+    opt = make_optimizer(trainable, 1e-4, 0.0)
+    batch = to_device(_batch(spec, method, train.method), ctx.device)
+    for _ in range(3):
+        logits, loss, _ = step(batch, opt)
+    model.eval()
+    with torch.inference_mode():
+        out = model(batch)
+    assert logits.device.type == "cuda" and out["logit"].device.type == "cuda"
+    assert torch.isfinite(out["logit"]).all() and loss == loss
