@@ -18,27 +18,12 @@ import collections
 import torch
 from record import record
 
-from avdf import methods, models, specs
+from avdf import model_sizes, models
 from avdf.config import profile_params
 from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 TARGET = 5000
-
-
-def random_batch(spec: InputSpec, method: str, method_spec, n: int) -> dict:
-    side, labels = spec.faces.crop_size, torch.arange(n) % 2
-    batch = {
-        "video": torch.randn(n, spec.frames, 3, side, side),
-        "audio": torch.randn(n, spec.n_mels, spec.audio_len),
-        "label": labels.float(),
-        "audio_fake": labels.float(),
-        "video_fake": (torch.arange(n) // 2 % 2).float(),
-        "index": torch.arange(n),
-    }
-    if methods.needs_waveform(method, specs.to_dict(method_spec)):
-        batch["waveform"] = torch.randn(n, round(spec.window_s * spec.sample_rate))
-    return batch
 
 
 def count(method: str, params: dict, n: int) -> collections.Counter:
@@ -49,7 +34,7 @@ def count(method: str, params: dict, n: int) -> collections.Counter:
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
     step, trainable = make_step(train, model)
     opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = random_batch(spec, method, train.method, n)
+    batch = model_sizes.one_batch(params, n)
     step(batch, opt)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         step(batch, opt)

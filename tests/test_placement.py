@@ -13,27 +13,12 @@ import contextlib
 import pytest
 import torch
 
-from avdf import methods, models, placement, specs, studies
+from avdf import methods, model_sizes, models, placement, studies
 from avdf.config import profile_params
 from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.train import make_optimizer, make_step
 
 PARAMS = profile_params(None)
-
-
-def _batch(spec: InputSpec, method: str, method_spec, n: int = 2) -> dict:
-    s, y = spec.faces.crop_size, torch.arange(n) % 2
-    batch = {
-        "video": torch.randn(n, spec.frames, 3, s, s),
-        "audio": torch.randn(n, spec.n_mels, spec.audio_len),
-        "label": y.float(),
-        "audio_fake": y.float(),
-        "video_fake": (1 - y).float(),
-        "index": torch.arange(n),
-    }
-    if methods.needs_waveform(method, specs.to_dict(method_spec)):
-        batch["waveform"] = torch.randn(n, round(spec.window_s * spec.sample_rate))
-    return batch
 
 
 @contextlib.contextmanager
@@ -62,7 +47,7 @@ def test_a_training_step_and_scoring_make_no_tensor_on_the_default_device(method
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
     step, trainable = make_step(train, model)
     opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = _batch(spec, method, train.method)
+    batch = model_sizes.one_batch(params)
     step(batch, opt)  # a first step on the CPU: lazy state (queues, temperatures) is made here
     with default_device_meta():
         step(batch, opt)
@@ -90,7 +75,7 @@ def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
     train = TrainSpec.of(params, Run("fmt", method, "default", 0), "fmt", False)
     torch.manual_seed(0)
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method).eval()
-    batch = _batch(spec, method, train.method, n=1)
+    batch = model_sizes.one_batch(params)
     with torch.inference_mode():
         before = model(batch)["logit"]
         kinds = {type(m) for m in model.modules()} & set(placement.FORMATS)
@@ -119,7 +104,7 @@ def test_a_training_step_and_scoring_run_on_cuda(method, variant):
     if hasattr(step, "objective"):
         step.objective.to(ctx.device)
     opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = to_device(_batch(spec, method, train.method), ctx.device)
+    batch = to_device(model_sizes.one_batch(params), ctx.device)
     for _ in range(3):
         logits, loss, _ = step(batch, opt)
     model.eval()
