@@ -95,22 +95,24 @@ def cpu_check(params: dict) -> Check:
     )
 
 
-def _cpu_flags() -> set[str]:
+def _cpuinfo(field: str) -> str:
+    """The first ``field`` line of /proc/cpuinfo, after its colon ('' where there is none)."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return set()
-    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
+        return ""
+    return next((ln.partition(":")[2].strip() for ln in text.splitlines() if ln.startswith(field)), "")
+
+
+def _cpu_flags() -> set[str]:
+    return set(_cpuinfo("flags").split())
 
 
 def _cpu_vendor() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown CPU"
-    line = next((ln for ln in text.splitlines() if ln.startswith("vendor_id")), ":unknown")
-    return {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}.get(line.partition(":")[2].strip(), "unknown")
+    vendor = _cpuinfo("vendor_id")
+    return {"AuthenticAMD": "AMD", "GenuineIntel": "Intel"}.get(
+        vendor, vendor or platform.processor() or "unknown"
+    )
 
 
 def disk_check(params: dict) -> Check:
