@@ -6,9 +6,10 @@ A fresh table is either byte-identical (said so), or every avdf cell (ACC, AUC, 
 and on average) must lie within that cell's tolerance (docs/drift.md, "The reference's tolerance"):
 the largest of
 - the reference's 95% bootstrap interval over test clips, on the side the fresh value lies;
-- the seed spread: t(0.975, n_ref - 1) x s x sqrt(1/n_ref + 1/n_fresh), where s is the reference's
-  standard deviation over its n_ref seeds and n_fresh the fresh cell's seeds (another CPU rounds
-  like another seed: docs/drift.md);
+- the seed spread: Welch's 95% range for the difference of two seed means,
+  t(0.975, df) x sqrt(s_ref^2/n_ref + s_fresh^2/n_fresh), with each table's standard deviation over
+  its seeds and df by Welch-Satterthwaite (another CPU rounds like another seed: docs/drift.md). A
+  one-seed fresh table has no spread of its own: the reference's stands for both;
 - a floor of FLOOR points (one test clip of the stand-ins' 33 is 3.03 points of ACC), so that a cell
   whose seeds all agree (a point interval, s = 0) still tolerates one clip.
 The largest differences are listed either way. Exit status 1 if a cell falls outside.
@@ -44,19 +45,30 @@ def cells(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.endswith(tuple(f"_{m}" for m in METRICS)) and f"{c}_ci_lo" in table]
 
 
-def tolerance(ref: pd.Series, cell: str, fresh_value: float, fresh_seeds: int) -> tuple[float, str]:
-    """How far ``fresh_value`` may lie from the reference's ``cell``, and which term sets it."""
-    from scipy import stats
-
-    n_ref = int(ref[_dataset(cell) + "_seeds"])
-    side = ref[f"{cell}_ci_hi"] - ref[cell] if fresh_value >= ref[cell] else ref[cell] - ref[f"{cell}_ci_lo"]
-    std = ref.get(f"{cell}_std")
-    spread = 0.0
-    if n_ref > 1 and pd.notna(std):
-        spread = stats.t.ppf(0.975, n_ref - 1) * std * np.sqrt(1 / n_ref + 1 / max(fresh_seeds, 1))
-    terms = {"interval": float(side), "seeds": float(spread), "floor": FLOOR}
+def tolerance(ref: pd.Series, cell: str, fresh: pd.Series) -> tuple[float, str]:
+    """How far the fresh table's ``cell`` may lie from the reference's, and which term sets it."""
+    value = fresh[cell]
+    side = ref[f"{cell}_ci_hi"] - ref[cell] if value >= ref[cell] else ref[cell] - ref[f"{cell}_ci_lo"]
+    terms = {"interval": float(side), "seeds": seed_spread(ref, fresh, cell), "floor": FLOOR}
     which = max(terms, key=terms.get)
     return terms[which], which
+
+
+def seed_spread(ref: pd.Series, fresh: pd.Series, cell: str) -> float:
+    """Welch's 95% half-range for the difference of the two tables' seed means of ``cell``."""
+    from scipy import stats
+
+    n_ref, n_new = (int(t.get(_dataset(cell) + "_seeds", 1)) for t in (ref, fresh))
+    s_ref, s_new = ref.get(f"{cell}_std"), fresh.get(f"{cell}_std")
+    if n_ref < 2 or pd.isna(s_ref):
+        return 0.0
+    if n_new < 2 or pd.isna(s_new):  # one fresh seed has no spread of its own: the reference's stands
+        return float(stats.t.ppf(0.975, n_ref - 1) * s_ref * np.sqrt(1 / n_ref + 1 / max(n_new, 1)))
+    v_ref, v_new = s_ref**2 / n_ref, s_new**2 / n_new
+    if v_ref + v_new == 0:
+        return 0.0
+    df = (v_ref + v_new) ** 2 / (v_ref**2 / (n_ref - 1) + v_new**2 / (n_new - 1))  # Welch-Satterthwaite
+    return float(stats.t.ppf(0.975, df) * np.sqrt(v_ref + v_new))
 
 
 def _dataset(cell: str) -> str:
@@ -75,9 +87,7 @@ def compare(fresh: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     for row in ref.index:
         for c in cells(ref):
             value = new.loc[row, c]
-            seeds_col = _dataset(c) + "_seeds"
-            fresh_seeds = int(new.loc[row, seeds_col]) if seeds_col in new else 1
-            allowed, term = tolerance(ref.loc[row], c, value, fresh_seeds)
+            allowed, term = tolerance(ref.loc[row], c, new.loc[row])
             difference = value - ref.loc[row, c]
             rows.append(
                 {
@@ -132,7 +142,10 @@ def main() -> int:
         f"within their tolerance (docs/drift.md); largest differences:"
     )
     print(worst.to_string(index=False))
-    print(f"max |difference| {np.abs(result['difference']).max():.2f} points")
+    print(
+        f"max |difference| {np.abs(result['difference']).max():.2f} points; "
+        f"median tolerance {result['tolerance'].median():.2f} points"
+    )
     if len(outside):
         print("outside their tolerance:")
         print(outside.to_string(index=False))

@@ -118,3 +118,20 @@ def test_the_preprocessing_benchmark_fails_over_a_rejected_clip(tmp_path, bad_cl
     assert "REJECTED c0_1: demux: no audio stream" in run.stdout, run.stdout
     assert "1 of 2 clips rejected" in run.stdout
     assert "PASS" not in run.stdout
+
+
+def test_the_seed_term_is_welchs_range_for_two_seed_means():
+    """Worked by hand: the reference's seeds agree (s = 0), the fresh table's three spread by s = 6, so
+    df = 2 (Welch-Satterthwaite) and the range is t(0.975, 2) x sqrt(36/3) = 4.3027 x 3.4641 = 14.90.
+    With one fresh seed the reference's spread stands for both: t(0.975, 2) x 3 x sqrt(1/3 + 1)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reference", REPO / "benchmarks/reference.py")
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    ref = pd.Series({"d_seeds": 3, "d_auc": 99.0, "d_auc_std": 0.0})
+    fresh = pd.Series({"d_seeds": 3, "d_auc": 95.0, "d_auc_std": 6.0})
+    assert reference.seed_spread(ref, fresh, "d_auc") == pytest.approx(14.90, abs=0.01)
+    ref["d_auc_std"] = 3.0
+    one = pd.Series({"d_seeds": 1, "d_auc": 95.0})
+    assert reference.seed_spread(ref, one, "d_auc") == pytest.approx(4.3027 * 3 * (4 / 3) ** 0.5, abs=0.01)
