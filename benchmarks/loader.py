@@ -91,7 +91,7 @@ def train_rate(params: dict, batches: list, steps: int) -> float:
     step, trainable = make_step(
         TrainSpec.of(params, Run("bench", "macbdf", "default", 0), "bench", False), model
     )
-    opt = make_optimizer(trainable, 1e-3, 0.0)
+    opt = make_optimizer(trainable, 1e-3, 0.0, "macbdf")
     full = [b for b in batches if len(b["label"]) == params["train"]["batch_size"]]
     step(full[0], opt)  # warm-up
     start = time.perf_counter()

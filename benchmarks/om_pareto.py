@@ -110,7 +110,7 @@ def run_scale(params: dict, dev: torch.device, scale: str, reps: int, threads: i
             TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False), model
         )
         step.objective.to(dev)
-        return model, step, make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"])
+        return model, step, make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"], "macbdf")
 
     plain_model, plain_step, plain_opt = build(False)
     om_model, om_step, om_opt = build(True)

@@ -299,7 +299,7 @@ def flops_per_clip() -> float:
         "index": torch.tensor([0, 1]),
     }
     with FlopCounterMode(display=False) as counter:
-        step(data, make_optimizer(trainable, 1e-4, 0.0))
+        step(data, make_optimizer(trainable, 1e-4, 0.0, "macbdf"))
     return counter.get_total_flops() / batch
 
 

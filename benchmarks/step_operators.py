@@ -33,7 +33,7 @@ def count(method: str, params: dict, n: int) -> collections.Counter:
     torch.manual_seed(0)
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
     step, trainable = make_step(train, model)
-    opt = make_optimizer(trainable, 1e-4, 0.0)
+    opt = make_optimizer(trainable, 1e-4, 0.0, method)
     batch = model_sizes.one_batch(params, n)
     step(batch, opt)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:

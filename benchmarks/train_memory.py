@@ -45,7 +45,7 @@ data = {"video": torch.randn(batch, spec.frames, 3, side, side),
 if methods.needs_waveform(method, specs.to_dict(train.method)):
     data["waveform"] = torch.randn(batch, round(spec.window_s * spec.sample_rate))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-step(data, make_optimizer(trainable, 1e-4, 0.0))
+step(data, make_optimizer(trainable, 1e-4, 0.0, method))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"before_mb": round(before), "peak_mb": round(peak)}))
 """

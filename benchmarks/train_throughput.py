@@ -135,7 +135,7 @@ def measure(params: dict, om: bool, data, dev: torch.device, steps: int, workers
     spec = TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False)
     step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
     step.objective.to(dev)
-    opt = make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"])
+    opt = make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"], "macbdf")
     loader = torch.utils.data.DataLoader(
         data,
         batch_size=p["train"]["batch_size"],

@@ -52,25 +52,24 @@ def test_eq16_each_channel_group_is_gated_by_its_own_conv():
     1x1 scale by g_i = i + 1, eq. (16) gives channel i = g_i * x_i * x_i."""
     block = MultiScaleLKA(3, dims=2)
     with torch.no_grad():
-        for i, (lka, gate) in enumerate(zip(block.lka, block.gate, strict=True)):
-            for conv in (lka.dw, lka.dwd, gate):
-                conv.weight.zero_()
-                conv.bias.zero_()
-                centre = tuple(s // 2 for s in conv.weight.shape[2:])
-                conv.weight[(0, 0, *centre)] = 1.0
-            gate.weight.mul_(i + 1)
-            lka.pw.weight.copy_(torch.eye(1))
-            lka.pw.bias.zero_()
-    x = torch.arange(1.0, 1 + 3 * 2 * 2).view(1, 3, 2, 2)
-    expected = torch.stack([(i + 1) * x[0, i] ** 2 for i in range(3)])[None]
+        for conv in (block.dw, block.dwd, block.gate):
+            conv.weight.zero_()
+            conv.bias.zero_()
+            centre = conv.weight.shape[-1] // 2
+            conv.weight[:, 0, centre, centre] = 1.0
+        block.gate.weight[:, 0, 1, 1] = torch.tensor([1.0, 2.0, 3.0])
+        block.pw.weight.copy_(torch.eye(3))
+        block.pw.bias.zero_()
+    x = torch.arange(1.0, 1 + 3 * 2 * 2).view(1, 2, 2, 3)  # channels last
+    expected = torch.stack([(i + 1) * x[..., i] ** 2 for i in range(3)], -1)
     assert torch.allclose(block(x), expected)
 
 
 def test_eqs17_18_the_gate_mixes_the_modalities_by_their_weights():
     """Per channel: x_fused = w_v * mean(V) + w_a * mean(A); the gate is 2 sigmoid(x_fused).
     w_v = 0.25, w_a = 0.75, mean(V) = (1, -1), mean(A) = (3, 1): x_fused = (2.5, 0.5)."""
-    v_map = torch.tensor([1.0, -1.0]).view(1, 2, 1, 1, 1).expand(1, 2, 2, 2, 2)
-    a_map = torch.tensor([[2.0, 4.0], [0.0, 2.0]]).view(1, 2, 2, 1)  # channel means 3 and 1
+    v_map = torch.tensor([1.0, -1.0]).view(1, 1, 1, 1, 2).expand(1, 2, 2, 2, 2)  # channels last
+    a_map = torch.tensor([[2.0, 0.0], [4.0, 2.0]]).view(1, 2, 1, 2)  # channel means 3 and 1
     gate = fused_gate(torch.tensor([0.25]), torch.tensor([0.75]), v_map, a_map)
     assert gate[0].tolist() == pytest.approx([2 / (1 + math.exp(-2.5)), 2 / (1 + math.exp(-0.5))], abs=1e-6)
     assert fused_gate(torch.tensor([0.5]), torch.tensor([0.5]), 0 * v_map, 0 * a_map).tolist() == [[1.0, 1.0]]

@@ -19,7 +19,10 @@ def build(params: dict, method: str) -> torch.nn.Module:
 
 
 def parameter_count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+    """The model's parameters; weights that a fixed mask keeps at zero (MACB-DF's grouped
+    depthwise kernels, avdf.models.blocks) are not the paper's and do not count."""
+    masked = sum(m.masked_zeros() for m in model.modules() if hasattr(m, "masked_zeros"))
+    return sum(p.numel() for p in model.parameters()) - masked
 
 
 def counts(profiles=("default", "paper")) -> dict[str, dict[str, int]]:

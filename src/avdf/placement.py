@@ -1,9 +1,10 @@
 """Where a model's tensors live and in which memory layout: one function per concern.
 
-:func:`memory_format` chooses the layout per module kind, as ``Module.to(memory_format=...)``
-cannot: it converts every parameter of rank 4 *or 5* to the one format given, and channels-last
-needs rank 4, so MACB-DF's 3-D depthwise convolutions (rank-5 weights) made the whole-model
-conversion raise on CUDA (issue 30). Training, ``avdf predict`` and the benchmarks call it.
+:func:`memory_format` chooses the layout per convolution by its kernel's rank, as
+``Module.to(memory_format=...)`` cannot: it converts every parameter of rank 4 *or 5* to the one
+format given, and channels-last needs rank 4, so MACB-DF's 3-D depthwise convolutions (rank-5
+weights) made the whole-model conversion raise on CUDA (issue 30). Training, ``avdf predict`` and
+the benchmarks call it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Per module kind: the layout of its weight. Rank-4 convolution kernels (the encoders' stems,
-# AASIST's and ECAPA-TDNN's 2-D blocks) channels-last; rank-5 ones (MACB-DF's multi-scale 3-D
-# depthwise blocks) channels-last-3d. Nothing else has a layout to choose. Training applies it on
-# CUDA only (``train.channels_last``): the CPU results stay those of record.
-FORMATS: dict[type[nn.Module], torch.memory_format] = {
-    nn.Conv2d: torch.channels_last,
-    nn.Conv3d: torch.channels_last_3d,
-}
+from avdf.models.blocks import GroupedDepthwise
+
+# The convolutions, and the layout of a kernel by its rank: rank-4 kernels (the encoders' stems,
+# AASIST's and ECAPA-TDNN's 2-D blocks, MACB-DF's audio blocks) channels-last; rank-5 ones (MACB-DF's
+# 3-D depthwise video blocks) channels-last-3d. Nothing else has a layout to choose. Training applies
+# it on CUDA only (``train.channels_last``): the CPU results stay those of record.
+CONVOLUTIONS = (nn.Conv2d, nn.Conv3d, GroupedDepthwise)
+FORMATS: dict[int, torch.memory_format] = {4: torch.channels_last, 5: torch.channels_last_3d}
+
+
+def _kernel(module: nn.Module) -> torch.Tensor | None:
+    """A convolution's kernel, when it has one of a rank with a layout."""
+    if isinstance(module, CONVOLUTIONS) and module.weight.ndim in FORMATS:
+        return module.weight
+    return None
 
 
 def device(choice: str = "auto") -> torch.device:
@@ -34,23 +42,26 @@ def place(model: nn.Module, where: torch.device, channels_last: bool = True) -> 
 
 
 def memory_format(model: nn.Module) -> nn.Module:
-    """``model`` with each convolution's weight in its kind's layout (:data:`FORMATS`); in place."""
+    """``model`` with each convolution's kernel in its rank's layout (:data:`FORMATS`); in place."""
     for module in model.modules():
-        layout = FORMATS.get(type(module))
-        if layout is not None:
-            module.weight.data = module.weight.data.contiguous(memory_format=layout)
+        kernel = _kernel(module)
+        if kernel is not None:
+            kernel.data = kernel.data.contiguous(memory_format=FORMATS[kernel.ndim])
     return model
 
 
 def layouts(model: nn.Module) -> dict[str, int]:
-    """How many convolution weights are in each layout (tests, the GPU check's report)."""
+    """How many convolution kernels are in each layout (tests, the GPU check's report)."""
     counts: dict[str, int] = {}
     for module in model.modules():
-        if type(module) in FORMATS:
-            w, layout = module.weight, FORMATS[type(module)]
-            # a kernel with one channel or a 1x1 window is both: it counts as its kind's layout
+        kernel = _kernel(module)
+        if kernel is not None:
+            layout = FORMATS[kernel.ndim]
+            # a kernel with one channel or a 1x1 window is both: it counts as its rank's layout
             name = (
-                str(layout).removeprefix("torch.") if w.is_contiguous(memory_format=layout) else "contiguous"
+                str(layout).removeprefix("torch.")
+                if kernel.is_contiguous(memory_format=layout)
+                else "contiguous"
             )
             counts[name] = counts.get(name, 0) + 1
     return counts

@@ -64,11 +64,15 @@ def load(path: Path, fingerprint: str, step, opt, sched, gen) -> tuple[int, dict
     if state["fingerprint"] != fingerprint:
         log.info("%s: made with other parameters, starting over", path)
         return 0, defaultdict(list)
+    try:  # first: it checks the layout before it changes anything
+        opt.load_state_dict(state["optimizer"])
+    except ValueError as err:  # e.g. per-tensor state from before the flat optimizer (avdf.optim.flat)
+        log.info("%s: its optimizer state does not fit this optimizer (%s), starting over", path, err)
+        return 0, defaultdict(list)
     step.model.load_state_dict(state["model"])
     if state["objective"] is not None:
         step.objective.load_state_dict(state["objective"])
     _restore_buffers(step, state["buffers"])
-    opt.load_state_dict(state["optimizer"])
     sched.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])

@@ -216,10 +216,10 @@ class MACBDFStep:
             out = self.model.head(multi["audio"], multi["video"], frames_from=(uni["audio"], uni["video"]))
             parts = self.objective(out, batch)
         total = parts["multimodal"] + sum(parts["unimodal"].values())
-        inputs = [multi["audio"], multi["video"], uni["audio"], uni["video"], *self.head_params]
-        grads = torch.autograd.grad(total, inputs, allow_unused=True)
-        for p, g in zip(self.head_params, grads[4:], strict=True):
-            p.grad = g
+        features = [multi["audio"], multi["video"], uni["audio"], uni["video"]]
+        # the head's gradients accumulate into their .grad (in place: a flat optimizer's views)
+        torch.autograd.backward(total, inputs=features + [p for p in self.head_params if p.requires_grad])
+        grads = [f.grad for f in features]
         stats, deltas = {}, []
         for i, name in enumerate(ENCODERS):
             # each unimodal branch reads only its own modality, so the gradient at the audio copy

@@ -1,7 +1,7 @@
 """Multi-scale large-kernel blocks, Sec. 3.2.3 of MACB-DF (eqs. 11-16), for video (3D) and audio (2D).
 
-One module serves both: ``dims=3`` is MSTLKA + GSAU-video over (B, C, T, H, W) maps, ``dims=2`` is
-MFTLKA + the 2D GSAU over (B, C, T, F) maps. The layout follows MAN (multi-scale attention networks),
+One module serves both: ``dims=3`` is MSTLKA + GSAU-video over (B, T, H, W, C) maps, ``dims=2`` is
+MFTLKA + the 2D GSAU over (B, T, F, C) maps. The layout follows MAN (multi-scale attention networks),
 which the paper extends:
 
 - eq. (15): ``STLKA(X) = PW(DWD(DW(X)))``: a depthwise conv of kernel 2d-1, a depthwise conv of
@@ -12,9 +12,16 @@ which the paper extends:
   H = H + lambda2 f6(GSAU(f4(N), f5(N)))``, f_i being 1x1 convs and lambda1, lambda2 learnable scalars.
   GSAU gates one branch with a depthwise conv of the other.
 
-The 1x1 convs are :class:`Pointwise`, a Linear over the channel axis: the maps hold their channels
-last in memory (they are views of the encoders' tokens), so it is one matrix product, whose forward
-pass is 4x faster on a CPU than a 1x1 ``Conv3d`` with the same weights and initialisation.
+The form is chosen for few, large operations (issue 30: a GPU idles on thousands of small ones); the
+function and the parameters are the paper's (docs/paper-notes.md, "Multi-scale blocks as few operations"):
+
+- maps hold their channels last (they are the encoders' tokens), so LayerNorm and the 1x1 convs are
+  plain ``LayerNorm`` and ``Linear`` over the last axis, and each depthwise conv reads a
+  channels-first *view* (channels-last memory);
+- the three groups' convolutions of one kind are one depthwise convolution (:class:`GroupedDepthwise`):
+  each group's kernel sits, dilated, in a kernel of the largest extent, zero elsewhere, and a fixed
+  mask keeps it so. The per-group pointwise convs are one block-diagonal ``Linear`` (:class:`BlockDiagonal`);
+- f1 and f2, and f4 and f5, read the same input: each pair is one ``Linear`` of twice the width.
 """
 
 from __future__ import annotations
@@ -23,62 +30,103 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 SCALES = ((3, 1), (5, 2), (7, 3))  # (K, d) per channel group: receptive fields 3, 5 and 7+
+CONV = {2: F.conv2d, 3: F.conv3d}
 
 
-def _conv(dims: int):
-    return nn.Conv3d if dims == 3 else nn.Conv2d
+def channel_splits(channels: int, n: int) -> list[int]:
+    """``channels`` in ``n`` groups as even as can be, the first ones larger."""
+    return [channels // n + (1 if i < channels % n else 0) for i in range(n)]
 
 
-class ChannelNorm(nn.Module):
-    """LayerNorm over the channel axis of a channels-first map."""
+def _conv(x: torch.Tensor, conv) -> torch.Tensor:
+    """A channels-first depthwise ``conv`` applied to a channels-last map (B, ..., C)."""
+    return conv(x.movedim(-1, 1)).movedim(1, -1)
 
-    def __init__(self, channels: int):
+
+class GroupedDepthwise(nn.Module):
+    """A depthwise conv whose channel groups have their own kernel size and dilation, as one conv.
+
+    Group i's kernel (size k_i, dilation d_i) occupies every d_i-th tap of the centre of a kernel of
+    the largest extent E = max (k_i - 1) d_i + 1; a fixed mask keeps the other taps at zero, so the
+    output is that of the groups' own convs (padding E // 2 keeps the size, as their own did). Each
+    group is initialised as its own ``nn.Conv`` would be (bounds 1/sqrt(k_i^dims)).
+    """
+
+    def __init__(self, splits: list[int], kernels: list[int], dilations: list[int], dims: int):
         super().__init__()
-        self.norm = nn.LayerNorm(channels)
+        extent = max((k - 1) * d + 1 for k, d in zip(kernels, dilations, strict=True))
+        self.dims, self.padding = dims, extent // 2
+        self.weight = nn.Parameter(torch.zeros(sum(splits), 1, *(extent,) * dims))
+        self.bias = nn.Parameter(torch.zeros(sum(splits)))
+        mask = torch.zeros_like(self.weight)
+        start = 0
+        for c, k, d in zip(splits, kernels, dilations, strict=True):
+            offset = (extent - ((k - 1) * d + 1)) // 2
+            taps = (slice(start, start + c), 0, *(slice(offset, offset + (k - 1) * d + 1, d),) * dims)
+            mask[taps] = 1.0
+            bound = 1 / math.sqrt(k**dims)
+            with torch.no_grad():
+                self.weight[taps] = torch.empty(c, *(k,) * dims).uniform_(-bound, bound)
+                self.bias[start : start + c].uniform_(-bound, bound)
+            start += c
+        # None where every tap is a group's (one kernel size, no dilation): nothing to mask
+        self.register_buffer("mask", None if bool(mask.all()) else mask, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.norm(x.movedim(1, -1)).movedim(-1, 1)
+        """Channels-first x (B, C, ...)."""
+        weight = self.weight if self.mask is None else self.weight * self.mask
+        return CONV[self.dims](x, weight, self.bias, padding=self.padding, groups=x.shape[1])
+
+    def masked_zeros(self) -> int:
+        """Weights the mask keeps at zero: not parameters of the paper's model (model_sizes)."""
+        return 0 if self.mask is None else int((self.mask == 0).sum())
 
 
-class Pointwise(nn.Linear):
-    """A 1x1 conv of a channels-first map (B, C, ...), computed as a Linear over its channel axis."""
+class BlockDiagonal(nn.Linear):
+    """One ``Linear`` whose weight is block-diagonal over the channel groups: group i's own
+    ``Linear(c_i, c_i)`` (each initialised as ``nn.Linear(c_i, c_i)`` would be)."""
+
+    def __init__(self, splits: list[int]):
+        super().__init__(sum(splits), sum(splits))
+        self.register_buffer("mask", torch.block_diag(*(torch.ones(c, c) for c in splits)), persistent=False)
+        with torch.no_grad():
+            start = 0
+            for c in splits:
+                bound = 1 / math.sqrt(c)
+                self.weight[start : start + c].uniform_(-bound, bound)
+                self.bias[start : start + c].uniform_(-bound, bound)
+                start += c
+            self.weight.mul_(self.mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        return F.linear(x, self.weight * self.mask, self.bias)
 
-
-class LKA(nn.Module):
-    """Eq. (15): depthwise, dilated depthwise, pointwise."""
-
-    def __init__(self, channels: int, k: int, d: int, dims: int):
-        super().__init__()
-        conv = _conv(dims)
-        dw = 2 * d - 1
-        dwd = math.ceil(k / d)
-        self.dw = conv(channels, channels, dw, padding=dw // 2, groups=channels)
-        self.dwd = conv(channels, channels, dwd, padding=(dwd // 2) * d, dilation=d, groups=channels)
-        self.pw = Pointwise(channels, channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pw(self.dwd(self.dw(x)))
+    def masked_zeros(self) -> int:
+        return int((self.mask == 0).sum())
 
 
 class MultiScaleLKA(nn.Module):
-    """Eq. (16): channel groups at different scales, each gated by a depthwise conv G_i."""
+    """Eqs. (15)-(16) on a channels-last map: per group, ``G_i(X_i) * PW_i(DWD_i(DW_i(X_i)))``."""
 
     def __init__(self, channels: int, dims: int, scales=SCALES):
         super().__init__()
+        self.splits = channel_splits(channels, len(scales))
+        ks, ds = [k for k, _ in scales], [d for _, d in scales]
         n = len(scales)
-        self.splits = [channels // n + (1 if i < channels % n else 0) for i in range(n)]
-        conv = _conv(dims)
-        self.lka = nn.ModuleList(LKA(c, k, d, dims) for c, (k, d) in zip(self.splits, scales, strict=True))
-        self.gate = nn.ModuleList(conv(c, c, 3, padding=1, groups=c) for c in self.splits)
+        self.dw = GroupedDepthwise(self.splits, [2 * d - 1 for d in ds], [1] * n, dims)  # eq. (15)
+        self.dwd = GroupedDepthwise(
+            self.splits, [math.ceil(k / d) for k, d in zip(ks, ds, strict=True)], ds, dims
+        )
+        self.pw = BlockDiagonal(self.splits)
+        self.gate = GroupedDepthwise(self.splits, [3] * n, [1] * n, dims)  # G_i, eq. (16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        parts = torch.split(x, self.splits, dim=1)
-        return torch.cat([g(p) * lka(p) for p, g, lka in zip(parts, self.gate, self.lka, strict=True)], 1)
+        x_cf = x.movedim(-1, 1)
+        large = self.pw(self.dwd(self.dw(x_cf)).movedim(1, -1))
+        return self.gate(x_cf).movedim(1, -1) * large
 
 
 class GSAU(nn.Module):
@@ -86,27 +134,38 @@ class GSAU(nn.Module):
 
     def __init__(self, channels: int, dims: int):
         super().__init__()
-        self.dw = _conv(dims)(channels, channels, 3, padding=1, groups=channels)
+        self.dw = GroupedDepthwise([channels], [3], [1], dims)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return a * self.dw(b)
+        return a * _conv(b, self.dw)
+
+
+class PairedPointwise(nn.Linear):
+    """Two 1x1 convs of one input (f1 and f2, or f4 and f5) as one ``Linear`` of twice the width;
+    each half initialised as its own ``nn.Linear(C, C)``."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, 2 * channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return super().forward(x).chunk(2, dim=-1)
 
 
 class MultiScaleBlock(nn.Module):
-    """Eqs. (11)-(14): one MSTLKA (dims=3) or MFTLKA (dims=2) layer with its GSAU."""
+    """Eqs. (11)-(14): one MSTLKA (dims=3) or MFTLKA (dims=2) layer with its GSAU, on (B, ..., C)."""
 
     def __init__(self, channels: int, dims: int):
         super().__init__()
-        self.norm1, self.norm2 = ChannelNorm(channels), ChannelNorm(channels)
-        self.f1, self.f2, self.f3 = (Pointwise(channels, channels) for _ in range(3))
-        self.f4, self.f5, self.f6 = (Pointwise(channels, channels) for _ in range(3))
+        self.norm1, self.norm2 = nn.LayerNorm(channels), nn.LayerNorm(channels)
+        self.f12, self.f45 = PairedPointwise(channels), PairedPointwise(channels)
+        self.f3, self.f6 = nn.Linear(channels, channels), nn.Linear(channels, channels)
         self.attention = MultiScaleLKA(channels, dims)
         self.gsau = GSAU(channels, dims)
         self.lambda1 = nn.Parameter(torch.tensor(0.1))
         self.lambda2 = nn.Parameter(torch.tensor(0.1))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        n = self.norm1(h)  # eq. (11)
-        h = h + self.lambda1 * self.f3(self.attention(self.f1(n)) * self.f2(n))  # eq. (12)
-        n = self.norm2(h)  # eq. (13)
-        return h + self.lambda2 * self.f6(self.gsau(self.f4(n), self.f5(n)))  # eq. (14)
+        f1, f2 = self.f12(self.norm1(h))  # eq. (11)
+        h = h + self.lambda1 * self.f3(self.attention(f1) * f2)  # eq. (12)
+        f4, f5 = self.f45(self.norm2(h))  # eq. (13)
+        return h + self.lambda2 * self.f6(self.gsau(f4, f5))  # eq. (14)

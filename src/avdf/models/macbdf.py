@@ -32,9 +32,10 @@ def _frame_head(dim: int) -> nn.Module:
 
 
 def fused_gate(w_v: torch.Tensor, w_a: torch.Tensor, v_map: torch.Tensor, a_map: torch.Tensor):
-    """Eqs. (17)-(18): x_fused = w_v * mean(V) + w_a * mean(A) per channel (B, D), and the gate
+    """Eqs. (17)-(18): x_fused = w_v * mean(V) + w_a * mean(A) per channel (B, D) of the channels-last
+    maps V (B, T, H, W, D) and A (B, T, F, D), and the gate
     2 sigmoid(x_fused) that scales each layer's output (the identity where x_fused = 0; paper-notes)."""
-    x_fused = w_v[:, None] * v_map.mean((2, 3, 4)) + w_a[:, None] * a_map.mean((2, 3))  # eq. (17)
+    x_fused = w_v[:, None] * v_map.mean((1, 2, 3)) + w_a[:, None] * a_map.mean((1, 2))  # eq. (17)
     return 2 * torch.sigmoid(x_fused)
 
 
@@ -94,9 +95,9 @@ class MACBDF(nn.Module):
         """Everything after the encoders. ``frames_from``: other (h_a, h_v) for the frame-level
         branches to read (OM-Pareto gives them their own copy of the features)."""
         b, _, d = h_a.shape
-        a_map = h_a.view(b, -1, FREQ_TOKENS, d).permute(0, 3, 1, 2)  # (B, D, T_a, 4)
-        g = self.video.grid
-        v_map = h_v.view(b, -1, g, g, d).permute(0, 4, 1, 2, 3)  # (B, D, T_v, grid, grid)
+        g = self.video.grid  # the maps keep the tokens' channels-last layout (avdf.models.blocks)
+        a_map = h_a.view(b, -1, FREQ_TOKENS, d)  # (B, T_a, 2, D)
+        v_map = h_v.view(b, -1, g, g, d)  # (B, T_v, grid, grid, D)
         pooled_a, pooled_v = h_a.mean(1), h_v.mean(1)
         z_a = nn.functional.normalize(self.project["audio"](pooled_a), dim=-1)
         z_v = nn.functional.normalize(self.project["video"](pooled_v), dim=-1)
@@ -111,9 +112,9 @@ class MACBDF(nn.Module):
         stacked = [pooled_a, pooled_v]
         for video_block, audio_block in zip(self.video_blocks, self.audio_blocks, strict=True):
             gate = fused_gate(w_v, w_a, v_map, a_map)
-            v_map = self._block(video_block, v_map) * gate[:, :, None, None, None]  # eq. (18)
-            a_map = self._block(audio_block, a_map) * gate[:, :, None, None]
-            stacked += [a_map.mean((2, 3)), v_map.mean((2, 3, 4))]
+            v_map = self._block(video_block, v_map) * gate[:, None, None, None, :]  # eq. (18)
+            a_map = self._block(audio_block, a_map) * gate[:, None, None, :]
+            stacked += [a_map.mean((1, 2)), v_map.mean((1, 2, 3))]
         fused = self.rfmf(torch.stack(stacked, 1))
         return {
             "logit": self.classifier(fused).squeeze(-1),
