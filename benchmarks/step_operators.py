@@ -4,16 +4,21 @@ On a GPU every operator is at least one kernel launch and its CPU-side dispatch:
 small operators is bound by the host, not the GPU (MACB-DF's step at c8ebd28: about 26,000 aten
 operators, 323 ms of CPU against 141 ms of GPU time on an H200). The count is a property of the
 code, not of the machine, so it is measured here on the CPU: one step of each method at the paper
-profile's sizes (``--profile``) and ``--batch`` clips (8), warmed up once, under torch.profiler;
-every ``aten::`` operator is counted, nested ones included, and the most frequent are listed.
+profile's sizes (``--profile``) and ``--batch`` clips (8), warmed up twice, under torch.profiler;
+every ``aten::`` operator is counted, nested ones included, and the most frequent are listed, with
+the step's time on this CPU. ``--compile`` adds MACB-DF with its dense parts under ``torch.compile``
+(encoders, multi-scale blocks, RFMF, heads; Inductor's own kernels are not aten operators), eager
+being the reference.
 Target for MACB-DF: <= 5,000.
-Usage: ``python benchmarks/step_operators.py [--methods macbdf ...] [--batch 8] [--profile paper]``.
+Usage: ``python benchmarks/step_operators.py [--methods macbdf ...] [--batch 8] [--profile paper]
+[--compile]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import time
 
 import torch
 from record import record
@@ -26,19 +31,50 @@ from avdf.train import make_optimizer, make_step
 TARGET = 5000
 
 
-def count(method: str, params: dict, n: int) -> collections.Counter:
-    """aten operators of one training step of ``method`` (after one step of warm-up)."""
+def compile_dense_parts(model: torch.nn.Module) -> None:
+    """``torch.compile`` MACB-DF's dense parts in place (encoders, multi-scale blocks, RFMF, heads);
+    the clustering, the objective and OM-Pareto stay eager."""
+    parts = [model.audio, model.video, *model.video_blocks, *model.audio_blocks, model.rfmf]
+    for part in parts + [model.classifier, model.frame_heads]:
+        part.compile()
+
+
+def count(method: str, params: dict, n: int, compiled: bool = False) -> tuple[collections.Counter, float]:
+    """aten operators of one training step of ``method`` (after two steps of warm-up, which compile
+    where ``compiled``), and the seconds of a step (mean of three)."""
     spec = InputSpec.of(params)
     train = TrainSpec.of(params, Run("ops", method, "default", 0), "ops", False)
     torch.manual_seed(0)
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
+    if compiled:
+        compile_dense_parts(model)
     step, trainable = make_step(train, model)
     opt = make_optimizer(trainable, 1e-4, 0.0, method)
     batch = model_sizes.one_batch(params, n)
-    step(batch, opt)
+    for _ in range(2):
+        step(batch, opt)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         step(batch, opt)
-    return collections.Counter(e.name for e in prof.events() if e.name.startswith("aten::"))
+    start = time.perf_counter()
+    for _ in range(3):
+        step(batch, opt)
+    seconds = (time.perf_counter() - start) / 3
+    return collections.Counter(e.name for e in prof.events() if e.name.startswith("aten::")), seconds
+
+
+def report(method: str, params: dict, batch: int, compiled: bool, top: int) -> dict:
+    """Count, print and return one method's figures."""
+    ops, seconds = count(method, params, batch, compiled)
+    total, how = sum(ops.values()), "compiled" if compiled else "eager"
+    passed = "PASS" if total <= TARGET else "FAIL"
+    verdict = f" (target <= {TARGET:,}: {passed})" if method == "macbdf" else ""
+    print(
+        f"{method} ({how}): {total:,} aten operators in one training step, batch {batch}, "
+        f"{seconds:.2f} s a step on this CPU{verdict}"
+    )
+    print("    most frequent: " + ", ".join(f"{name[6:]} {k}" for name, k in ops.most_common(top)))
+    suffix = "_compiled" if compiled else ""
+    return {f"{method}_aten_ops{suffix}": total, f"{method}_step_s{suffix}": round(seconds, 3)}
 
 
 def main() -> None:
@@ -47,19 +83,16 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--profile", default="paper", help="a workflow/profiles/ name ('' for params.yaml)")
     ap.add_argument("--top", type=int, default=12)
+    ap.add_argument(
+        "--compile", action="store_true", help="MACB-DF also with torch.compile, side by side (minutes)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(2)
     params = profile_params(args.profile or None)
     result = {"batch": args.batch, "profile": args.profile or "default"}
     for method in args.methods:
-        ops = count(method, params, args.batch)
-        total = sum(ops.values())
-        verdict = (
-            f" (target <= {TARGET:,}: {'PASS' if total <= TARGET else 'FAIL'})" if method == "macbdf" else ""
-        )
-        print(f"{method}: {total:,} aten operators in one training step, batch {args.batch}{verdict}")
-        print("    most frequent: " + ", ".join(f"{name[6:]} {k}" for name, k in ops.most_common(args.top)))
-        result[f"{method}_aten_ops"] = total
+        for compiled in (False, True) if args.compile and method == "macbdf" else (False,):
+            result.update(report(method, params, args.batch, compiled, args.top))
     record("step_operators", result)
 
 

@@ -64,6 +64,7 @@ SMALLEST = {
     "reproducible.py": ["--help"],
     "scale.py": ["--help"],
     "step_operators.py": ["--profile", "", "--batch", "2", "--methods", "ecapa_tdnn"],
+    "depthwise.py": ["--profile", "", "--batch", "2", "--repeats", "1"],
     "golden.py": ["--clips", "2", "--workers", "1"],
     "loader.py": ["--scale", "embedded", "--epochs", "1", "--steps", "1"],
     "million_rows.py": ["--sizes", "2000", "4000"],

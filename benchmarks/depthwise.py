@@ -1,0 +1,177 @@
+"""The forms of MACB-DF's multi-scale depthwise convolutions, side by side (issue 30, item 2).
+
+Eq. (16)'s attention (MSTLKA on video, MFTLKA on audio) is, per channel group i, a gate conv G_i and
+the large-kernel branch PW_i(DWD_i(DW_i(x))). Four forms of it, forward plus backward on this CPU,
+with the aten operators each dispatches and its largest difference from the paper's literal form:
+
+- ``per-group``: the literal form, three groups of three depthwise convs and a pointwise each (avdf
+  before issue 30);
+- ``masked``: avdf's form (avdf.models.blocks): one masked depthwise conv per kind, one
+  block-diagonal pointwise; the same function;
+- ``masked, contiguous``: the same on a channels-first contiguous copy of the map (avdf's maps are
+  channels-last views);
+- ``separable``: each group's k x k x k kernel replaced by (1, k, k) then (k, 1, 1), as the issue
+  suggests: fewer taps, but another function (rank-1 kernels), so no difference is printed; it is
+  not used.
+
+GPU figures: not measured here (no GPU in this run); ``benchmarks/gpu_check.sh`` would.
+Usage: ``python benchmarks/depthwise.py [--profile paper] [--batch 8] [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import time
+
+import torch
+from record import record
+from torch.nn import functional as F
+
+from avdf.config import profile_params
+from avdf.models.blocks import SCALES, MultiScaleLKA
+
+
+def own_kernel(layer, start: int, c: int, k: int, d: int, dims: int) -> torch.Tensor:
+    """Group's own (k,)*dims kernel, read out of the masked kernel of ``layer``."""
+    offset = (layer.weight.shape[-1] - ((k - 1) * d + 1)) // 2
+    taps = (slice(start, start + c), slice(None), *(slice(offset, offset + (k - 1) * d + 1, d),) * dims)
+    return layer.weight[taps]
+
+
+def per_group(lka: MultiScaleLKA, x: torch.Tensor) -> torch.Tensor:
+    """The literal eq. (16) on a channels-first map, with ``lka``'s weights."""
+    dims, conv = x.dim() - 2, F.conv3d if x.dim() == 5 else F.conv2d
+    out, start = [], 0
+    for c, (k, d) in zip(lka.splits, SCALES, strict=True):
+        part, bias = x[:, start : start + c], slice(start, start + c)
+        dw, dwd = (
+            own_kernel(lka.dw, start, c, 2 * d - 1, 1, dims),
+            own_kernel(lka.dwd, start, c, -(-k // d), d, dims),
+        )
+        h = conv(part, dw, lka.dw.bias[bias], padding=d - 1, groups=c)
+        h = conv(h, dwd, lka.dwd.bias[bias], padding=(-(-k // d) // 2) * d, dilation=d, groups=c)
+        h = torch.einsum("bc...,oc->bo...", h, lka.pw.weight[bias, bias]) + lka.pw.bias[bias].view(
+            -1, *(1,) * dims
+        )
+        gate = conv(
+            part, own_kernel(lka.gate, start, c, 3, 1, dims), lka.gate.bias[bias], padding=1, groups=c
+        )
+        out.append(gate * h)
+        start += c
+    return torch.cat(out, 1)
+
+
+def separable(lka: MultiScaleLKA, x: torch.Tensor, kernels: dict) -> torch.Tensor:
+    """Each group's 3-D kernels as (1, k, k) then (k, 1, 1) (video maps only)."""
+    out, start = [], 0
+    for c, (k, d) in zip(lka.splits, SCALES, strict=True):
+        part = x[:, start : start + c]
+        h = part
+        for name, size, dil in (("dw", 2 * d - 1, 1), ("dwd", -(-k // d), d)):
+            spatial, temporal = kernels[(name, start)]
+            h = F.conv3d(
+                h,
+                spatial,
+                padding=(0, (size // 2) * dil, (size // 2) * dil),
+                dilation=(1, dil, dil),
+                groups=c,
+            )
+            h = F.conv3d(h, temporal, padding=((size // 2) * dil, 0, 0), dilation=(dil, 1, 1), groups=c)
+        h = torch.einsum("bcthw,oc->bothw", h, lka.pw.weight[start : start + c, start : start + c])
+        out.append(F.conv3d(part, kernels[("gate", start)], padding=1, groups=c) * h)
+        start += c
+    return torch.cat(out, 1)
+
+
+def separable_kernels(lka: MultiScaleLKA) -> dict:
+    kernels, start = {}, 0
+    for c, (k, d) in zip(lka.splits, SCALES, strict=True):
+        for name, size in (("dw", 2 * d - 1), ("dwd", -(-k // d))):
+            kernels[(name, start)] = (
+                torch.randn(c, 1, 1, size, size) * 0.1,
+                torch.randn(c, 1, size, 1, 1) * 0.1,
+            )
+        kernels[("gate", start)] = torch.randn(c, 1, 3, 3, 3) * 0.1
+        start += c
+    return kernels
+
+
+def measure(fn, x: torch.Tensor, repeats: int) -> tuple[float, int]:
+    """Milliseconds of forward + backward (median of ``repeats``) and its aten operators."""
+
+    def once():
+        x.grad = None
+        fn(x).square().mean().backward()
+
+    once()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        once()
+    ops = sum(1 for e in prof.events() if e.name.startswith("aten::"))
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - start)
+    return 1000 * sorted(times)[len(times) // 2], ops
+
+
+def forms(lka: MultiScaleLKA, cl: torch.Tensor) -> dict:
+    """name -> (function of a leaf map giving a channels-first map, the map it reads)."""
+    cf = cl.movedim(-1, 1).contiguous().requires_grad_()
+    found = {
+        "per-group": (lambda x: per_group(lka, x), cf),
+        "masked": (lambda x: lka(x).movedim(-1, 1), cl),
+        "masked, contiguous": (lambda x: lka(x.movedim(1, -1)).movedim(-1, 1), cf),
+    }
+    if cl.dim() == 5:
+        kernels = separable_kernels(lka)
+        found["separable (another function)"] = (lambda x: separable(lka, x, kernels), cf)
+    return found
+
+
+def map_shapes(params: dict, batch: int) -> dict[str, tuple]:
+    """The channels-last maps MACB-DF's blocks see at ``params``' sizes: video (B, T, g, g, C) and
+    audio (B, T_a, 2, C), from one pass of its encoders."""
+    from avdf import model_sizes, models
+    from avdf.specs import InputSpec, ModelSpec
+
+    spec = InputSpec.of(params)
+    model = models.build("macbdf", spec.n_mels, ModelSpec.of(params), params["macbdf"]).eval()
+    with torch.no_grad():
+        h_a, h_v = model.encode(model_sizes.one_batch(params, 1))
+    g, dim = model.video.grid, h_a.shape[-1]
+    return {"video": (batch, h_v.shape[1] // (g * g), g, g, dim), "audio": (batch, h_a.shape[1] // 2, 2, dim)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="paper", help="a workflow/profiles/ name ('' for params.yaml)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    p = profile_params(args.profile or None)
+    maps = map_shapes(p, args.batch)
+    result = collections.OrderedDict(profile=args.profile or "default", batch=args.batch)
+    print(f"profile {result['profile']}, batch {args.batch}; forward + backward on this CPU")
+    for name, shape in maps.items():
+        lka = MultiScaleLKA(shape[-1], len(shape) - 2)
+        cl = torch.randn(*shape, requires_grad=True)
+        with torch.no_grad():
+            reference = per_group(lka, cl.movedim(-1, 1))
+        for form, (fn, x) in forms(lka, cl).items():
+            ms, ops = measure(fn, x, args.repeats)
+            with torch.no_grad():
+                diff = (
+                    "" if "another" in form else f", max |diff| {float((fn(x) - reference).abs().max()):.1e}"
+                )
+            print(f"  {name} {tuple(shape)} {form}: {ms:.2f} ms, {ops} aten operators{diff}")
+            key = form.split(" ")[0].strip(",") + ("_contiguous" if "contiguous" in form else "")
+            result[f"{name}_{key}_ms"], result[f"{name}_{key}_ops"] = round(ms, 3), ops
+    record("depthwise", dict(result))
+
+
+if __name__ == "__main__":
+    main()
