@@ -71,6 +71,7 @@ SMALLEST = {
     "model_sizes.py": ["--out", "{tmp}/model-sizes.md"],
     "om_pareto.py": ["--scales", "embedded", "--reps", "1"],
     "predict.py": None,  # needs a checkpoint: test_predict_benchmark_scores_a_clip
+    "predict_json.py": None,  # needs a checkpoint: test_predict_benchmark_scores_a_clip
     "preprocess.py": ["--clips", "1", "--seconds", "1", "--workers", "1", "--chain-only"],
     "record.py": None,  # the benchmarks' shared writer: every run above records through it
     "reference.py": ["docs/reference/table1.csv"],
@@ -108,6 +109,9 @@ def test_predict_benchmark_scores_a_clip(workflow, tmp_path):
     )
     assert run.returncode == 0, run.stdout[-1500:] + run.stderr[-1500:]
     assert "2 s 360p clip scored in" in run.stdout
+    sizes = _benchmark("predict_json.py", ["--checkpoint", str(checkpoint), "--seconds", "1", "2"], tmp_path)
+    assert sizes.returncode == 0, sizes.stdout[-1500:] + sizes.stderr[-1500:]
+    assert "--tracks makes the JSON" in sizes.stdout and "0 not scored" in sizes.stdout
 
 
 @pytest.mark.slow

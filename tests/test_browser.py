@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def test_report_opens_without_errors_and_every_figure_loads(workflow, browser):
     page.get_by_text("Results", exact=True).first.wait_for()
     page.screenshot(path=SHOTS / "report.png")
     shown = {}
-    for category in ("Figures", "Shortcut audit"):
+    for category in ("Figures", "Shortcut audit", "Error analysis"):
         page.get_by_text(category, exact=True).first.click()
         for row in page.locator("tr", has_text=".png").all():
             name = Path(row.locator("td").first.inner_text().strip()).name
@@ -110,3 +111,48 @@ def test_servers_listen_on_loopback_only(mlflow_ui):
     listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
     addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.splitlines()}
     assert addresses == {"127.0.0.1"}, listening
+
+
+def test_predict_report_shows_each_video_and_its_segments_match_the_json(workflow, browser, tmp_path):
+    """`avdf predict --report` on LAV-DF stand-in test clips (true segments from the manifest), a
+    DFDC stand-in clip and an unreadable file: no console error, every keyframe loads, and the
+    timeline's shaded segments are the JSON's, predicted and true. Segments are asked for at frame
+    probability 0 (every frame), so that there are some to compare whatever the tiny model learned."""
+    import json
+
+    import pandas as pd
+
+    lavdf = pd.read_csv(workflow / "data/manifests/synth_lavdf.csv")
+    fakes = lavdf[(lavdf["split"] == "test") & (lavdf["fake_periods"] != "[]")]["path"].head(2).tolist()
+    dfdc = pd.read_csv(workflow / "data/manifests/synth_dfdc.csv")
+    videos = [*fakes, dfdc[dfdc["split"] == "test"]["path"].iloc[0]]
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    out, report = tmp_path / "scores.json", REPO / "results/screenshots/predict_report.html"
+    ckpt = "runs/synth_dfdc/macbdf/default/seed0/model.pt"
+    cmd = ["avdf", "predict", *videos, str(tmp_path / "broken.mp4"), "--checkpoint", ckpt, "--out", str(out)]
+    cmd += ["--report", str(report), "--truth", "data/manifests/synth_lavdf.csv", "--segment-threshold", "0"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=workflow, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads(out.read_text())
+    problems: list[str] = []
+    page = _page(browser, problems)
+    page.goto(report.as_uri())
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    page.screenshot(path=SHOTS / "predict_report.png", full_page=True)
+    widths = page.evaluate("[...document.images].map(i => i.naturalWidth)")
+    assert len(widths) >= 3 and all(w > 0 for w in widths), widths
+    truth = dict(zip(lavdf["path"], lavdf["fake_periods"], strict=True))
+    for r in results[:-1]:
+        section = page.locator(f'section[data-path="{r["path"]}"]')
+        shown = section.locator("rect.predicted").evaluate_all(
+            "rs => rs.map(r => [+r.dataset.score, +r.dataset.start, +r.dataset.end])"
+        )
+        assert shown == [[round(v, 4) for v in s] for s in r["fake_segments"]] and shown, r["path"]
+        true_shown = section.locator("rect.truth").evaluate_all(
+            "rs => rs.map(r => [+r.dataset.start, +r.dataset.end])"
+        )
+        expected = json.loads(truth[r["path"]]) if r["path"] in truth else []
+        assert true_shown == expected, r["path"]
+    assert "broken.mp4" in page.locator("#not-scored").inner_text()
+    assert problems == []

@@ -26,7 +26,15 @@ TABLES = {  # avdf table NAME -> function of avdf.tables
     "localisation": "table_localisation",
 }
 STAGES = ("demux", "faces", "face-crops", "log-mel")
-USES_FFMPEG = ("synth", "predict", "audit", "demux", "faces", "face-crops")  # refused at start if it is unfit
+USES_FFMPEG = (
+    "synth",
+    "predict",
+    "errors",
+    "audit",
+    "demux",
+    "faces",
+    "face-crops",
+)  # refused at start if it is unfit
 
 
 def _json(text: str) -> dict:
@@ -78,6 +86,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--root", default=".", help="with --challenge: files are named relative to this folder")
     p.add_argument("--segment-threshold", type=float, default=0.5, help="fake segments: frame probability")
+    p.add_argument(
+        "--report", help="also write one self-contained HTML page: a timeline and keyframes per video"
+    )
+    p.add_argument(
+        "--truth", help="with --report: an avdf manifest whose fake_periods are drawn as true segments"
+    )
+    p.add_argument("--tracks", action="store_true", help="keep every frame's face box in the JSON (large)")
     p.add_argument("--merge-gap", type=float, default=0.0, help="fake segments: merge across gaps (s)")
     p.add_argument("--min-length", type=float, default=0.0, help="fake segments: drop shorter ones (s)")
 
@@ -90,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--report", help="where to write what ingest found (duplicates, missing files)")
+
+    p = command("errors", "timelines of the test clips the best model got most wrong", spec='{"runs": ...}')
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--table", required=True, help="results/table1.csv: which method is best")
+    p.add_argument("--manifest", required=True, help="the dataset's manifest (paths, fake_periods)")
+    p.add_argument("--out", required=True, help="CSV of the chosen clips")
+    p.add_argument("--png", required=True)
 
     p = command("audit", "shortcut audit of trivial predictors", spec='{"audit": {...}, "data_label": ...}')
     p.add_argument("--dataset", required=True)
@@ -160,14 +182,29 @@ def _predict(a):
     model, ckpt = predict.load(a.checkpoint, a.model_uri, a.tracking_uri)
     rule = {"threshold": a.segment_threshold, "merge_gap_s": a.merge_gap, "min_length_s": a.min_length}
     results = predict.predict(a.videos, model, ckpt, a.threads, rule, a.device)
+    if a.report:
+        from avdf import video_report
+
+        truth = video_report.truth_from_manifest(a.truth) if a.truth else None
+        detector = {
+            "source": a.checkpoint or a.model_uri,
+            **{k: ckpt.get(k) for k in ("method", "train_dataset")},
+        }
+        video_report.write_report(results, a.report, truth, detector)
     if not a.challenge:
-        predict.write(results, a.out)
+        predict.write(results, a.out, a.tracks)
     elif not a.out:
         raise SystemExit("avdf predict --challenge needs --out (the submission file)")
     else:
         for path in predict.write_submission(results, a.out, a.challenge, a.root):
             print(f"WARNING: {path} is not in the submission (not scored or not localised)", file=sys.stderr)
     return 1 if all("error" in r for r in results) else 0
+
+
+def _errors(a):
+    from avdf import error_analysis
+
+    error_analysis.analyse(a.dataset, a.table, a.manifest, a.spec, a.out, a.png)
 
 
 def _track_data(a):
@@ -304,6 +341,7 @@ HANDLERS = {
     "synth": _synth,
     "fetch": _fetch,
     "predict": _predict,
+    "errors": _errors,
     "track-data": _track_data,
     "ingest": _ingest,
     "audit": _audit,

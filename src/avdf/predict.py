@@ -12,7 +12,8 @@ trained on (the last one aligned to the end of the video), and per video the out
 - ``audio_score`` and ``video_score``: the branch scores, the mean sigmoid of each modality's
   frame-level head (MACB-DF only);
 - ``per_second``: for each second, the mean frame-level probability of each modality;
-- ``face_track``: the box followed in each frame (x1, y1, x2, y2), and which frames were keyframes;
+- ``face_track``: which frames were keyframes and, in memory and in the JSON with ``--tracks``, the
+  box followed in each frame (x1, y1, x2, y2): most of the file, so left out by default;
 - ``fake_segments``: ``[score, start_s, end_s]`` segments where the frame heads call the video fake
   (avdf.localisation.proposals over every window's frames; MACB-DF only).
 
@@ -92,6 +93,8 @@ def score_video(
         "windows": [{"start_s": s / fps, "prob_fake": float(p)} for s, p in zip(starts, probs, strict=True)],
         "duration_s": len(clip.crops) / fps,
         "start_s": clip.start_s,
+        "fps": fps,
+        "window_s": spec.window_s,
         "face_track": {
             "boxes": clip.track.boxes.round(1).tolist(),
             "keyframes": np.flatnonzero(clip.track.keyframes).tolist(),
@@ -167,13 +170,27 @@ def predict(
     return results
 
 
-def write(results: list[dict], out: str | None) -> None:
-    """JSON (everything) to ``out`` or stdout; a ``.csv`` ``out`` gets one row per video."""
+def without_tracks(results: list[dict]) -> list[dict]:
+    """The results without the per-frame face boxes (``avdf predict`` writes them with ``--tracks``)."""
+    slim = []
+    for r in results:
+        r = dict(r)
+        if "face_track" in r:
+            r["face_track"] = {k: v for k, v in r["face_track"].items() if k != "boxes"}
+        slim.append(r)
+    return slim
+
+
+def write(results: list[dict], out: str | None, tracks: bool = False) -> None:
+    """JSON (everything; the per-frame face boxes with ``tracks``) to ``out`` or stdout; a ``.csv``
+    ``out`` gets one row per video."""
     import json
     import sys
 
     from avdf import atomic
 
+    if not tracks:
+        results = without_tracks(results)
     if out and out.endswith(".csv"):
         import pandas as pd
 

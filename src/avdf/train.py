@@ -332,6 +332,7 @@ def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, va
     run, section = spec.run, specs.to_dict(spec.method)
     ckpt = {
         "method": run.method,
+        "train_dataset": run.dataset,
         "model": specs.to_dict(spec.model),
         "method_cfg": section,
         "variant": run.variant,

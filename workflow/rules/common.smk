@@ -143,6 +143,23 @@ TABLE_STUDY = {  # results/<table>.csv -> the study it reports
 TABLE_NAME = {"table1_quick": "table1", "table1_by_category": "table1_by_category", "table_localisation": "localisation"}
 
 
+def error_runs(dataset):
+    """Table 1's runs on ``dataset`` of its first seed: the error analysis looks at the best one."""
+    found = [e for e in studies.evals(config, "table1") if e.eval_dataset == dataset]
+    return [e for e in found if e.seed == found[0].seed]
+
+
+def errors_spec(dataset):
+    runs = {
+        e.method: {"checkpoint": layout.checkpoint(*e[:4]), "scores": layout.eval_scores(*e), "seed": e.seed}
+        for e in error_runs(dataset)
+    }
+    return as_json({"runs": runs, "count": config["report"]["error_clips"], "data_label": config["data_label"]})
+
+
+ERROR_DATASETS = sorted({e.eval_dataset for e in studies.evals(config, "table1")})
+
+
 def table_job_spec(table):
     """A table job's spec: its study's (studies.table_spec); the localisation table adds its rule."""
     spec = studies.table_spec(config, TABLE_STUDY[table])
@@ -174,6 +191,7 @@ def all_targets():
         "results/metrics.json",
         *[f"results/audit_{d}.csv" for d in DATASETS],
         *[f"results/audit_{d}.png" for d in DATASETS],
+        *[f"results/errors_{d}.png" for d in ERROR_DATASETS],
     ]
 
 

@@ -40,6 +40,27 @@ rule table:
         "avdf table {params.name} --out {output} --spec {params.spec} --runtime \"$AVDF_RUNTIME\" {input.evals} 2> {log}"
 
 
+rule errors:
+    input:
+        table="results/table1.csv",
+        manifest=layout.manifest("{dataset}"),
+        checkpoints=lambda wc: [layout.checkpoint(*e[:4]) for e in error_runs(wc.dataset)],
+        scores=lambda wc: [layout.eval_scores(*e) for e in error_runs(wc.dataset)],
+    output:
+        csv="results/errors_{dataset}.csv",
+        png=report("results/errors_{dataset}.png", caption="../report/errors.rst", category="Error analysis"),
+    params:
+        spec=lambda wc: errors_spec(wc.dataset),
+        code=code("avdf.error_analysis", "avdf.predict"),
+    conda:
+        "../../envs/avdf.yaml"
+    log:
+        "logs/tables/errors_{dataset}.log",
+    shell:
+        "avdf errors --dataset {wildcards.dataset} --table {input.table} --manifest {input.manifest}"
+        " --out {output.csv} --png {output.png} --spec {params.spec} 2> {log}"
+
+
 rule fig5_depth:
     input:
         evals=eval_files("fig5"),
