@@ -6,7 +6,7 @@ with the aten operators each dispatches and its largest difference from the pape
 
 - ``per-group``: the literal form, three groups of three depthwise convs and a pointwise each (avdf
   before issue 30);
-- ``masked``: avdf's form (avdf.models.blocks): one masked depthwise conv per kind, one
+- ``masked``: avdf's form (avdf.learning.models.blocks): one masked depthwise conv per kind, one
   block-diagonal pointwise; the same function;
 - ``masked, contiguous``: the same on a channels-first contiguous copy of the map (avdf's maps are
   channels-last views);
@@ -28,8 +28,8 @@ import torch
 from record import record
 from torch.nn import functional as F
 
-from avdf.config import profile_params
-from avdf.models.blocks import SCALES, MultiScaleLKA
+from avdf.contracts.config import profile_params
+from avdf.learning.models.blocks import SCALES, MultiScaleLKA
 
 
 def own_kernel(layer, start: int, c: int, k: int, d: int, dims: int) -> torch.Tensor:
@@ -133,8 +133,8 @@ def forms(lka: MultiScaleLKA, cl: torch.Tensor) -> dict:
 def map_shapes(params: dict, batch: int) -> dict[str, tuple]:
     """The channels-last maps MACB-DF's blocks see at ``params``' sizes: video (B, T, g, g, C) and
     audio (B, T_a, 2, C), from one pass of its encoders."""
-    from avdf import model_sizes, models
-    from avdf.specs import InputSpec, ModelSpec
+    from avdf.contracts.specs import InputSpec, ModelSpec
+    from avdf.learning import model_sizes, models
 
     spec = InputSpec.of(params)
     model = models.build("macbdf", spec.n_mels, ModelSpec.of(params), params["macbdf"]).eval()

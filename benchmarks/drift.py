@@ -29,7 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import REPO, tiny_params  # noqa: E402
 
-from avdf import numerics  # noqa: E402
+from avdf.contracts import numerics  # noqa: E402
 
 BASELINE_ISA = numerics.BASELINE_ISA  # what numerics.cpu_isa: baseline sets
 

@@ -1,7 +1,7 @@
 """Write (``--write``) or check the golden hashes of the embedded synthetic data.
 
 For every clip of every synthetic dataset in params.yaml (default seed), the sha256 of its
-rendered frames and audio and of the frames and audio decoded from its MP4 (avdf.data.golden).
+rendered frames and audio and of the frames and audio decoded from its MP4 (avdf.synthetic.golden).
 ``--write`` records them, with this machine and the package versions, in tests/golden/synthetic.json;
 without it, every clip is regenerated and compared, and each mismatch is named with the parts that
 differ. ``tests/test_golden.py`` checks a sample on every ``make test``.
@@ -19,9 +19,9 @@ from importlib import metadata
 
 import yaml
 
-from avdf import atomic
-from avdf.config import REPO_ROOT
-from avdf.data import golden
+from avdf.contracts import atomic
+from avdf.contracts.config import REPO_ROOT
+from avdf.synthetic import golden
 
 GOLDEN = REPO_ROOT / "tests" / "golden" / "synthetic.json"
 

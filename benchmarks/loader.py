@@ -3,10 +3,10 @@ second a MACB-DF training step consumes, measured side by side in one run on the
 
 The loader reads the cache format the workflow writes (face crops as JPEG at the rate a model
 samples, ``avdf.media.crop_cache``; float16 log-Mels as memory-mapped ``.npy``) through
-``avdf.clips.ClipSet`` and a ``DataLoader`` in the main process (``num_workers=0``, as training
+``avdf.data.clips.ClipSet`` and a ``DataLoader`` in the main process (``num_workers=0``, as training
 runs), with training-time window and frame sampling. The crops are a real face (scikit-image's
 ``astronaut``) shifted a little each frame, so JPEG decoding costs what it costs on real faces.
-The model side is ``avdf.steps.MACBDFStep`` (OM-Pareto on), one thread.
+The model side is ``avdf.learning.steps.MACBDFStep`` (OM-Pareto on), one thread.
 
 ``--scale embedded``: 2-s clips, 64-px crops, params.yaml's model. ``--scale paper``: 10-s clips
 at 224 px, 16 frames per 4-s window, and the paper profile's model (dim 256, depth 6, patch 32).
@@ -28,11 +28,12 @@ from PIL import Image
 from record import record
 from skimage import data as images
 
-from avdf import clips, models
-from avdf.config import profile_params
+from avdf.contracts.config import profile_params
+from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.data import clips
+from avdf.learning import models
+from avdf.learning.train import make_optimizer, make_step
 from avdf.media import crop_cache
-from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-from avdf.train import make_optimizer, make_step
 
 SCALES = {"embedded": (None, 2.0, 32), "paper": ("paper", 10.0, 32)}  # profile, clip seconds, clips
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from record import record
 
-from avdf.config import profile_params
+from avdf.contracts.config import profile_params
 
 SPLIT_SHARE = {"train": 746_180, "val": 57_340, "test": 343_240}
 TYPES = ("real", "visual_modified", "audio_modified", "both_modified")

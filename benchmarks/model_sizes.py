@@ -1,5 +1,5 @@
 """Parameter counts of every method's model at the embedded default and at the paper profile,
-written to docs/model-sizes.md (issue 16, item 4). Each is built by avdf.model_sizes exactly as
+written to docs/model-sizes.md (issue 16, item 4). Each is built by avdf.learning.model_sizes exactly as
 training builds it from the merged parameters.
 
     python benchmarks/model_sizes.py [--out docs/model-sizes.md]
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from avdf import atomic, model_sizes
-from avdf.config import REPO_ROOT, profile_params
+from avdf.contracts import atomic
+from avdf.contracts.config import REPO_ROOT, profile_params
+from avdf.learning import model_sizes
 
 PUBLISHED = {  # the published models' own counts, for the rows that reimplement one
     "ecapa_tdnn": "6.2 M (C = 512, 80 filterbanks; Desplanques et al. 2020, Table 1)",

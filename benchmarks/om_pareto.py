@@ -3,12 +3,12 @@
 Times three steps of the same MACB-DF model on the same batch:
 
 - plain: the summed loss L_m + L_u^audio + L_u^video, one backward pass;
-- avdf: OM-Pareto as avdf's trainer runs it (avdf.steps.MACBDFStep): one backward pass through
+- avdf: OM-Pareto as avdf's trainer runs it (avdf.learning.steps.MACBDFStep): one backward pass through
   the head gives each loss's gradient at the encoder features, one through the encoders applies
   the combined gradient;
 - mmpareto-style: the work pattern of MMPareto's public script: a backward pass per loss with
   ``retain_graph=True``, gradients cloned and gathered by parameter name, the same combination
-  (avdf.optim.om_pareto.combine) over each encoder's parameters, and a fourth backward pass of
+  (avdf.learning.optim.om_pareto.combine) over each encoder's parameters, and a fourth backward pass of
   the summed loss whose gradient norms rescale the result.
 
 Prints the median time of each and the ratios avdf/plain (target <= 1.3) and mmpareto/avdf
@@ -31,11 +31,11 @@ import time
 import torch
 import yaml
 
-from avdf import models
-from avdf.config import REPO_ROOT
-from avdf.optim import om_pareto
-from avdf.specs import ModelSpec, Run, TrainSpec
-from avdf.train import make_optimizer, make_step
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.specs import ModelSpec, Run, TrainSpec
+from avdf.learning import models
+from avdf.learning.optim import om_pareto
+from avdf.learning.train import make_optimizer, make_step
 
 
 def mmpareto_style_step(model, objective, batch, opt, cfg) -> None:

@@ -1,7 +1,7 @@
 """How long ``avdf predict`` takes for one 10 s 360p clip on this CPU, decoding and face tracking
 included (target: 2 s on 2 cores). Renders the clip (benchmarks/preprocess.py's 360p talking face),
 scores it with a checkpoint (``--checkpoint``; default: the first MACB-DF run under ``runs/``), and
-prints the time of each step of ``avdf.predict.score_video`` (profiled) and the total.
+prints the time of each step of ``avdf.evaluation.predict.score_video`` (profiled) and the total.
 Usage: ``python benchmarks/predict.py [--checkpoint runs/.../model.pt] [--seconds 10] [--reps 3]``.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from preprocess import SHAPES, render
 from record import record
 
-from avdf import predict
+from avdf.evaluation import predict
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from preprocess import SHAPES, render
 from record import record
 
-from avdf import predict, video_report
+from avdf.evaluation import predict, video_report
 
 
 def main() -> None:

@@ -35,13 +35,14 @@ import pandas as pd
 import yaml
 from record import record
 
-from avdf import atomic
-from avdf.config import REPO_ROOT, profile_params
-from avdf.data import manifest, synthetic
+from avdf.contracts import atomic
+from avdf.contracts.config import REPO_ROOT, profile_params
+from avdf.contracts.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec
+from avdf.data import manifest
 from avdf.media import demux, faces, ffmpeg
-from avdf.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec
 from avdf.stages import demux as demux_stage
 from avdf.stages import face_crops, face_tracks, log_mel
+from avdf.synthetic import generator as synthetic
 
 SHAPES = {"360p": (640, 360), "720p": (1280, 720), "portrait": (720, 1280)}
 

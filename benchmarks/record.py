@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from avdf import atomic, tracking
-from avdf.config import REPO_ROOT
-from avdf.specs import Runtime
+from avdf.contracts import atomic
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.specs import Runtime
+from avdf.learning import tracking
 
 
 def record(name: str, result: dict) -> Path:

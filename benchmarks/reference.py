@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avdf.config import REPO_ROOT
-from avdf.provenance import git_state
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.provenance import git_state
 
 REFERENCE = REPO_ROOT / "docs" / "reference" / "table1.csv"
-METRICS = ("acc", "acc_val", "auc", "eer", "ap")  # as avdf.metrics.METRICS
+METRICS = ("acc", "acc_val", "auc", "eer", "ap")  # as avdf.learning.metrics.METRICS
 FLOOR = 3.0  # points: about one test clip of 33
 
 

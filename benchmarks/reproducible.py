@@ -20,7 +20,7 @@ from pathlib import Path
 
 from record import record
 
-from avdf.config import REPO_ROOT
+from avdf.contracts.config import REPO_ROOT
 
 TABLES = ("results/table1.csv", "results/table2.csv")
 

@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from avdf import atomic
-from avdf.config import REPO_ROOT, profile_params
+from avdf.contracts import atomic
+from avdf.contracts.config import REPO_ROOT, profile_params
 from avdf.media import ffmpeg
 
 STAGES = {  # rule (logs/bench/<rule>/) -> stage, and the folders whose bytes it writes
@@ -206,7 +206,7 @@ def job_threads(rule: str) -> int:
 def processed_share(folder: Path, rule: str, clips: int) -> float:
     """The share of the clips a stage's last run processed itself: a run resumed after a kill
     reuses what the killed one finished, and its seconds cover only the rest. From the jobs' logs
-    (avdf.stage_runner's "n ok, n rejected, n reused"; synthesis's "made/to make clips"); by clip
+    (avdf.contracts.stage_runner's "n ok, n rejected, n reused"; synthesis's "made/to make clips"); by clip
     count, so approximate where clips' lengths differ. 1.0 where a log says nothing."""
     made, reused = 0, 0
     for log in (folder / "logs" / rule).glob("*.log"):
@@ -279,9 +279,9 @@ def flops_per_clip() -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from avdf import models
-    from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-    from avdf.train import make_optimizer, make_step
+    from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+    from avdf.learning import models
+    from avdf.learning.train import make_optimizer, make_step
 
     params, batch = profile_params("paper"), 2
     spec = InputSpec.of(params)

@@ -23,10 +23,10 @@ import time
 import torch
 from record import record
 
-from avdf import model_sizes, models
-from avdf.config import profile_params
-from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-from avdf.train import make_optimizer, make_step
+from avdf.contracts.config import profile_params
+from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.learning import model_sizes, models
+from avdf.learning.train import make_optimizer, make_step
 
 TARGET = 5000
 

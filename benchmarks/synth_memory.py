@@ -24,7 +24,7 @@ RENDER = """
 import hashlib, json, resource, sys
 from pathlib import Path
 import numpy as np
-from avdf.data import synthetic
+from avdf.synthetic import generator as synthetic
 from avdf.media import ffmpeg
 way, seconds, width, height, fps, dest = sys.argv[1:7]
 cfg = {"seed": 20250512, "duration_s": float(seconds), "fps": int(fps), "sample_rate": 16000,

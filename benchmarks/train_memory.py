@@ -7,7 +7,7 @@ the model at the paper profile's sizes, one training step (the method's own step
 contrastive terms) on random inputs, then the process's peak RSS (``ru_maxrss``) and, apart, the
 RSS before the step (the interpreter, torch and the model). On a GPU the activations are the GPU
 memory a batch needs; on this CPU they are RAM. ``--micro-batches 0 8`` measures each batch also
-in slices of 8 clips (``train.micro_batch``, avdf.steps: the same batch and gradient, the
+in slices of 8 clips (``train.micro_batch``, avdf.learning.steps: the same batch and gradient, the
 activations of 8 clips at a time).
 Usage: ``python benchmarks/train_memory.py [--batches 8 32] [--micro-batches 0 8] [--methods macbdf ...]``.
 """
@@ -21,14 +21,15 @@ import sys
 
 from record import record
 
-from avdf.config import profile_params
+from avdf.contracts.config import profile_params
 
 STEP = """
 import json, resource, sys, torch
-from avdf import methods, models, specs
-from avdf.config import profile_params
-from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-from avdf.train import make_optimizer, make_step
+from avdf.contracts import methods, specs
+from avdf.learning import models
+from avdf.contracts.config import profile_params
+from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.learning.train import make_optimizer, make_step
 torch.set_num_threads(2)
 method, batch, micro = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 params = profile_params("paper")

@@ -1,7 +1,7 @@
 """MACB-DF training throughput at paper-scale inputs, through the real data path.
 
 Writes a cache of clips as the preprocessing stages write it (uint8 face crops and float16
-log-Mels, ``.npy``), memory-mapped by the training loader (avdf.clips.ClipSet, DataLoader
+log-Mels, ``.npy``), memory-mapped by the training loader (avdf.data.clips.ClipSet, DataLoader
 workers), and trains MACB-DF on it with and without OM-Pareto, side by side in one run. Reports:
 
 - clips per second with and without OM-Pareto, and their ratio;
@@ -32,13 +32,14 @@ import torch
 import yaml
 from record import record
 
-from avdf import clips, models, placement
-from avdf.config import REPO_ROOT
-from avdf.data import synthetic
-from avdf.distributed import Context
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.data import clips
+from avdf.learning import models, placement
+from avdf.learning.distributed import Context
+from avdf.learning.train import accelerator, make_optimizer, make_step, to_device
 from avdf.media import crop_cache
-from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-from avdf.train import accelerator, make_optimizer, make_step, to_device
+from avdf.synthetic import generator as synthetic
 
 SCALES = {  # frames, face side, seconds of audio, batch size, model overrides (None: the paper profile's)
     "paper": (16, 224, 4.0, 32, None),

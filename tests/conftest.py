@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import yaml
 
-from avdf.data import synthetic
+from avdf.contracts.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
 from avdf.media.faces import FaceTracker
 from avdf.media.ffmpeg import encode_clip
-from avdf.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
 from avdf.stages import demux, face_crops, face_tracks, log_mel
+from avdf.synthetic import generator as synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,7 +75,7 @@ def bad_clips(tmp_path_factory, tiny_synth_cfg) -> dict[str, Path]:
     return out
 
 
-# Specs of the preprocessing stages at test sizes (avdf.specs): 32-pixel crops, the tracker as
+# Specs of the preprocessing stages at test sizes (avdf.contracts.specs): 32-pixel crops, the tracker as
 # params.yaml sets it but without scaling frames down for detection.
 FACES = FacesSpec(
     keyframe_interval=10,

@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 from conftest import demux_spec
 
-from avdf import audit
-from avdf.data import manifest, synthetic
+from avdf.data import manifest
+from avdf.evaluation import audit
 from avdf.media.ffmpeg import encode_clip
 from avdf.media.silence import leading_silence
 from avdf.stages import demux
+from avdf.synthetic import generator as synthetic
 
 
 def test_leading_silence_is_measured():

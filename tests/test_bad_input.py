@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import demux_spec, run_stages
 
-from avdf import stage_runner
+from avdf.contracts import stage_runner
 from avdf.data import manifest
 from avdf.media import crop_cache, demux, ffmpeg
 from avdf.stages import demux as demux_stage

@@ -7,10 +7,10 @@ import pandas as pd
 import torch
 from conftest import FACES, LOG_MEL, run_stages, tiny_params, train_spec
 
-from avdf import clip_pipeline, clips, models, train
-from avdf.data import manifest
+from avdf.contracts.specs import DemuxSpec, InputSpec
+from avdf.data import clip_pipeline, clips, manifest
+from avdf.learning import models, train
 from avdf.media import crop_cache, faces, ffmpeg
-from avdf.specs import DemuxSpec, InputSpec
 
 
 def _with_leading_silence(face_clip, path, seconds=0.4):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from avdf import atomic, stage_runner
+from avdf.contracts import atomic, stage_runner
 from avdf.media.ffmpeg import MediaError
 
 CLIPS = [("a", "a.mp4"), ("bad", "bad.mp4"), ("b", "b.mp4")]
@@ -27,7 +27,7 @@ def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
         index,
         params,
         shard,
-        code="avdf.stage_runner",
+        code="avdf.contracts.stage_runner",
     )
 
 

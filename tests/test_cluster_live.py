@@ -28,7 +28,7 @@ import yaml
 from conftest import REPO, mlflow_server, snakemake, tiny_params
 from mlflow.tracking import MlflowClient
 
-from avdf import layout, studies
+from avdf.contracts import layout, studies
 
 pytestmark = pytest.mark.cluster
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import REPO, snakemake, tiny_params
 
-from avdf import fingerprints, numerics, specs, studies
+from avdf.contracts import fingerprints, numerics, specs, studies
 from avdf.media.faces import FaceTracker
 
 PREPROCESS = {
@@ -152,14 +152,14 @@ def test_editing_the_face_tracker_reruns_face_tracks_and_what_follows(workflow, 
 
 @pytest.mark.slow
 def test_editing_a_module_of_the_tables_reruns_only_tables(workflow, tmp_path):
-    done = rules_of(planned(workflow, snakefile=_copy_with_edit(tmp_path, "avdf.paper")))
+    done = rules_of(planned(workflow, snakefile=_copy_with_edit(tmp_path, "avdf.reporting.paper")))
     assert "table" in done and done <= TABLES
 
 
 @pytest.mark.slow
 def test_editing_the_training_specs_reruns_training_not_preprocessing(workflow, tmp_path):
     """A training field, or a new method, must not rerun hours of face tracking at real scale."""
-    done = rules_of(planned(workflow, snakefile=_copy_with_edit(tmp_path, "avdf.specs")))
+    done = rules_of(planned(workflow, snakefile=_copy_with_edit(tmp_path, "avdf.contracts.specs")))
     assert {"train", "table"} <= done
     assert not done & {"synth", "ingest", "demux_shard", "faces_shard", "face_crops_shard", "log_mel_shard"}
 
@@ -167,20 +167,30 @@ def test_editing_the_training_specs_reruns_training_not_preprocessing(workflow, 
 def test_preprocessing_code_leaves_out_the_model_and_training_specs():
     for stage in ("demux", "face_tracks", "face_crops", "log_mel"):
         closure = set(fingerprints.closure([f"avdf.stages.{stage}"]))
-        assert "avdf.input_specs" in closure, stage
-        assert not closure & {"avdf.specs", "avdf.methods", "avdf.train", "avdf.models"}, stage
+        assert "avdf.contracts.input_specs" in closure, stage
+        assert not closure & {
+            "avdf.contracts.specs",
+            "avdf.contracts.methods",
+            "avdf.learning.train",
+            "avdf.learning.models",
+        }, stage
 
 
 def test_fingerprints_follow_imports_inside_functions_too():
-    closure = set(fingerprints.closure(["avdf.train"]))
-    assert {"avdf.evaluate", "avdf.frame_level", "avdf.models.macbdf", "avdf.losses.macl"} <= closure
-    assert "avdf.tables" not in closure and "avdf.media.faces" not in closure
+    closure = set(fingerprints.closure(["avdf.learning.train"]))
+    assert {
+        "avdf.evaluation.evaluate",
+        "avdf.evaluation.frame_level",
+        "avdf.learning.models.macbdf",
+        "avdf.learning.losses.macl",
+    } <= closure
+    assert "avdf.reporting.tables" not in closure and "avdf.media.faces" not in closure
     faces_only = {"avdf.media.faces"}
     assert faces_only <= set(fingerprints.closure(["avdf.stages.face_tracks"]))
     for stage in ("demux", "face_crops", "log_mel"):
         assert not faces_only & set(fingerprints.closure([f"avdf.stages.{stage}"])), stage
-    assert "avdf.paper" not in fingerprints.closure(
-        ["avdf.train", "avdf.evaluate", "avdf.stages.face_tracks"]
+    assert "avdf.reporting.paper" not in fingerprints.closure(
+        ["avdf.learning.train", "avdf.evaluation.evaluate", "avdf.stages.face_tracks"]
     )
 
 
@@ -200,15 +210,15 @@ def test_the_package_has_no_import_cycles():
     for module in graph:
         if module not in state:
             visit(module, [module])
-    assert "avdf.frame_level" in graph and not cycles
+    assert "avdf.evaluation.frame_level" in graph and not cycles
 
 
 def test_no_module_tests_a_method_name_outside_the_registry():
-    """A method's facts live in avdf.methods; the model factory alone maps names to classes."""
+    """A method's facts live in avdf.contracts.methods; the model factory alone maps names to classes."""
     allowed = {"methods.py", "paper.py", "__init__.py"}
     found = []
     for path in sorted((REPO / "src" / "avdf").rglob("*.py")):
-        if path.name in allowed and path.parent.name in ("avdf", "models"):
+        if path.name in allowed and path.parent.name in ("contracts", "reporting", "models"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Compare) and any(
@@ -241,8 +251,8 @@ def test_the_window_is_its_own_key_not_the_generators():
 
 def test_constructors_take_the_spec_without_defaults_of_their_own():
     assert list(inspect.signature(FaceTracker).parameters) == ["spec", "device"]
-    from avdf.models.baselines import AASIST, ECAPATDNN, MCL
-    from avdf.models.macbdf import MACBDF
+    from avdf.learning.models.baselines import AASIST, ECAPATDNN, MCL
+    from avdf.learning.models.macbdf import MACBDF
 
     for cls in (MACBDF, MCL, ECAPATDNN, AASIST):
         defaults = [p for p in inspect.signature(cls).parameters.values() if p.default is not p.empty]

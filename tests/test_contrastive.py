@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 
-from avdf.losses import contrastive
-from avdf.losses.infonce import InfoNCE
-from avdf.losses.siglip import SigLIP
-from avdf.losses.supcon import SupCon
-from avdf.losses.svr import SVR, DynamicRadius
+from avdf.learning.losses import contrastive
+from avdf.learning.losses.infonce import InfoNCE
+from avdf.learning.losses.siglip import SigLIP
+from avdf.learning.losses.supcon import SupCon
+from avdf.learning.losses.svr import SVR, DynamicRadius
 
 A = [[1.0, 0.0], [0.0, 1.0]]  # audio embeddings of two clips (unit norm)
 V = [[0.6, 0.8], [1.0, 0.0]]  # video embeddings
@@ -141,7 +141,7 @@ def test_supcon_queue_adds_negatives_only_after_warmup():
 def test_every_objective_builds_from_params_and_trains():
     import yaml
 
-    from avdf.config import REPO_ROOT
+    from avdf.contracts.config import REPO_ROOT
 
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     z_a = torch.nn.functional.normalize(torch.randn(4, 8, requires_grad=True), dim=1)
@@ -156,7 +156,7 @@ def test_every_objective_builds_from_params_and_trains():
 def test_no_weight_decay_on_temperatures_biases_and_scalars():
     """AdamW with weight decay alone (no gradient) shrinks the decayed weights and leaves SigLIP's t
     and b, biases and norm gains where they are (open_clip's exclusion)."""
-    from avdf.train import make_optimizer
+    from avdf.learning.train import make_optimizer
 
     siglip = contrastive.build("siglip", 8, {}, {"siglip_t0": 2.3, "siglip_b0": -10.0}, 4)
     layer = torch.nn.Linear(8, 8)

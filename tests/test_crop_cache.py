@@ -6,9 +6,9 @@ from conftest import FACES, LOG_MEL, demux_spec
 from PIL import Image
 from skimage import data as images
 
-from avdf import clips
+from avdf.contracts.specs import InputSpec
+from avdf.data import clips
 from avdf.media import crop_cache
-from avdf.specs import InputSpec
 
 
 def _paper_spec() -> InputSpec:

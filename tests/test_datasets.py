@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import demux_spec
 
-from avdf import stage_runner
+from avdf.contracts import stage_runner
 from avdf.data import defakeavmit, dfdc, fetch, lavdf, manifest, sources
 from avdf.stages import demux
 

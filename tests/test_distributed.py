@@ -1,4 +1,4 @@
-"""Data-parallel training (avdf.distributed): 2 processes on CPU with gloo against 1 process with
+"""Data-parallel training (avdf.learning.distributed): 2 processes on CPU with gloo against 1 process with
 the same global batch. Stated tolerance: losses, logits, parameters and the negative queues
 within 1e-4 (relative and absolute) after 3 steps, dropout off (its masks are other random draws).
 
@@ -17,10 +17,10 @@ import torch
 import yaml
 from conftest import train_spec
 
-from avdf import distributed, models
-from avdf.config import REPO_ROOT
-from avdf.specs import ModelSpec
-from avdf.train import make_step
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.specs import ModelSpec
+from avdf.learning import distributed, models
+from avdf.learning.train import make_step
 
 STEPS, GLOBAL_BATCH = 3, 8
 

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from avdf.models.blocks import MultiScaleLKA
-from avdf.models.fusion import ClusterDistance, FusionWeights
-from avdf.models.macbdf import fused_gate
+from avdf.learning.models.blocks import MultiScaleLKA
+from avdf.learning.models.fusion import ClusterDistance, FusionWeights
+from avdf.learning.models.macbdf import fused_gate
 
 
 def test_eq9_composite_distance_by_hand():

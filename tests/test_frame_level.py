@@ -7,9 +7,9 @@ import pandas as pd
 import torch
 from conftest import FACES, LOG_MEL
 
-from avdf import frame_level
-from avdf.evaluate import outputs
-from avdf.specs import DemuxSpec, InputSpec
+from avdf.contracts.specs import DemuxSpec, InputSpec
+from avdf.evaluation import frame_level
+from avdf.evaluation.evaluate import outputs
 
 
 def test_inside_half_open_periods():

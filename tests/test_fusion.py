@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from sklearn.metrics import silhouette_score
 
-from avdf.models.fusion import ClusterDistance, kmeans, silhouette
+from avdf.learning.models.fusion import ClusterDistance, kmeans, silhouette
 
 
 def _blobs(centres, n=10, spread=0.05, seed=0):

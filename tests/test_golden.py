@@ -1,6 +1,6 @@
 """The embedded synthetic data are the same on this machine as when tests/golden/synthetic.json was
 recorded: a sample of clips (the first of each category of every family) is regenerated and its
-rendered and decoded frames and audio are hashed (avdf.data.golden)."""
+rendered and decoded frames and audio are hashed (avdf.synthetic.golden)."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from avdf.data import golden
+from avdf.synthetic import golden
 
 GOLDEN = json.loads((REPO / "tests" / "golden" / "synthetic.json").read_text())
 
@@ -44,16 +44,16 @@ def test_a_difference_names_the_clip_and_the_part():
 
 @pytest.mark.slow
 def test_the_fake_audio_sample_renders_the_same_under_every_instruction_set_setting():
-    """Each setting of avdf.numerics.emulated_cpus makes PyTorch, MKL, OpenBLAS or NumPy take another
+    """Each setting of numerics.emulated_cpus makes PyTorch, MKL, OpenBLAS or NumPy take another
     CPU's code path on this one; the generator must render the same bits under each (issue 31: the
     Griffin-Lim vocoder, then on MKL's FFT, rendered other audio on an Intel AVX-512 CPU)."""
     import os
     import subprocess
     import sys
 
-    from avdf import numerics
+    from avdf.contracts import numerics
 
-    command = [sys.executable, "-m", "avdf.data.golden", str(REPO / "params.yaml")]
+    command = [sys.executable, "-m", "avdf.synthetic.golden", str(REPO / "params.yaml")]
     found = {}
     for name, switches in numerics.emulated_cpus().items():
         out = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, **switches))
@@ -73,7 +73,7 @@ def test_the_generator_computes_without_pytorch_or_mkl():
     import sys
 
     code = (
-        "import sys; import avdf.data.synthetic, avdf.data.golden; "
+        "import sys; import avdf.synthetic.generator, avdf.synthetic.golden; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchaudio')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,9 +1,9 @@
-"""Localisation metrics (avdf.localisation) on cases computed by hand from the benchmark's rules."""
+"""Localisation metrics (evaluation.localisation) on cases computed by hand from the benchmark's rules."""
 
 import numpy as np
 import pytest
 
-from avdf import localisation as loc
+from avdf.evaluation import localisation as loc
 
 # file a: two fake segments; its proposals hit the first exactly and the second at IoU 0.9.
 # file b: a real clip with one (false) proposal. Ranked: 0.9 (a), 0.8 (b), 0.7 (a).

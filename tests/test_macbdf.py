@@ -8,11 +8,12 @@ import torch
 import yaml
 from conftest import train_spec
 
-from avdf import methods, models
-from avdf.config import REPO_ROOT
-from avdf.models.blocks import SCALES, MultiScaleBlock, MultiScaleLKA
-from avdf.specs import ModelSpec
-from avdf.train import make_step
+from avdf.contracts import methods
+from avdf.contracts.config import REPO_ROOT
+from avdf.contracts.specs import ModelSpec
+from avdf.learning import models
+from avdf.learning.models.blocks import SCALES, MultiScaleBlock, MultiScaleLKA
+from avdf.learning.train import make_step
 
 PARAMS = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
 PARAMS["model"].update(dim=32, depth=1, dropout=0.0)
@@ -191,7 +192,7 @@ def test_the_second_pass_of_gradient_caching_replays_the_first_passs_dropout():
 def test_windows_scored_a_few_at_a_time_score_as_in_one_batch():
     """Runtime.scoring_batch (train.micro_batch where set) changes memory only: in eval mode each
     window's outputs do not depend on the others scored with it."""
-    from avdf import evaluate
+    from avdf.evaluation import evaluate
 
     torch.manual_seed(0)
     model = models.build("macbdf", 64, ModelSpec.of(PARAMS), PARAMS["macbdf"])

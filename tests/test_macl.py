@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from avdf.losses.adaptive_temperature import AdaptiveTemperature
-from avdf.losses.macl import MACL, margin_nce
+from avdf.learning.losses.adaptive_temperature import AdaptiveTemperature
+from avdf.learning.losses.macl import MACL, margin_nce
 
 
 def test_margin_nce_hand_computed():
@@ -127,7 +127,7 @@ def test_temperature_equations():
 
 def test_unimodal_loss_is_sample_plus_frame_bce():
     """Eqs. (19)-(20) for one modality: BCE of the mean frame logit plus the mean frame-level BCE."""
-    from avdf.losses.macbdf_objective import unimodal_loss
+    from avdf.learning.losses.macbdf_objective import unimodal_loss
 
     frames = torch.tensor([[0.0, 2.0]])  # one clip, two frames
     y = torch.tensor([1.0])

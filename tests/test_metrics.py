@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from avdf.metrics import auc_by_category, binary_metrics, bootstrap_auc_ci, decision_threshold, eer
+from avdf.learning.metrics import auc_by_category, binary_metrics, bootstrap_auc_ci, decision_threshold, eer
 
 
 def test_eer_hand_computed():
@@ -60,7 +60,7 @@ def test_bootstrap_interval_covers_chance_for_identical_classes():
 def test_fast_auc_and_ap_match_scikit_learn_with_ties():
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    from avdf.metrics import auc, average_precision
+    from avdf.learning.metrics import auc, average_precision
 
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -85,7 +85,7 @@ def test_eer_matches_the_quadratic_definition():
 
 
 def test_seed_mean_interval_contains_the_seed_mean_and_narrows_with_more_clips():
-    from avdf.metrics import bootstrap_seed_mean_ci
+    from avdf.learning.metrics import bootstrap_seed_mean_ci
 
     rng = np.random.default_rng(2)
 
@@ -127,7 +127,7 @@ def test_eer_equals_asvspoof_without_ties_and_differs_on_ties_as_documented():
 
 
 def test_a_variant_is_called_different_from_the_full_model_only_when_the_intervals_part():
-    from avdf.tables import against_full_model
+    from avdf.reporting.tables import against_full_model
 
     table = pd.DataFrame(
         {

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from avdf import methods, models, steps
-from avdf.models.transformer import Block, Dropout
+from avdf.contracts import methods
+from avdf.learning import models, steps
+from avdf.learning.models.transformer import Block, Dropout
 
 CFG = {"dim": 32, "depth": 1, "heads": 4, "dropout": 0.0, "attn_dropout": 0.0}
 CFG |= {"patch": 16, "visual_stem": "conv", "visual_init": "", "crop_size": 64}  # 4 x 4 visual tokens
@@ -183,7 +184,7 @@ def test_pretrained_visual_weights_load_only_when_given(tmp_path, monkeypatch):
     neither is refused by name; no init leaves the random weights."""
     from torchvision.models import ResNet18_Weights, resnet18
 
-    from avdf.models import encoders
+    from avdf.learning.models import encoders
 
     cfg = CFG | {"crop_size": 64, "patch": 32, "visual_stem": "resnet18"}
     source = models.build("visual_only", 32, cfg)

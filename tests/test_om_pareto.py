@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from avdf.optim.om_pareto import OMParetoConfig, closed_form_alpha, combine, pgd_alpha
+from avdf.learning.optim.om_pareto import OMParetoConfig, closed_form_alpha, combine, pgd_alpha
 
 
 def test_pgd_alpha_matches_the_two_vector_min_norm_solution():

@@ -4,8 +4,9 @@ batch of 224-px crops on CPU, so a shape error at real sizes cannot land (issue 
 import pytest
 import torch
 
-from avdf import methods, model_sizes, train
-from avdf.config import profile_params
+from avdf.contracts import methods
+from avdf.contracts.config import profile_params
+from avdf.learning import model_sizes, train
 
 PAPER = profile_params("paper")
 pytestmark = pytest.mark.slow  # about 25 s on 2 cores: make test, not make test-fast

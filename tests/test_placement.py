@@ -4,7 +4,7 @@ With ``torch.set_default_device("meta")`` while the model and the data stay on t
 step, loss, model or optimiser makes without ``device=`` lands on ``meta`` and mixing it with the
 CPU tensors fails, exactly as a CPU tensor made inside a CUDA step fails there (MACB-DF's MACL did:
 ``torch.eye(b)`` and ``torch.tensor(tau0)``). The memory layout is chosen per module kind
-(avdf.placement), which ``Module.to(channels_last)`` could not do for MACB-DF's rank-5 weights."""
+(avdf.learning.placement), which ``Module.to(channels_last)`` could not do for MACB-DF's rank-5 weights."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import contextlib
 import pytest
 import torch
 
-from avdf import methods, model_sizes, models, placement, studies
-from avdf.config import profile_params
-from avdf.specs import InputSpec, ModelSpec, Run, TrainSpec
-from avdf.train import make_optimizer, make_step
+from avdf.contracts import methods, studies
+from avdf.contracts.config import profile_params
+from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.learning import model_sizes, models, placement
+from avdf.learning.train import make_optimizer, make_step
 
 PARAMS = profile_params(None)
 
@@ -94,8 +95,8 @@ def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
 @pytest.mark.parametrize(("method", "variant"), _cases())
 def test_a_training_step_and_scoring_run_on_cuda(method, variant):
     """The same steps on a GPU, placed as training places them (bf16 autocast as train.bf16)."""
-    from avdf.distributed import Context, to_device
-    from avdf.train import accelerator
+    from avdf.learning.distributed import Context, to_device
+    from avdf.learning.train import accelerator
 
     params = studies.apply_variant(PARAMS, variant)
     spec = InputSpec.of(params)

@@ -4,7 +4,7 @@ settings on real-shaped synthetic clips, one seed, one epoch. The full rehearsal
 import yaml
 from conftest import REPO, snakemake
 
-from avdf.config import profile_params
+from avdf.contracts.config import profile_params
 
 PROFILE = REPO / "workflow/profiles/rehearsal"
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import tracker
 
-from avdf.data import synthetic
 from avdf.data.fakeavceleb import read_metadata
 from avdf.media import ffmpeg
+from avdf.synthetic import generator as synthetic
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_frames_can_be_landscape_or_portrait_with_the_face_at_the_same_scale():
     side, centred; a square frame is unchanged by the (width, height) form."""
     import numpy as np
 
-    from avdf.data.portraits import HeadMotion, identity_portrait, view
+    from avdf.synthetic.portraits import HeadMotion, identity_portrait, view
 
     src = identity_portrait("astronaut", False, np.ones(3))
     still = HeadMotion.sample(np.random.default_rng(0))
@@ -125,8 +125,8 @@ def test_a_real_shaped_family_varies_size_rate_duration_and_balance(tmp_path, ti
     in FakeAVCeleb's proportions (each at least once), and leading silence on fakes only."""
     import numpy as np
 
-    from avdf.data.synthetic import category_counts, generate, plan
     from avdf.media import ffmpeg
+    from avdf.synthetic.generator import category_counts, generate, plan
 
     cfg = tiny_synth_cfg | {"real_shape": REAL_SHAPE, "faulty_clips": 0, "identities": 4}
     counts = category_counts(cfg)

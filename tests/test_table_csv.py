@@ -11,9 +11,10 @@ import pytest
 import yaml
 from conftest import snakemake, tiny_params
 
-from avdf import layout, tables
+from avdf.contracts import layout
 from avdf.data import manifest, table_csv
 from avdf.data.fakeavceleb import MetadataError
+from avdf.reporting import tables
 
 GOOD = """path,label,video_fake,audio_fake,category,identity,split,fake_periods
 clips/real 1.mp4,real,0,0,RVRA,anna,train,

@@ -5,8 +5,8 @@ import multiprocessing
 import pytest
 from mlflow.tracking import MlflowClient
 
-from avdf import tracking
-from avdf.specs import Runtime
+from avdf.contracts.specs import Runtime
+from avdf.learning import tracking
 
 
 def _log(args):

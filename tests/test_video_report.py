@@ -1,12 +1,12 @@
-"""The page `avdf predict --report` writes (avdf.video_report), and the slimmer JSON (issue 34)."""
+"""The page `avdf predict --report` writes (avdf.evaluation.video_report), and the slimmer JSON (issue 34)."""
 
 import json
 import re
 
 import pytest
 
-from avdf import predict, video_report
-from avdf.video_report import PAD, WIDTH
+from avdf.evaluation import predict, video_report
+from avdf.evaluation.video_report import PAD, WIDTH
 
 
 def _result(**extra) -> dict:

@@ -9,9 +9,11 @@ import pytest
 import torch
 from conftest import FACES, LOG_MEL
 
-from avdf import clips, evaluate, metrics, models, steps, train
+from avdf.contracts.specs import DemuxSpec, InputSpec
+from avdf.data import clips
+from avdf.evaluation import evaluate
+from avdf.learning import metrics, models, steps, train
 from avdf.media import crop_cache
-from avdf.specs import DemuxSpec, InputSpec
 
 FPS, SECONDS, WINDOW_S = 4, 6, 2.0  # 24 frames, three 2-s windows of 8 frames
 SPEC = InputSpec(WINDOW_S, 4, "max", DemuxSpec(FPS, 16000, False), FACES, LOG_MEL)
@@ -143,7 +145,7 @@ def test_a_raw_audio_front_end_reads_the_window_of_the_demuxed_wav(tmp_path):
 
 
 def test_sinc_filters_pass_their_own_mel_band():
-    from avdf.models.baselines.aasist import SincFrontEnd, mel_band_edges
+    from avdf.learning.models.baselines.aasist import SincFrontEnd, mel_band_edges
 
     front = SincFrontEnd(bands=20, kernel=128)
     edges = mel_band_edges(20, 16000)

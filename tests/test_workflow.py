@@ -15,8 +15,8 @@ import yaml
 from conftest import DATASETS, REPO, snakemake, tiny_params, train_spec
 from mlflow.tracking import MlflowClient
 
-from avdf import layout
-from avdf.specs import Runtime
+from avdf.contracts import layout
+from avdf.contracts.specs import Runtime
 
 
 def runtime(workflow: Path, processes: int = 1) -> Runtime:
@@ -106,7 +106,7 @@ def test_split_is_a_file_and_stratified(workflow):
 
 @pytest.mark.slow
 def test_every_run_is_in_mlflow_with_tags(workflow):
-    from avdf import studies
+    from avdf.contracts import studies
 
     params = tiny_params()
     client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
@@ -131,7 +131,7 @@ def test_every_run_records_commit_data_versions_and_params(workflow):
 
     import torch
 
-    from avdf import provenance
+    from avdf.contracts import provenance
 
     client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
     exp = client.get_experiment_by_name("avdf")
@@ -214,7 +214,8 @@ def test_training_scores_its_test_split_as_evaluate_would(workflow, tmp_path):
     by ``avdf evaluate`` in a separate process gives the same per-clip scores and metrics."""
     import json
 
-    from avdf import evaluate, layout
+    from avdf.contracts import layout
+    from avdf.evaluation import evaluate
 
     run = ("synth_dfdc", "macbdf", "default", 0)
     ckpt, written = layout.checkpoint(*run), layout.eval_json(*run, "synth_dfdc")
@@ -279,11 +280,13 @@ def test_frame_level_table_scores_frames_against_segments(workflow):
 @pytest.mark.slow
 def test_localisation_table_is_the_benchmark_metrics_of_each_seeds_proposals(workflow, tmp_path):
     """table_localisation: AP@IoU and AR@N of MACB-DF's proposals on the LAV-DF stand-in, the mean
-    over seeds of what avdf.localisation computes from each evaluation's timelines, inside its
+    over seeds of what avdf.evaluation.localisation computes from each evaluation's timelines, inside its
     interval: the workflow's table (one seed), and the table of that seed with a second one made
     from it (each frame probability squared)."""
-    from avdf import localisation, studies, tables
-    from avdf.tables import _localisation_files
+    from avdf.contracts import studies
+    from avdf.evaluation import localisation
+    from avdf.reporting import tables
+    from avdf.reporting.tables import _localisation_files
 
     params = tiny_params()
     (run,) = studies.evals(params, "frame_level")
@@ -322,7 +325,8 @@ def test_a_killed_training_resumes_to_the_same_model(workflow, tmp_path, monkeyp
     an uninterrupted run (model weights, and the MACL queues and temperature state with them)."""
     import torch
 
-    from avdf import layout, progress, train
+    from avdf.contracts import layout
+    from avdf.learning import progress, train
 
     params = tiny_params()
     params["train"]["epochs"] = 3
@@ -360,7 +364,8 @@ def test_progress_is_written_at_most_every_checkpoint_every_s(workflow, tmp_path
     writes none in a short run (the final model.pt is written either way)."""
     import dataclasses
 
-    from avdf import layout, progress, train
+    from avdf.contracts import layout
+    from avdf.learning import progress, train
 
     params = tiny_params()
     params["train"]["epochs"] = 3
@@ -379,13 +384,14 @@ def test_progress_is_written_at_most_every_checkpoint_every_s(workflow, tmp_path
 def test_an_epoch_reports_its_steps_as_it_goes(workflow, tmp_path, monkeypatch, caplog):
     """At real scale an epoch runs for hours: its steps are logged with an ETA (at most once a
     STEP_LOG_S; here every step), not only its end."""
-    from avdf import layout, train
+    from avdf.contracts import layout
+    from avdf.learning import train
 
     params = tiny_params()
     params["train"]["epochs"] = 1
     monkeypatch.chdir(workflow)
     monkeypatch.setattr(train, "STEP_LOG_S", 0.0)
-    caplog.set_level("INFO", logger="avdf.train")
+    caplog.set_level("INFO", logger="avdf.learning.train")
     spec, caches = train_spec(params, "mcl"), layout.caches("synth_dfdc")
     train.train(spec, caches, runtime(workflow), str(tmp_path / "run"))
     steps = [r.getMessage() for r in caplog.records if "epoch 1: step" in r.getMessage()]
@@ -401,7 +407,7 @@ def test_torchrun_two_processes_train_as_one(workflow, tmp_path):
     split's AUC, within 1e-3."""
     import json
 
-    from avdf import specs
+    from avdf.contracts import specs
 
     params = tiny_params()
     params["model"]["dropout"] = 0.0
@@ -452,7 +458,7 @@ def test_predict_writes_the_challenge_submission_formats(workflow, tmp_path, fac
     """The 1M-Deepfakes challenge's formats: detection, `file;score` lines as its evaluator splits
     them; localisation, {file: [[score, start, end], ...]} as its ap_ar_1d reads it (scores
     descending), files named relative to the test folder; an unreadable file is left out, named."""
-    from avdf import localisation
+    from avdf.evaluation import localisation
 
     test = tmp_path / "test"
     (test / "id001").mkdir(parents=True)

@@ -1,7 +1,7 @@
 """The ``avdf`` command: one subcommand per workflow step (the Snakemake rules call these).
 
 A step receives its spec as JSON (``--spec``): exactly what it reads, so that a rule reruns
-exactly when that changes (avdf.specs). How it runs (threads, processes, MLflow store, data label)
+exactly when that changes (avdf.contracts.specs). How it runs (threads, processes, MLflow store, data label)
 comes apart as ``--runtime`` (the workflow passes ``$AVDF_RUNTIME``), which reruns nothing.
 ``avdf train`` with ``processes`` > 1 starts itself under torchrun. One small handler per subcommand.
 """
@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-TABLES = {  # avdf table NAME -> function of avdf.tables
+TABLES = {  # avdf table NAME -> function of avdf.reporting.tables
     "table1": "table1",
     "table1_by_category": "table1_by_category",
     "table2": "table2",
@@ -42,7 +42,7 @@ def _json(text: str) -> dict:
 
 
 def _runtime(text: str):
-    from avdf import specs
+    from avdf.contracts import specs
 
     return specs.runtime_of(json.loads(text))
 
@@ -56,7 +56,9 @@ def parser() -> argparse.ArgumentParser:
         if spec:
             p.add_argument("--spec", type=_json, required=True, help=spec)
         if runtime:
-            p.add_argument("--runtime", type=_runtime, required=True, help="avdf.specs.Runtime, as JSON")
+            p.add_argument(
+                "--runtime", type=_runtime, required=True, help="avdf.contracts.specs.Runtime, as JSON"
+            )
         return p
 
     p = command("synth", "generate a synthetic dataset family", spec="the synth section, as JSON")
@@ -119,7 +121,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--png", required=True)
 
     for name in STAGES:
-        p = command(name, f"preprocessing stage {name}", spec="the stage's spec (avdf.specs), as JSON")
+        p = command(
+            name, f"preprocessing stage {name}", spec="the stage's spec (avdf.contracts.specs), as JSON"
+        )
         p.add_argument("--dataset", required=True)
         p.add_argument("--shard", help="k/n: only shard k of n (from 0), for a cluster job")
         p.add_argument("--index-out", help="where this run's index goes (default: the stage's index.csv)")
@@ -127,7 +131,7 @@ def parser() -> argparse.ArgumentParser:
     p = command("mlflow-init", "create the MLflow store and experiment once", runtime=True)
     p.add_argument("--marker", required=True)
 
-    p = command("train", "train one detector", spec="avdf.specs.TrainSpec, as JSON", runtime=True)
+    p = command("train", "train one detector", spec="avdf.contracts.specs.TrainSpec, as JSON", runtime=True)
     p.add_argument("--out-dir", required=True)
     p.add_argument("--eval-json", help="also score the dataset's own test split: its metrics JSON")
     p.add_argument("--scores", help="... and its per-clip scores CSV (with --eval-json)")
@@ -140,7 +144,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out-json", required=True)
     p.add_argument("--scores", required=True)
 
-    p = command("table", "a table (CSV) and its figures", spec="avdf.studies.table_spec", runtime=True)
+    p = command(
+        "table", "a table (CSV) and its figures", spec="avdf.contracts.studies.table_spec", runtime=True
+    )
     p.add_argument("name", choices=sorted(TABLES))
     p.add_argument("--out", required=True, help="the CSV")
     p.add_argument("--png", nargs="*", default=[], help="the figure(s) drawn from the CSV")
@@ -165,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _synth(a):
-    from avdf.data import synthetic
+    from avdf.synthetic import generator as synthetic
 
     synthetic.generate(a.out_root, a.name, a.family, a.spec, a.workers)
 
@@ -177,13 +183,13 @@ def _fetch(a):
 
 
 def _predict(a):
-    from avdf import predict
+    from avdf.evaluation import predict
 
     model, ckpt = predict.load(a.checkpoint, a.model_uri, a.tracking_uri)
     rule = {"threshold": a.segment_threshold, "merge_gap_s": a.merge_gap, "min_length_s": a.min_length}
     results = predict.predict(a.videos, model, ckpt, a.threads, rule, a.device)
     if a.report:
-        from avdf import video_report
+        from avdf.evaluation import video_report
 
         truth = video_report.truth_from_manifest(a.truth) if a.truth else None
         detector = {
@@ -202,7 +208,7 @@ def _predict(a):
 
 
 def _errors(a):
-    from avdf import error_analysis
+    from avdf.reporting import error_analysis
 
     error_analysis.analyse(a.dataset, a.table, a.manifest, a.spec, a.out, a.png)
 
@@ -235,7 +241,8 @@ def _ingest(a):
 
 
 def _audit(a):
-    from avdf import audit, layout
+    from avdf.contracts import layout
+    from avdf.evaluation import audit
 
     ds = a.dataset
     demux = (layout.stage_index(ds, "demux"), layout.stage_dir(ds, "demux"))
@@ -243,7 +250,7 @@ def _audit(a):
 
 
 def _stage(a):
-    from avdf import layout, specs, stage_runner
+    from avdf.contracts import layout, specs, stage_runner
     from avdf.stages import demux, face_crops, face_tracks, log_mel
 
     ds, stage = a.dataset, a.command.replace("-", "_")
@@ -264,7 +271,8 @@ def _stage(a):
 
 
 def _mlflow_init(a):
-    from avdf import atomic, tracking
+    from avdf.contracts import atomic
+    from avdf.learning import tracking
 
     uri, experiment = a.runtime.tracking_uri, a.runtime.experiment
     exp_id = tracking.init_store(uri, experiment)
@@ -272,8 +280,9 @@ def _mlflow_init(a):
 
 
 def _train(a):
-    from avdf import layout, train
-    from avdf.specs import TrainSpec
+    from avdf.contracts import layout
+    from avdf.contracts.specs import TrainSpec
+    from avdf.learning import train
 
     if a.runtime.processes > 1 and "LOCAL_RANK" not in os.environ:  # data-parallel: under torchrun
         import subprocess
@@ -286,7 +295,8 @@ def _train(a):
 
 
 def _evaluate(a):
-    from avdf import evaluate, layout
+    from avdf.contracts import layout
+    from avdf.evaluation import evaluate
 
     caches = layout.caches(a.eval_dataset)
     evaluate.evaluate(
@@ -295,32 +305,33 @@ def _evaluate(a):
 
 
 def _table(a):
-    from avdf import figures, reporting, tables
+    from avdf.reporting import figures, publish, tables
 
     getattr(tables, TABLES[a.name])(a.inputs, a.spec, a.out)
     if a.name == "fig5":
         figures.depth_sweep(a.out, *a.png)
     elif a.name == "fig67":
         figures.om_pareto(a.out, *a.png)
-    reporting.publish(a.runtime, a.out, a.png, list(a.spec["datasets"]), a.inputs)
+    publish.publish(a.runtime, a.out, a.png, list(a.spec["datasets"]), a.inputs)
 
 
 def _metrics_json(a):
-    from avdf import tables
+    from avdf.reporting import tables
 
     tables.metrics_json(a.tables, a.out)
 
 
 def _latent(a):
-    from avdf import figures, layout, reporting
+    from avdf.contracts import layout
+    from avdf.reporting import figures, publish
 
     panels = dict(c.split("=", 1) for c in a.checkpoint)
     figures.latent_space(panels, layout.caches(a.dataset), a.runtime.data_label, a.out, a.png)
-    reporting.publish(a.runtime, a.out, [a.png], [a.dataset])
+    publish.publish(a.runtime, a.out, [a.png], [a.dataset])
 
 
 def _rejects(a):
-    from avdf import tables
+    from avdf.reporting import tables
 
     tables.rejects(a.spec, a.out)
 
@@ -329,7 +340,7 @@ def _doctor(a):
     import yaml
 
     from avdf import doctor
-    from avdf.config import REPO_ROOT
+    from avdf.contracts.config import REPO_ROOT
 
     params = yaml.safe_load(open(a.params or REPO_ROOT / "params.yaml"))
     checks = doctor.run(params)
@@ -373,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     _logging()
-    from avdf.errors import InputError
+    from avdf.contracts.errors import InputError
     from avdf.media import ffmpeg
 
     try:

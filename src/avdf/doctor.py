@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from avdf.config import REPO_ROOT
+from avdf.contracts.config import REPO_ROOT
 
 MINIMUM_PYTHON = (3, 11)
 # Bytes the caches of one video-minute take (demux WAV, face tracks, crops, log-Mel), measured at
@@ -80,7 +80,7 @@ def ffmpeg_check(params: dict) -> Check:
 def cpu_check(params: dict) -> Check:
     import torch
 
-    from avdf import numerics
+    from avdf.contracts import numerics
 
     flags = _cpu_flags()
     vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE only"

@@ -12,7 +12,7 @@ rule audit:
         png=report("results/audit_{dataset}.png", caption="../report/audit.rst", category="Shortcut audit"),
     params:
         spec=as_json({"audit": config["audit"], "data_label": config["data_label"]}),
-        code=code("avdf.audit"),
+        code=code("avdf.evaluation.audit"),
     conda:
         "../../envs/avdf.yaml"
     log:

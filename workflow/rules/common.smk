@@ -1,7 +1,7 @@
 # Helpers shared by the rules: config validation, the specs each job receives, target lists.
 #
-# A job's `params` are the serialised spec it reads (avdf.specs) and the fingerprint of the code it
-# runs (avdf.fingerprints: the import closure of its entry module), nothing else: Snakemake reruns a
+# A job's `params` are the serialised spec it reads (avdf.contracts.specs) and the fingerprint of the code it
+# runs (avdf.contracts.fingerprints: the import closure of its entry module), nothing else: Snakemake reruns a
 # job exactly when one of them changes. How a job runs (threads, processes, the MLflow store, the
 # data label) reaches it through the environment variable AVDF_RUNTIME, which reruns nothing: every
 # Snakemake process sets it from its config when it reads this file, cluster jobs included.
@@ -10,10 +10,10 @@ import os
 import shlex
 from pathlib import Path
 
-from avdf import layout, methods, numerics, specs, stage_runner, studies
+from avdf.contracts import layout, methods, numerics, specs, stage_runner, studies
 from avdf.data import manifest
-from avdf.config import ParamsError, validate_params
-from avdf.fingerprints import code_fingerprint
+from avdf.contracts.config import ParamsError, validate_params
+from avdf.contracts.fingerprints import code_fingerprint
 
 try:
     validate_params(config, source="params.yaml (with any --config/--configfile overrides)")
@@ -82,7 +82,7 @@ def ingest_spec(dataset):
 
 
 def train_spec(wildcards):
-    """The TrainSpec of one run (avdf.studies.train_specs), as the train job's --spec."""
+    """The TrainSpec of one run (avdf.contracts.studies.train_specs), as the train job's --spec."""
     run = specs.Run(wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
     if run not in TRAIN_SPECS:  # a run no study asks for, requested by its path
         TRAIN_SPECS[run] = specs.TrainSpec.of(studies.apply_variant(config, run.variant), run, "extra", False)

@@ -16,7 +16,7 @@ rule evaluate:
         scores=layout.eval_scores("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
     params:
         spec=eval_spec,
-        code=code("avdf.evaluate"),
+        code=code("avdf.evaluation.evaluate"),
         isa=ISA,
     threads: config["train"]["threads"]
     resources:

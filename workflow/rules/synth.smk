@@ -7,7 +7,7 @@ rule synth:
     params:
         family=lambda wc: config["datasets"][wc.dataset]["family"],
         spec=as_json(config["synth"]),
-        code=code("avdf.data.synthetic"),
+        code=code("avdf.synthetic.generator"),
     priority: 50  # preprocess every dataset first, so training jobs keep all cores busy
     conda:
         "../../envs/avdf.yaml"

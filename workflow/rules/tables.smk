@@ -1,5 +1,5 @@
 # Stage 7: tables (CSV) and figures (PNG), built only from the per-run JSON files above.
-# Each target trains and evaluates whatever it is missing (avdf.studies lists what it needs).
+# Each target trains and evaluates whatever it is missing (avdf.contracts.studies lists what it needs).
 
 
 rule rejects:
@@ -10,7 +10,7 @@ rule rejects:
         "results/rejects.csv",
     params:
         spec=as_json({d: [layout.ingest_report(d)] + [layout.stage_index(d, s) for s in layout.STAGES] for d in DATASETS}),
-        code=code("avdf.tables"),
+        code=code("avdf.reporting.tables"),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -31,7 +31,7 @@ rule table:
     params:
         name=lambda wc: TABLE_NAME.get(wc.table, TABLE_STUDY[wc.table]),
         spec=lambda wc: table_job_spec(wc.table),
-        code=code("avdf.tables", "avdf.reporting"),
+        code=code("avdf.reporting.tables", "avdf.reporting.publish"),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -51,7 +51,7 @@ rule errors:
         png=report("results/errors_{dataset}.png", caption="../report/errors.rst", category="Error analysis"),
     params:
         spec=lambda wc: errors_spec(wc.dataset),
-        code=code("avdf.error_analysis", "avdf.predict"),
+        code=code("avdf.reporting.error_analysis", "avdf.evaluation.predict"),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -71,7 +71,7 @@ rule fig5_depth:
         png=report("results/fig5_depth.png", caption="../report/fig5.rst", category="Figures"),
     params:
         spec=table_spec("fig5"),
-        code=code("avdf.tables", "avdf.figures", "avdf.reporting"),
+        code=code("avdf.reporting.tables", "avdf.reporting.figures", "avdf.reporting.publish"),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -91,7 +91,7 @@ rule fig67_om_pareto:
         branches=report("results/fig7_ompareto_auc.png", caption="../report/fig7.rst", category="Figures"),
     params:
         spec=table_spec("fig67"),
-        code=code("avdf.tables", "avdf.figures", "avdf.reporting"),
+        code=code("avdf.reporting.tables", "avdf.reporting.figures", "avdf.reporting.publish"),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -116,7 +116,7 @@ rule fig4_latent:
             for name, e in zip(config["studies"]["fig4"]["variants"], studies.evals(config, "fig4"))
         ),
         dataset=FIG4_DATASET,
-        code=code("avdf.figures", "avdf.reporting"),
+        code=code("avdf.reporting.figures", "avdf.reporting.publish"),
         isa=ISA,
     conda:
         "../../envs/avdf.yaml"
@@ -134,7 +134,7 @@ rule metrics_json:
     output:
         "results/metrics.json",
     params:
-        code=code("avdf.tables"),
+        code=code("avdf.reporting.tables"),
     conda:
         "../../envs/avdf.yaml"
     log:

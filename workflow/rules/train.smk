@@ -1,7 +1,7 @@
 # Stage 5: training, per dataset, method, variant (params.yaml: variants) and seed.
 # The job also scores the dataset's own test split (in-dataset evaluation, stage 6) while the model
 # is in memory: the same files `rule evaluate` writes, without a second process per run.
-# With train.processes > 1 it runs data-parallel under torchrun (avdf.distributed).
+# With train.processes > 1 it runs data-parallel under torchrun (avdf.learning.distributed).
 
 
 rule train:
@@ -15,7 +15,7 @@ rule train:
         scores=layout.eval_scores("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
     params:
         spec=train_spec,
-        code=code("avdf.train"),
+        code=code("avdf.learning.train"),
         isa=ISA,
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
     threads: config["train"]["threads"] * config["train"]["processes"]

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from avdf.contracts.errors import InputError
 from avdf.data import fetch
-from avdf.errors import InputError
 
 log = logging.getLogger(__name__)
 META = "meta_data.csv"  # the file at the dataset root that says "this is FakeAVCeleb"

@@ -24,7 +24,7 @@ import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from avdf.errors import InputError
+from avdf.contracts.errors import InputError
 
 log = logging.getLogger(__name__)
 CHUNK = 1 << 16  # what a broken connection can lose at most

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from avdf import atomic
+from avdf.contracts import atomic
 from avdf.data import avdeepfake1m, defakeavmit, dfdc, fakeavceleb, lavdf, splits, table_csv
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from avdf import atomic
+from avdf.contracts import atomic
 from avdf.data import fetch
 from avdf.data.manifest import SOURCES, adapter_options
 

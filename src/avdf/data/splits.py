@@ -8,7 +8,7 @@ always give the same file. ``params.yaml: split.protocol`` picks one of :data:`P
 
 A validation split (``val``) is then carved from the training clips by the same protocol
 (``official``: stratified as ``paper``; LAV-DF's dev set is its validation split). It is never
-trained on: the trained model scores it to choose its decision threshold (avdf.train).
+trained on: the trained model scores it to choose its decision threshold (avdf.learning.train).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from avdf.errors import InputError
+from avdf.contracts.errors import InputError
 
 CATEGORY_ORDER = ["RVRA", "RVFA", "FVRA", "FVFA", "FAKE"]
 

@@ -7,7 +7,7 @@ profile). The cache keeps the crops at that rate, each one a JPEG (``faces.crop_
 226 MB (docs/caches.md has the measurements).
 
 :class:`FaceCrops` keeps the clip's frame numbering at the source rate (``len`` is the clip's
-length in video frames, as the window arithmetic in :mod:`avdf.clips` counts it) and answers a
+length in video frames, as the window arithmetic in :mod:`avdf.data.clips` counts it) and answers a
 frame index with the nearest cached crop. The workflow writes one ``.npz`` per clip
 (:func:`write`); ``avdf predict`` builds the same object in memory (:func:`encode`), so both give
 a model the same pixels.
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from avdf import atomic
+from avdf.contracts import atomic
 
 
 @dataclass(frozen=True)

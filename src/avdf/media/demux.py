@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic
-from avdf.input_specs import DemuxSpec
+from avdf.contracts import atomic
+from avdf.contracts.input_specs import DemuxSpec
 from avdf.media import ffmpeg
 from avdf.media.silence import leading_silence
 

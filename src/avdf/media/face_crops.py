@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf.input_specs import CropSpec
+from avdf.contracts.input_specs import CropSpec
 from avdf.media import crop_cache, ffmpeg
 from avdf.media.demux import demuxed_video
 

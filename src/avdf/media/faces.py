@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from avdf.input_specs import FacesSpec
+from avdf.contracts.input_specs import FacesSpec
 from avdf.media.ffmpeg import MediaError
 
 POLICIES = ("persistent", "largest")

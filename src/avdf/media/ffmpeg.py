@@ -29,10 +29,7 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-
-class MediaError(RuntimeError):
-    """A media file that cannot be used, with the reason in words."""
-
+from avdf.contracts.errors import MediaError  # noqa: F401  (raised here; every media module names it as ffmpeg.MediaError)
 
 # swscale's SIMD paths (AVX2, AVX-512, ...) round RGB <-> YUV and resizing differently unless told to
 # be bit-exact: without these flags the same clip encodes and decodes to other pixels on a CPU with

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from avdf.input_specs import LogMelSpec
+from avdf.contracts.input_specs import LogMelSpec
 from avdf.media import ffmpeg
 
 LOG_FLOOR = 1e-6  # keeps log M finite in digital silence

@@ -1,7 +1,7 @@
 """Leading silence: how long a clip is quiet before its speech starts.
 
 Fakes of FakeAVCeleb begin with a short silence (arXiv 2412.00175): the shortcut audit measures it
-(avdf.audit) and demux can cut it (``media.trim_silence``), with this one definition.
+(avdf.evaluation.audit) and demux can cut it (``media.trim_silence``), with this one definition.
 """
 
 from __future__ import annotations

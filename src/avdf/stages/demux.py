@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from avdf import stage_runner
+from avdf.contracts import stage_runner
+from avdf.contracts.input_specs import DemuxSpec
 from avdf.data import manifest
-from avdf.input_specs import DemuxSpec
 from avdf.media.demux import demux_clip
 
 

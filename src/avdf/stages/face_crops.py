@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import stage_runner
-from avdf.input_specs import CropSpec
+from avdf.contracts import stage_runner
+from avdf.contracts.input_specs import CropSpec
 from avdf.media import crop_cache
 from avdf.media.face_crops import cached_crops_along
 

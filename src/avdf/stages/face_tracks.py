@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf import atomic, numerics, stage_runner
-from avdf.input_specs import FacesSpec
+from avdf.contracts import atomic, numerics, stage_runner
+from avdf.contracts.input_specs import FacesSpec
 from avdf.media import demux, faces
 
 

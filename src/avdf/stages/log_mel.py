@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from avdf import atomic, numerics, stage_runner
-from avdf.input_specs import LogMelSpec
+from avdf.contracts import atomic, numerics, stage_runner
+from avdf.contracts.input_specs import LogMelSpec
 from avdf.media.log_mel import log_mel_of_wav
 
 

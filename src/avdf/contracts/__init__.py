@@ -1,0 +1,1 @@
+"""Contracts: the typed specs, layouts, registries and file formats every layer shares."""

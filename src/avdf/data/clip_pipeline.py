@@ -1,0 +1,64 @@
+"""One clip pipeline: from a video to what a model sees, for a given input spec.
+
+    demux (avdf.media.demux)  ->  face track (avdf.media.faces)  ->  face crops (avdf.media.face_crops)
+                              \\->  log-Mel (avdf.media.log_mel)  ->  windows (avdf.data.clips.window_inputs)
+
+The workflow runs these pieces one stage at a time over a dataset (avdf.stages), caching each
+stage's output; :func:`prepare_clip` runs them whole on one video, as ``avdf predict`` does. Both
+call the same functions with the same spec (the checkpoint's), so a clip gives the same model
+inputs either way, leading-silence trimming included.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avdf.contracts.input_specs import InputSpec
+from avdf.data import clips
+from avdf.media import crop_cache, demux, faces
+from avdf.media.face_crops import cached_crops_along
+from avdf.media.ffmpeg import read_wav
+from avdf.media.log_mel import log_mel_of_waveform
+
+
+@dataclass
+class PreparedClip:
+    """A clip as the caches hold it: face crops (avdf.media.crop_cache), log-Mel (n_mels, frames),
+    the face track, and where the clip was cut to start (leading silence, seconds)."""
+
+    crops: crop_cache.FaceCrops
+    log_mel: np.ndarray
+    track: faces.FaceTrack
+    start_s: float
+    waveform: np.ndarray  # the demuxed audio, for a model with a raw-audio front end
+
+
+def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) -> PreparedClip:
+    """Every stage on one video, in order; MediaError where a stage would reject it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
+        demux.demux_clip(path, spec.media, wav, video)
+        track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
+        crops = cached_crops_along(video, track.boxes, spec.crop)
+        waveform, rate = read_wav(wav)  # read once: the log-Mel, and a raw-audio front end's input
+        mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
+        start = demux.demuxed_video(video)[0]["start_s"]
+    return PreparedClip(crops, mel, track, start, waveform)
+
+
+def windows(
+    clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float], waveform: bool = False
+) -> tuple[list[int], dict]:
+    """Every window's model inputs, stacked as a batch (with ``waveform``, the raw audio too), and
+    the windows' start frames."""
+    starts = clips.window_starts(len(clip.crops), spec)
+    pairs = [clips.window_inputs(clip.crops, clip.log_mel, s, spec, mel_norm) for s in starts]
+    batch = {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
+    if waveform:
+        batch["waveform"] = torch.stack([clips.window_waveform(clip.waveform, s, spec) for s in starts])
+    return starts, batch

@@ -1,9 +1,0 @@
-"""Errors about the user's input (a dataset, a file, a parameter) rather than about avdf.
-
-The CLI prints them as one message naming the file and the reason, without a traceback, and
-exits with status 2; anything else is a bug and keeps its traceback.
-"""
-
-
-class InputError(Exception):
-    """Bad or missing input; the message says which file or parameter, and what to do."""

@@ -1,0 +1,1 @@
+"""Evaluation: scoring checkpoints on test splits, frame-level and localisation metrics, predict."""

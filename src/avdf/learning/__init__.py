@@ -1,0 +1,1 @@
+"""Learning: models, losses, optimisers, the training loop and its scoring."""

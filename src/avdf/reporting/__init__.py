@@ -1,0 +1,1 @@
+"""Reporting: tables, figures, the error analysis and MLflow publishing, from evaluation files only."""

@@ -1,0 +1,470 @@
+"""The embedded default dataset: synthetic audio-visual deepfakes that avdf generates itself.
+
+Each *family* stands in for one of the paper's datasets and has its own manipulation methods
+(:mod:`avdf.synthetic.manipulations`), so that training on one family and testing on another is a real
+cross-dataset test. Every family has the four FakeAVCeleb categories:
+
+====  =====================  ==========  ==========
+cat   type                   video       audio
+====  =====================  ==========  ==========
+A     RealVideo-RealAudio    real        real
+B     RealVideo-FakeAudio    real        fake
+C     FakeVideo-RealAudio    fake        real
+D     FakeVideo-FakeAudio    fake        fake
+====  =====================  ==========  ==========
+
+Clips are real MP4 files (H.264 + AAC) of real faces (:mod:`avdf.synthetic.portraits`) with speech-like
+audio (:mod:`avdf.synthetic.speech`). In a fake-video clip the mouth follows the clip's own soundtrack
+(lip-synced, as Wav2Lip does); in a real-video clip it follows the true voice, so a fake soundtrack
+on a real video is slightly out of sync with the lips.
+
+The ``lavdf`` family stands in for LAV-DF: a fake clip is manipulated only inside one segment
+(30-60 % of the clip, at a random place), and besides ``meta_data.csv`` the family writes LAV-DF's
+``metadata.json`` with the ``fake_periods``, read by the LAV-DF adapter for frame-level evaluation.
+
+The metadata file is FakeAVCeleb v1.2's ``meta_data.csv`` (header with a trailing comma, ten
+values per row, folder names with spaces and parentheses), so one ingest adapter serves real and
+synthetic data. Generation is deterministic: the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from avdf.contracts import atomic, stage_runner
+from avdf.media.ffmpeg import encode_clip
+from avdf.synthetic import speech
+from avdf.synthetic.manipulations import VideoFake, fake_audio
+from avdf.synthetic.portraits import SOURCES, HeadMotion, draw_mouth, identity_portrait, view
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Family:
+    video_method: str
+    audio_method: str
+    crf: int
+
+
+FAMILIES = {
+    "dfdc": Family(video_method="faceswap_blend", audio_method="griffinlim", crf=20),
+    "fakeavceleb": Family(video_method="faceswap_wav2lip", audio_method="voice_clone", crf=18),
+    "defakeavmit": Family(video_method="gan_resample", audio_method="splice", crf=18),
+    "lavdf": Family(video_method="faceswap_wav2lip", audio_method="splice", crf=20),  # fakes in segments
+}
+SEGMENTED = {"lavdf"}  # families whose fakes are manipulated inside one segment only
+CATEGORIES = {  # letter -> (type folder, video fake, audio fake)
+    "A": ("RealVideo-RealAudio", False, False),
+    "B": ("RealVideo-FakeAudio", False, True),
+    "C": ("FakeVideo-RealAudio", True, False),
+    "D": ("FakeVideo-FakeAudio", True, True),
+}
+GENDER = {"astronaut": "women", "camera": "men", "grace_hopper": "women"}
+RACE = "Synthetic (avdf)"  # like FakeAVCeleb's "Asian (East)": a space and parentheses on purpose
+HEADER = "source,target1,target2,method,category,type,race,gender,path,"
+FAULTS = ("no_audio_stream", "no_face", "truncated")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    source: str
+    mirror: bool
+    tint: np.ndarray
+    voice: speech.Voice
+    background: np.ndarray
+
+
+def identities(seed: int, family: str, count: int) -> list[Identity]:
+    rng = np.random.default_rng([seed, _family_index(family), 1])
+    sources = sorted(SOURCES)
+    out = []
+    for i in range(count):
+        out.append(
+            Identity(
+                name=f"id{_family_index(family)}{i:04d}",
+                source=sources[i % len(sources)],
+                mirror=bool((i // len(sources)) % 2),
+                tint=rng.uniform(0.8, 1.15, 3).astype(np.float32),
+                voice=speech.Voice.sample(rng),
+                background=rng.uniform(30, 200, 3).astype(np.float32),
+            )
+        )
+    return out
+
+
+def _family_index(family: str) -> int:
+    return sorted(FAMILIES).index(family)
+
+
+def fake_period(family: str, category: str, duration_s: float, rng: np.random.Generator):
+    """The manipulated segment [start, end) in seconds, or None (the whole clip, or a real clip)."""
+    if family not in SEGMENTED or category == "A":
+        return None
+    length = rng.uniform(0.3, 0.6) * duration_s
+    start = rng.uniform(0, duration_s - length)
+    return (round(start, 3), round(start + length, 3))
+
+
+def render_clip(
+    cfg: dict,
+    family: str,
+    who: Identity,
+    donor: Identity,
+    category: str,
+    rng: np.random.Generator,
+    period: tuple[float, float] | None = None,
+    lead_s: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (T, H, W, 3) uint8 and mono audio of one clip of ``category``: :func:`render_stream`'s
+    frames, all held at once."""
+    frames, audio = render_stream(cfg, family, who, donor, category, rng, period, lead_s)
+    return np.stack(list(frames)), audio
+
+
+def render_stream(
+    cfg: dict,
+    family: str,
+    who: Identity,
+    donor: Identity,
+    category: str,
+    rng: np.random.Generator,
+    period: tuple[float, float] | None = None,
+    lead_s: float = 0.0,
+) -> tuple[Iterator[np.ndarray], np.ndarray]:
+    """The frames of one clip of ``category``, made one at a time as they are read (a 20-s 720p clip
+    is 1.7 GB held at once), and its mono audio. Every random draw happens here, before the first
+    frame. With ``period``, the manipulation is applied inside [start, end) seconds only; with
+    ``lead_s``, the clip starts with that much silence (the mouth closed), as real datasets' fakes
+    often do."""
+    fam = FAMILIES[family]
+    _, video_fake, audio_fake = CATEGORIES[category]
+    dur, fps, sr, size = cfg["duration_s"], cfg["fps"], cfg["sample_rate"], cfg["frame_size"]
+    utt = speech.Utterance.sample(rng, dur)
+    motion = HeadMotion.sample(rng)
+    real_audio = speech.synthesize(utt, who.voice, dur, sr, rng)
+    audio = (
+        fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+    )
+    if audio_fake and period is not None:  # the fake only inside the segment, 10 ms crossfades
+        t = np.arange(len(real_audio)) / sr
+        ramp = 0.01
+        mix = np.clip(np.minimum(t - period[0], period[1] - t) / ramp + 0.5, 0, 1).astype(np.float32)
+        audio = (mix * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(np.float32)
+    if lead_s > 0:
+        real_audio, audio = (_silence_start(a, lead_s, sr) for a in (real_audio, audio))
+    real_audio, audio = speech.to_pcm_grid(real_audio), speech.to_pcm_grid(audio)
+    # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
+    opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
+    portrait_at = _portrait_at(fam, who, donor, video_fake, period, fps, rng)
+    n = int(round(dur * fps))
+
+    def frames() -> Iterator[np.ndarray]:
+        for i in range(n):
+            portrait = portrait_at(i, float(opening[min(i, len(opening) - 1)]))
+            yield view(portrait, motion, i / fps, size, who.background)
+
+    return frames(), audio
+
+
+def _portrait_at(fam: Family, who: Identity, donor: Identity, video_fake: bool, period, fps: int, rng):
+    """The portrait image of frame ``i`` with mouth opening ``o``: real, fake, or fake inside ``period``."""
+    src = identity_portrait(who.source, who.mirror, who.tint)
+
+    def real_at(i, o):
+        return draw_mouth(src.image, src, o)
+
+    if not video_fake:
+        return real_at
+    fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
+    if period is None:
+        return fake.frame
+
+    def portrait_at(i, o):
+        return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
+
+    return portrait_at
+
+
+def _silence_start(audio: np.ndarray, lead_s: float, sr: int) -> np.ndarray:
+    out = audio.copy()
+    out[: int(round(lead_s * sr))] = 0.0
+    return out
+
+
+def _params_fingerprint(cfg: dict, family: str) -> str:
+    keys = (
+        "seed",
+        "identities",
+        "clips_per_category",
+        "faulty_clips",
+        "duration_s",
+        "fps",
+        "frame_size",
+        "sample_rate",
+    )
+    shape = {"real_shape": cfg["real_shape"]} if cfg.get("real_shape") else {}  # absent: as before
+    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}, **shape}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """Everything needed to render one clip, so that clips can be made in parallel processes."""
+
+    cfg: dict
+    family: str
+    who: Identity
+    donor: Identity
+    category: str
+    rng_key: tuple[int, ...]
+    dest: Path
+    fault: str | None = None
+    period: tuple[float, float] | None = None
+    lead_s: float = 0.0
+
+
+def rendered(job: ClipJob) -> tuple[np.ndarray, np.ndarray | None]:
+    """A clip's frames and audio as they are encoded (no audio for a clip without an audio stream)."""
+    frames, audio = rendered_stream(job)
+    return np.stack(list(frames)), audio
+
+
+def rendered_stream(job: ClipJob) -> tuple[Iterator[np.ndarray], np.ndarray | None]:
+    """:func:`rendered`, its frames made one at a time."""
+    rng = np.random.default_rng(list(job.rng_key))
+    frames, audio = render_stream(
+        job.cfg, job.family, job.who, job.donor, job.category, rng, job.period, job.lead_s
+    )
+    if job.fault == "no_face":
+        frames = (_stripes(job.who.background, frame.shape) for frame in frames)
+    return frames, None if job.fault == "no_audio_stream" else audio
+
+
+def _stripes(background: np.ndarray, shape: tuple) -> np.ndarray:
+    """A frame of the background colour with every 8th row inverted: no face."""
+    frame = np.broadcast_to(background.astype(np.uint8), shape).copy()
+    frame[::8] = 255 - frame[::8]
+    return frame
+
+
+def make_clip(job: ClipJob) -> None:
+    """Render, encode and write one clip (a truncated container for the ``truncated`` fault), one
+    frame at a time."""
+    frames, audio = rendered_stream(job)
+    with atomic.atomic_path(job.dest) as tmp:
+        encode_clip(
+            frames,
+            audio,
+            job.cfg["sample_rate"],
+            job.cfg["fps"],
+            tmp,
+            crf=FAMILIES[job.family].crf,
+        )
+        if job.fault == "truncated":
+            tmp.write_bytes(tmp.read_bytes()[: tmp.stat().st_size // 3])
+
+
+def category_counts(cfg: dict) -> dict[str, int]:
+    """Clips per category: ``clips_per_category`` each, or with ``real_shape``, its ``clips`` shared
+    out by ``category_share`` (largest remainders, at least one per category)."""
+    shape = cfg.get("real_shape")
+    if not shape:
+        return dict.fromkeys(CATEGORIES, cfg["clips_per_category"])
+    shares = np.asarray(shape["category_share"], float) / sum(shape["category_share"])
+    exact = shares * shape["clips"]
+    counts = np.maximum(np.floor(exact).astype(int), 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable")[: max(0, shape["clips"] - counts.sum())]:
+        counts[i] += 1
+    while counts.sum() > shape["clips"]:  # the ones given to tiny categories come from the largest
+        counts[int(np.argmax(counts))] -= 1
+    return dict(zip(CATEGORIES, (int(c) for c in counts), strict=True))
+
+
+def clip_shape(cfg: dict, category: str, rng_key: tuple) -> tuple[dict, float]:
+    """A clip's own duration, frame rate and frame size, and its leading silence (fakes only), drawn
+    from ``real_shape`` (seeded by the clip); without it, the family's uniform settings and none."""
+    shape = cfg.get("real_shape")
+    if not shape:
+        return cfg, 0.0
+    rng = np.random.default_rng([*rng_key, 11])
+    width, height = shape["sizes"][int(rng.integers(len(shape["sizes"])))]
+    fps = int(shape["fps"][int(rng.integers(len(shape["fps"])))])
+    duration = round(float(rng.uniform(*shape["duration_s"])), 2)
+    lead = round(float(rng.uniform(*shape["fake_lead_silence_s"])), 3) if category != "A" else 0.0
+    return cfg | {"duration_s": duration, "fps": fps, "frame_size": [int(width), int(height)]}, lead
+
+
+def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[ClipJob], list[list[str]]]:
+    """The clips of a family and their metadata rows, in a fixed order."""
+    root = Path(out_root) / name
+    people = identities(cfg["seed"], family, cfg["identities"])
+    fam, f_idx = FAMILIES[family], _family_index(family)
+    jobs, rows = [], []
+    counts = category_counts(cfg)
+    for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
+        for k in range(counts[category]):
+            clip_index = sum(counts[c] for c in list(CATEGORIES)[:c_index]) + k
+            rng_key = (cfg["seed"], f_idx, 2, clip_index)
+            clip_cfg, lead = clip_shape(cfg, category, rng_key)
+            # Every category cycles through the identities in the same way, so that no identity is more
+            # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
+            who = people[k % len(people)]
+            others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
+            donor = others[(k // len(people)) % len(others)]
+            method = "-".join([fam.video_method] * video_fake + [fam.audio_method] * audio_fake) or "real"
+            target1 = donor.name if video_fake else "-"
+            stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
+            directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+            period = fake_period(
+                family, category, clip_cfg["duration_s"], np.random.default_rng([*rng_key, 7])
+            )
+            jobs.append(
+                ClipJob(
+                    clip_cfg,
+                    family,
+                    who,
+                    donor,
+                    category,
+                    rng_key,
+                    root.parent / directory / f"{stem}.mp4",
+                    period=period,
+                    lead_s=lead,
+                )
+            )
+            rows.append(
+                [
+                    who.name,
+                    target1,
+                    "-",
+                    method,
+                    category,
+                    ctype,
+                    RACE,
+                    GENDER[who.source],
+                    f"{stem}.mp4",
+                    directory,
+                ]
+            )
+    # Broken files as real datasets have them: no audio stream, no face, a truncated container.
+    who = people[0]
+    directory = f"{name}/{CATEGORIES['A'][0]}/{RACE}/{GENDER[who.source]}/{who.name}"
+    for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
+        stem = f"9{j:04d}"
+        jobs.append(
+            ClipJob(
+                cfg,
+                family,
+                who,
+                who,
+                "A",
+                (cfg["seed"], f_idx, 3, j),
+                root.parent / directory / f"{stem}.mp4",
+                fault,
+            )
+        )
+        rows.append(
+            [
+                who.name,
+                "-",
+                "-",
+                "real",
+                "A",
+                CATEGORIES["A"][0],
+                RACE,
+                GENDER[who.source],
+                f"{stem}.mp4",
+                directory,
+            ]
+        )
+    return jobs, rows
+
+
+def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: int = 1) -> Path:
+    """Generate (or finish generating) family ``family`` under ``out_root/name``.
+
+    Clips already on disk from an interrupted run with the same parameters are kept; the metadata
+    file is written last, so its presence means the dataset is complete. Returns its path.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown synthetic family {family!r}; choose from {sorted(FAMILIES)}")
+    root = Path(out_root) / name
+    stage_runner.claim(root, _params_fingerprint(cfg, family))  # clears clips made with other parameters
+
+    jobs, rows = plan(out_root, name, family, cfg)
+    todo = [j for j in jobs if not j.dest.exists()]
+    log.info(
+        "synth %s: %d clips, %d already on disk, %d workers", name, len(jobs), len(jobs) - len(todo), workers
+    )
+    started = time.monotonic()
+    if workers > 1 and len(todo) > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for done, _ in enumerate(pool.imap_unordered(make_clip, todo, chunksize=4), start=1):
+                _progress(name, done, len(todo), started)
+    else:
+        for done, job in enumerate(todo, start=1):
+            make_clip(job)
+            _progress(name, done, len(todo), started)
+    if family in SEGMENTED:  # LAV-DF's metadata.json, with the fake segments
+        atomic.write_text(root / "metadata.json", json.dumps(lavdf_records(root, jobs), indent=1))
+    buf = io.StringIO()
+    buf.write(HEADER + "\n")
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    meta = root / "meta_data.csv"
+    atomic.write_text(meta, buf.getvalue())
+    return meta
+
+
+def lavdf_records(root: Path, jobs: list[ClipJob]) -> list[dict]:
+    """LAV-DF ``metadata.json`` records of a segmented family (every 5th clip in the official test)."""
+    records, real_of = [], {}
+    for i, job in enumerate(jobs):
+        _, video_fake, audio_fake = CATEGORIES[job.category]
+        rel = str(job.dest.relative_to(root))
+        if job.category == "A" and job.fault is None:
+            real_of.setdefault(job.who.name, rel)
+        records.append(
+            {
+                "file": rel,
+                "n_fakes": int(job.period is not None),
+                "fake_periods": [list(job.period)] if job.period else [],
+                "duration": job.cfg["duration_s"],
+                "original": None if job.category == "A" else real_of.get(job.who.name),
+                "modify_video": video_fake,
+                "modify_audio": audio_fake,
+                "split": "test" if i % 5 == 4 else "train",
+                "video_frames": int(round(job.cfg["duration_s"] * job.cfg["fps"])),
+                "audio_channels": 1,
+                "audio_frames": int(job.cfg["duration_s"] * job.cfg["sample_rate"]),
+            }
+        )
+    return records
+
+
+def _progress(name: str, done: int, total: int, started: float) -> None:
+    if done % 20 and done != total:
+        return
+    rate = done / max(time.monotonic() - started, 1e-9)
+    eta = (total - done) / max(rate, 1e-9)
+    log.info(
+        "synth %s: %d/%d clips, %.1f clips/s, ETA %.0f s",
+        name,
+        done,
+        total,
+        rate,
+        eta,
+        extra={"progress": True},
+    )
