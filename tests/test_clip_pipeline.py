@@ -39,14 +39,14 @@ def test_a_trimmed_clip_gives_the_same_inputs_in_the_workflow_and_in_predict(tmp
     model = models.build("macbdf", spec.n_mels, run.model, run.method)
     train.save_checkpoint(model, run, mel_norm, {"val_threshold": 0.5}, tmp_path / "model.pt")
     _, ckpt = models.load_model(str(tmp_path / "model.pt"))
-    assert ckpt["input"] == spec and ckpt["input"].media.trim_silence
+    assert ckpt.input == spec and ckpt.input.media.trim_silence
 
     table = manifest.read(str(tmp_path / "m.csv"))
     stored = clips.ClipSet(table, str(tmp_path / "work/crops"), str(tmp_path / "work/mel"), spec, train=False)
     stored.mel_norm = mel_norm
     workflow = stored[0]
-    whole = clip_pipeline.prepare_clip(clip, ckpt["input"], faces.FaceTracker(ckpt["input"].faces))
-    starts, batch = clip_pipeline.windows(whole, ckpt["input"], tuple(ckpt["mel_norm"]))
+    whole = clip_pipeline.prepare_clip(clip, ckpt.input, faces.FaceTracker(ckpt.input.faces))
+    starts, batch = clip_pipeline.windows(whole, ckpt.input, ckpt.mel_norm)
     assert 0.3 < whole.start_s < 0.5  # the silence was cut, from both streams
     assert len(whole.crops) == crop_cache.frame_count(tmp_path / "work/crops/c0.npz") < 25
     assert starts[0] == 0 and torch.equal(batch["video"][0], workflow["video"])

@@ -179,8 +179,7 @@ def test_preprocessing_code_leaves_out_the_model_and_training_specs():
 def test_fingerprints_follow_imports_inside_functions_too():
     closure = set(fingerprints.closure(["avdf.learning.train"]))
     assert {
-        "avdf.evaluation.evaluate",
-        "avdf.evaluation.frame_level",
+        "avdf.learning.scoring",
         "avdf.learning.models.macbdf",
         "avdf.learning.losses.macl",
     } <= closure
@@ -211,6 +210,27 @@ def test_the_package_has_no_import_cycles():
         if module not in state:
             visit(module, [module])
     assert "avdf.evaluation.frame_level" in graph and not cycles
+
+
+LAYERS = ("contracts", "media", "data", "synthetic", "stages", "learning", "evaluation", "reporting")
+
+
+def _layer(module: str) -> int:
+    """The rank of a module's layer; the command line and ``avdf doctor`` sit on top of them all."""
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else len(LAYERS)
+
+
+def test_imports_go_down_the_layers_only():
+    """contracts < media < data < synthetic < stages < learning < evaluation < reporting < cli:
+    a module imports (anywhere in its text) only from its own layer or one below."""
+    upward = [
+        f"{m} -> {d}"
+        for m, deps in fingerprints.import_graph().items()
+        for d in deps
+        if _layer(d) > _layer(m)
+    ]
+    assert len(fingerprints.import_graph()) > 80 and not upward
 
 
 def test_no_module_tests_a_method_name_outside_the_registry():
@@ -286,3 +306,33 @@ def test_a_unimodal_model_learns_its_own_modality_and_an_audio_visual_one_the_cl
     ]
     params["train"]["unimodal_target"] = "clip"
     assert [learns(m) for m in ("aasist", "visual_only", "macbdf")] == ["label"] * 3
+
+
+def test_a_checkpoint_round_trips_and_an_older_format_is_named(tmp_path):
+    import torch
+
+    from avdf.contracts import checkpoint
+    from avdf.contracts.errors import InputError
+
+    spec = specs.InputSpec.of(tiny_params())
+    ckpt = checkpoint.Checkpoint(
+        "macbdf",
+        "synth_dfdc",
+        "default",
+        "none",
+        "macl",
+        {"dim": 8},
+        {"ms_depth": 2},
+        spec,
+        (1.5, 2.0),
+        0.4,
+        {"w": torch.arange(3.0)},
+    )
+    ckpt.save(tmp_path / "model.pt")
+    back = checkpoint.Checkpoint.load(tmp_path / "model.pt")
+    assert back.input == spec and back.mel_norm == (1.5, 2.0) and back.format == checkpoint.FORMAT
+    assert torch.equal(back.state_dict["w"], ckpt.state_dict["w"]) and back.describes() == ckpt.describes()
+    old = {k: v for k, v in torch.load(tmp_path / "model.pt", weights_only=True).items() if k != "format"}
+    torch.save(old, tmp_path / "old.pt")  # format 1: the untyped dict, without a format key
+    with pytest.raises(InputError, match=r"old\.pt: checkpoint format 1; this avdf reads format 2"):
+        checkpoint.Checkpoint.load(tmp_path / "old.pt")

@@ -9,7 +9,7 @@ from conftest import FACES, LOG_MEL
 
 from avdf.contracts.specs import DemuxSpec, InputSpec
 from avdf.evaluation import frame_level
-from avdf.evaluation.evaluate import outputs
+from avdf.learning.scoring import outputs
 
 
 def test_inside_half_open_periods():

@@ -192,13 +192,13 @@ def test_the_second_pass_of_gradient_caching_replays_the_first_passs_dropout():
 def test_windows_scored_a_few_at_a_time_score_as_in_one_batch():
     """Runtime.scoring_batch (train.micro_batch where set) changes memory only: in eval mode each
     window's outputs do not depend on the others scored with it."""
-    from avdf.evaluation import evaluate
+    from avdf.learning import scoring
 
     torch.manual_seed(0)
     model = models.build("macbdf", 64, ModelSpec.of(PARAMS), PARAMS["macbdf"])
     batch = _batch(12)
     windows = [{k: v[i] for k, v in batch.items()} for i in range(12)]
-    at_once, in_fours = evaluate.outputs(model, windows, 32), evaluate.outputs(model, windows, 4)
+    at_once, in_fours = scoring.outputs(model, windows, 32), scoring.outputs(model, windows, 4)
     assert at_once.keys() == in_fours.keys() and "frame_video" in at_once
     for k, v in at_once.items():
         assert torch.allclose(in_fours[k], v, atol=1e-5), k

@@ -11,8 +11,7 @@ from conftest import FACES, LOG_MEL
 
 from avdf.contracts.specs import DemuxSpec, InputSpec
 from avdf.data import clips
-from avdf.evaluation import evaluate
-from avdf.learning import metrics, models, steps, train
+from avdf.learning import metrics, models, scoring, steps, train
 from avdf.media import crop_cache
 
 FPS, SECONDS, WINDOW_S = 4, 6, 2.0  # 24 frames, three 2-s windows of 8 frames
@@ -88,11 +87,11 @@ def test_a_manipulation_after_the_first_window_is_detected(tmp_path):
             opt.zero_grad()
             loss.backward()
             opt.step()
-    scoring = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=False)
-    out, probs = evaluate.score(model, scoring, SPEC)
+    windows = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=False)
+    out, probs = scoring.score(model, windows, SPEC)
     labels = table["label"].to_numpy()
     assert metrics.auc(labels, probs) == 100.0
-    first = torch.sigmoid(out["logit"][scoring.starts == 0]).numpy()  # what reading 2 s would see
+    first = torch.sigmoid(out["logit"][windows.starts == 0]).numpy()  # what reading 2 s would see
     assert metrics.auc(labels, first) < 80.0
 
 

@@ -222,18 +222,19 @@ def test_training_scores_its_test_split_as_evaluate_would(workflow, tmp_path):
     cwd = os.getcwd()
     os.chdir(workflow)
     try:
-        job = {"threshold": tiny_params()["evaluate"]["threshold"], "table": "table1"}
-        again = evaluate.evaluate(
+        threshold = tiny_params()["evaluate"]["threshold"]
+        job = evaluate.EvalJob(
             ckpt,
             "synth_dfdc",
             "synth_dfdc",
             0,
             layout.caches("synth_dfdc"),
-            job,
-            runtime(workflow),
+            threshold,
+            "table1",
             str(tmp_path / "e.json"),
             str(tmp_path / "s.csv"),
         )
+        again = evaluate.evaluate(job, runtime(workflow))
         first = json.loads(Path(written).read_text())
         scores = pd.read_csv(layout.eval_scores(*run, "synth_dfdc"))
     finally:

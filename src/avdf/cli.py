@@ -194,7 +194,8 @@ def _predict(a):
         truth = video_report.truth_from_manifest(a.truth) if a.truth else None
         detector = {
             "source": a.checkpoint or a.model_uri,
-            **{k: ckpt.get(k) for k in ("method", "train_dataset")},
+            "method": ckpt.method,
+            "train_dataset": ckpt.train_dataset,
         }
         video_report.write_report(results, a.report, truth, detector)
     if not a.challenge:
@@ -291,17 +292,49 @@ def _train(a):
         launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}"]
         return subprocess.run([*launch, "-m", "avdf", *a.argv]).returncode
     spec = TrainSpec.from_dict(a.spec)
-    train.train(spec, layout.caches(spec.run.dataset), a.runtime, a.out_dir, a.eval_json, a.scores)
+    caches = layout.caches(spec.run.dataset)
+    train.train(spec, caches, a.runtime, a.out_dir, _own_test_split(a, spec, caches) if a.eval_json else None)
+
+
+def _own_test_split(a, spec, caches):
+    """What ``avdf train --eval-json`` runs on the finished model: its own test split's evaluation."""
+    import time
+    from pathlib import Path
+
+    from avdf.evaluation import evaluate
+
+    run = spec.run
+    checkpoint = str(Path(a.out_dir) / "model.pt")
+    job = evaluate.EvalJob(
+        checkpoint,
+        run.dataset,
+        run.dataset,
+        run.seed,
+        caches,
+        spec.threshold,
+        spec.table,
+        a.eval_json,
+        a.scores,
+    )
+    return lambda model, ckpt: evaluate.evaluate_model(model, ckpt, job, a.runtime, time.time())
 
 
 def _evaluate(a):
     from avdf.contracts import layout
     from avdf.evaluation import evaluate
 
-    caches = layout.caches(a.eval_dataset)
-    evaluate.evaluate(
-        a.checkpoint, a.train_dataset, a.eval_dataset, a.seed, caches, a.spec, a.runtime, a.out_json, a.scores
+    job = evaluate.EvalJob(
+        a.checkpoint,
+        a.train_dataset,
+        a.eval_dataset,
+        a.seed,
+        layout.caches(a.eval_dataset),
+        a.spec["threshold"],
+        a.spec["table"],
+        a.out_json,
+        a.scores,
     )
+    evaluate.evaluate(job, a.runtime)
 
 
 def _table(a):

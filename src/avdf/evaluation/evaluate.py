@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -10,163 +11,116 @@ import numpy as np
 import pandas as pd
 import torch
 
-from avdf.contracts import atomic, layout, methods, specs
+from avdf.contracts import atomic, layout, specs
+from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.specs import Runtime
 from avdf.data import clips
 from avdf.evaluation import frame_level
-from avdf.learning import metrics, placement, tracking
-from avdf.learning.distributed import to_device
+from avdf.learning import metrics, placement, scoring, tracking
 from avdf.learning.models import load_model
 
 log = logging.getLogger(__name__)
 
 
-@torch.inference_mode()
-def outputs(
-    model: torch.nn.Module, data: clips.ClipSet, batch_size: int = specs.SCORING_BATCH
-) -> dict[str, torch.Tensor]:
-    """The model's outputs for every window of every clip, in order (logits, and frame logits where
-    it has them); ``data.owner`` says whose window each row is."""
-    model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False)
-    outs = [{k: v.float().cpu() for k, v in model(to_device(b, device)).items()} for b in loader]
-    return {k: torch.cat([o[k] for o in outs]) for k in outs[0] if outs[0][k].dim() >= 1}
+@dataclasses.dataclass(frozen=True)
+class EvalJob:
+    """One evaluation: which checkpoint scores which dataset's test split, with what ACC threshold,
+    under which MLflow ``table`` tag, and where its files go."""
+
+    checkpoint: str
+    train_dataset: str
+    eval_dataset: str
+    seed: int
+    caches: dict  # the eval dataset's caches (avdf.contracts.layout.caches)
+    threshold: float
+    table: str
+    out_json: str
+    scores_csv: str
+
+    @property
+    def table_tag(self) -> str:
+        """A cross-dataset evaluation belongs to Table 3 whatever study trained the model."""
+        return self.table if self.train_dataset == self.eval_dataset else "table3"
 
 
-def score(
-    model: torch.nn.Module, data: clips.ClipSet, spec: specs.InputSpec, batch_size: int = specs.SCORING_BATCH
-) -> tuple[dict, np.ndarray]:
-    """The windows' outputs and one fake probability per clip (avdf.data.clips.clip_probs): what
-    evaluation, the validation threshold and the in-training test metrics all read. ``batch_size``
-    windows at a time (memory only: the model is in eval mode, each window scored apart)."""
-    out = outputs(model, data, batch_size)
-    return out, clips.clip_probs(out["logit"], data.owner, len(data.clips), spec.aggregate)
-
-
-def evaluate(
-    checkpoint: str,
-    train_dataset: str,
-    eval_dataset: str,
-    seed: int,
-    caches: dict,
-    job: dict,
-    runtime: Runtime,
-    out_json: str,
-    scores_csv: str,
-) -> dict:
-    """Evaluate a saved checkpoint (cross-dataset runs; a training job scores its own test split).
-    ``job`` is what the rule sends: the ACC ``threshold`` and the run's MLflow ``table`` tag."""
+def evaluate(job: EvalJob, runtime: Runtime) -> dict:
+    """Evaluate a saved checkpoint (cross-dataset runs; a training job scores its own test split)."""
     started = time.time()
     torch.set_num_threads(runtime.threads)
-    model, ckpt = load_model(checkpoint)
+    model, ckpt = load_model(job.checkpoint)
     model = placement.place(model, placement.device("auto"))  # as training's train.device: auto
-    return evaluate_model(
-        model,
-        ckpt,
-        checkpoint,
-        train_dataset,
-        eval_dataset,
-        seed,
-        caches,
-        job,
-        runtime,
-        out_json,
-        scores_csv,
-        started,
-    )
+    return evaluate_model(model, ckpt, job, runtime, started)
 
 
 def evaluate_model(
-    model: torch.nn.Module,
-    ckpt: dict,
-    checkpoint: str,
-    train_dataset: str,
-    eval_dataset: str,
-    seed: int,
-    caches: dict,
-    job: dict,
-    runtime: Runtime,
-    out_json: str,
-    scores_csv: str,
-    started: float,
+    model: torch.nn.Module, ckpt: Checkpoint, job: EvalJob, runtime: Runtime, started: float
 ) -> dict:
-    """Score the test split of ``eval_dataset`` with a trained model (``ckpt``: what its checkpoint
-    records), write the metrics JSON and the per-clip scores, and log an MLflow run."""
+    """Score the test split of ``job.eval_dataset`` with a trained model, write the metrics JSON and
+    the per-clip scores, and log an MLflow run."""
     model.eval()
-    waveform = methods.needs_waveform(ckpt["method"], ckpt["method_cfg"])
     table, data = clips.scoring_clipset(
-        caches, ckpt["input"], tuple(ckpt["mel_norm"]), "test", seed, waveform
+        job.caches, ckpt.input, ckpt.mel_norm, "test", job.seed, ckpt.reads_waveform
     )
-    # one pass: clip scores and frame-level scores
-    out, probs = score(model, data, ckpt["input"], runtime.scoring_batch)
-    threshold, val_threshold = job["threshold"], ckpt["val_threshold"]
-    result = {
-        "train_dataset": train_dataset,
-        "eval_dataset": eval_dataset,
-        "method": ckpt["method"],
-        "variant": ckpt["variant"],
-        "ablation": ckpt["ablation"],
-        "objective": ckpt["objective"],
-        "seed": seed,
-        **metrics.binary_metrics(table["label"].to_numpy(), probs, threshold),
-        "val_threshold": val_threshold,
-        "acc_val": metrics.accuracy(table["label"].to_numpy(), probs, val_threshold),
-        "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
-    }
+    out, probs = scoring.score(
+        model, data, ckpt.input, runtime.scoring_batch
+    )  # clip and frame scores, one pass
+    result = {"train_dataset": job.train_dataset, "eval_dataset": job.eval_dataset, **ckpt.describes()}
+    result |= {"seed": job.seed, **metrics_of(table, probs, job.threshold, ckpt.val_threshold)}
     if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
-        result["frame_level"] = frame_level.frame_auc(out, data, table, ckpt["input"])
-        result["timelines"] = frame_level.timelines(out, data, table, ckpt["input"])
-    atomic.write_csv(
-        scores_csv,
-        pd.DataFrame(
-            {
-                "clip_id": table["clip_id"],
-                "category": table["category"],
-                "label": table["label"],
-                "prob_fake": probs,
-            }
-        ),
-    )
+        result["frame_level"] = frame_level.frame_auc(out, data, table, ckpt.input)
+        result["timelines"] = frame_level.timelines(out, data, table, ckpt.input)
+    columns = {c: table[c] for c in ("clip_id", "category", "label")}
+    atomic.write_csv(job.scores_csv, pd.DataFrame(columns | {"prob_fake": probs}))
     log.info(
         "eval %s -> %s %s seed%d: ACC %.1f (at validation threshold %.1f) AUC %.1f EER %.1f",
-        train_dataset,
-        eval_dataset,
-        ckpt["method"],
-        seed,
-        result["acc"],
-        result["acc_val"],
-        result["auc"],
-        result["eer"],
+        *(job.train_dataset, job.eval_dataset, ckpt.method, job.seed),
+        *(result[k] for k in ("acc", "acc_val", "auc", "eer")),
     )
-    result["mlflow_run_id"] = tracking.log_run(
+    result["mlflow_run_id"] = log_evaluation(ckpt, job, runtime, result, started, len(table))
+    atomic.write_json(job.out_json, result)
+    return result
+
+
+def metrics_of(table: pd.DataFrame, probs: np.ndarray, threshold: float, val_threshold: float) -> dict:
+    """ACC at ``threshold`` and at the validation threshold, AUC, EER and the AUC per category."""
+    labels = table["label"].to_numpy()
+    return {
+        **metrics.binary_metrics(labels, probs, threshold),
+        "val_threshold": val_threshold,
+        "acc_val": metrics.accuracy(labels, probs, val_threshold),
+        "auc_by_category": metrics.auc_by_category(table["category"].to_numpy(), probs),
+    }
+
+
+def log_evaluation(
+    ckpt: Checkpoint, job: EvalJob, runtime: Runtime, result: dict, started: float, n: int
+) -> str:
+    fields = {"train_dataset": job.train_dataset, "eval_dataset": job.eval_dataset, **ckpt.describes()}
+    return tracking.log_run(
         runtime,
-        f"eval {train_dataset}->{eval_dataset} {ckpt['method']} {ckpt['variant']} seed{seed}",
-        tags={
-            "stage": "evaluate",
-            "table": job["table"] if train_dataset == eval_dataset else "table3",
-            "dataset": eval_dataset,
-            "train_dataset": train_dataset,
-            "eval_dataset": eval_dataset,
-            "method": ckpt["method"],
-            "variant": ckpt["variant"],
-            "ablation": ckpt["ablation"],
-            "objective": ckpt["objective"],
-            "seed": seed,
-            "data": runtime.data_label,
-            "checkpoint": str(Path(checkpoint)),
-        },
+        f"eval {job.train_dataset}->{job.eval_dataset} {ckpt.method} {ckpt.variant} seed{job.seed}",
+        tags=tracking.run_tags(
+            "evaluate",
+            job.table_tag,
+            runtime.data_label,
+            dataset=job.eval_dataset,
+            **fields,
+            seed=job.seed,
+            checkpoint=str(Path(job.checkpoint)),
+        ),
         params={
-            "checkpoint": checkpoint,
-            "threshold": threshold,
-            "val_threshold": val_threshold,
-            "n_test": len(table),
+            "checkpoint": job.checkpoint,
+            "threshold": job.threshold,
+            "val_threshold": ckpt.val_threshold,
+            "n_test": n,
         },
         metrics={k: [(0, result[k])] for k in metrics.METRICS}
         | {f"auc_{c}": [(0, v["auc"])] for c, v in result["auc_by_category"].items()},
         started=started,
-        config=job | {"checkpoint_input": specs.to_dict(ckpt["input"])},
-        data_files=[checkpoint, *(caches[k] for k in layout.CACHE_INPUTS)],
+        config={
+            "threshold": job.threshold,
+            "table": job.table,
+            "checkpoint_input": specs.to_dict(ckpt.input),
+        },
+        data_files=[job.checkpoint, *(job.caches[k] for k in layout.CACHE_INPUTS)],
     )
-    atomic.write_json(out_json, result)
-    return result

@@ -70,7 +70,7 @@ def stitch(video: np.ndarray, audio: np.ndarray, starts, spec: InputSpec, n_fram
 
 def frame_auc(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSpec) -> dict | None:
     """Frame-level AUC (percent) per modality and overall, from a model's outputs for every window
-    of ``data`` (avdf.evaluation.evaluate.outputs); None for models without frame heads."""
+    of ``data`` (avdf.learning.scoring.outputs); None for models without frame heads."""
     if "frame_video" not in out:
         return None
     video = torch.sigmoid(out["frame_video"]).numpy()

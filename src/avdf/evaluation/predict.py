@@ -34,13 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avdf.contracts import methods
+from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.errors import InputError
 from avdf.contracts.input_specs import InputSpec
 from avdf.data import clip_pipeline, clips
 from avdf.evaluation import frame_level, localisation
-from avdf.learning import placement
-from avdf.learning.distributed import to_device
+from avdf.learning import placement, scoring
 from avdf.learning.models import load_model
 from avdf.media import faces, ffmpeg
 
@@ -81,8 +80,7 @@ def score_video(
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
     starts, batch = clip_pipeline.windows(clip, spec, mel_norm, waveform)
-    where = next(model.parameters()).device
-    out = {k: v.float().cpu() for k, v in model(to_device(batch, where)).items()}
+    out = scoring.window_outputs(model, batch)
     probs = torch.sigmoid(out["logit"]).numpy()
     prob = float(clips.clip_probs(out["logit"], np.zeros(len(starts), int), 1, spec.aggregate)[0])
     fps = spec.fps
@@ -140,7 +138,7 @@ def _branches(out: dict, starts: list[int], spec: InputSpec, duration: float) ->
 def predict(
     videos: list[str],
     model: torch.nn.Module,
-    ckpt: dict,
+    ckpt: Checkpoint,
     threads: int = 2,
     rule: dict = SEGMENT_RULE,
     device: str = "cpu",
@@ -149,7 +147,7 @@ def predict(
     the model on ``device`` (``auto``: the GPU when there is one)."""
     torch.set_num_threads(threads)
     model = placement.place(model, placement.device(device))
-    spec = ckpt["input"]
+    spec = ckpt.input
     tracker = faces.FaceTracker(spec.faces)
     results = []
     for path in videos:
@@ -159,11 +157,11 @@ def predict(
                 path,
                 model,
                 spec,
-                tuple(ckpt["mel_norm"]),
+                ckpt.mel_norm,
                 tracker,
                 rule,
-                ckpt["val_threshold"],
-                methods.needs_waveform(ckpt["method"], ckpt["method_cfg"]),
+                ckpt.val_threshold,
+                ckpt.reads_waveform,
             )
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)

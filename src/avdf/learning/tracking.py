@@ -113,6 +113,13 @@ def log_run(
     return _retry(write, f"logging run {run_name}")
 
 
+def run_tags(stage: str, table: str, data_label: str, **fields) -> dict:
+    """The tags of every avdf run in MLflow, built here only: its stage (train, evaluate, table), the
+    study it belongs to (``table``), what it is (dataset, method, variant, seed, ...) and its data
+    label; the UI filters and compares runs by these."""
+    return {"stage": stage, "table": table, **fields, "data": data_label}
+
+
 def job_key(run_name: str, tags: dict, params: dict) -> str:
     """What identifies a job's work, hashed: the same job retried gets the same key."""
     text = json.dumps({"name": run_name, "tags": tags, "params": params}, sort_keys=True, default=str)
@@ -156,9 +163,7 @@ def log_table(runtime: Runtime, table: str, csv: str, figures: list[str], datase
     def write():
         exp_id = _experiment_id(runtime)
         _delete_runs(client, exp_id, f"tags.stage = 'table' and tags.table = '{table}'")
-        parent = client.create_run(
-            exp_id, run_name=table, tags={"stage": "table", "table": table, "data": data_label}
-        )
+        parent = client.create_run(exp_id, run_name=table, tags=run_tags("table", table, data_label))
         for path in [csv, *figures]:
             client.log_artifact(parent.info.run_id, path)
         now = int(time.time() * 1000)
@@ -167,20 +172,20 @@ def log_table(runtime: Runtime, table: str, csv: str, figures: list[str], datase
             numbers = {
                 k: float(v) for k, v in row.items() if not isinstance(v, str) and not math.isnan(float(v))
             }
-            tags = {
-                "stage": "table",
-                "table": table,
-                "mlflow.parentRunId": parent.info.run_id,
-                "dataset": text.get("dataset", in_columns),
-                "train_dataset": text.get("train_dataset", text.get("dataset", in_columns)),
-                "eval_dataset": text.get("dataset", in_columns),
-                "method": text.get("method", methods.studied() if "variant" in text else ""),
-                "ablation": text.get("ablation", "none"),
-                "objective": text.get("objective", ""),
-                "seed": "mean over seeds",
-                "data": text.get("data", data_label),
+            tags = run_tags(
+                "table",
+                table,
+                text.get("data", data_label),
+                **{"mlflow.parentRunId": parent.info.run_id},
+                dataset=text.get("dataset", in_columns),
+                train_dataset=text.get("train_dataset", text.get("dataset", in_columns)),
+                eval_dataset=text.get("dataset", in_columns),
+                method=text.get("method", methods.studied() if "variant" in text else ""),
+                ablation=text.get("ablation", "none"),
+                objective=text.get("objective", ""),
+                seed="mean over seeds",
                 **{f"row.{k}": v for k, v in text.items()},
-            }
+            )
             child = client.create_run(exp_id, run_name=f"{table}: {text.get('row', i)}", tags=tags)
             ms = [Metric(k, v, now, 0) for k, v in numbers.items()]
             for j in range(0, len(ms), 900):

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from avdf.contracts import atomic, layout, methods, numerics, specs
+from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.specs import Runtime, TrainSpec
 from avdf.data import clips
-from avdf.learning import distributed, metrics, models, placement, progress, steps, tracking
+from avdf.learning import distributed, metrics, models, placement, progress, scoring, steps, tracking
 from avdf.learning.distributed import to_device
 from avdf.learning.losses import contrastive
 from avdf.learning.losses.macbdf_objective import MACBDFObjective
@@ -102,9 +103,7 @@ def branch_metrics(
     """ACC and AUC on ``data`` of the fused score and, for a model with frame heads, of the audio
     and video branches (the mean frame logit of each modality against its own fake label), each
     clip scored from all its windows as evaluation scores it."""
-    from avdf.evaluation import evaluate  # scoring lives with evaluation
-
-    out, probs = evaluate.score(model, data, data.spec, batch_size)
+    out, probs = scoring.score(model, data, data.spec, batch_size)
     scores = {"": (probs, data.labels)}
     if "frame_audio" in out:
         n, how = len(data.clips), data.spec.aggregate
@@ -127,14 +126,12 @@ def validation_threshold(
     """The decision threshold chosen on the run's validation split: at the EER point of its clips'
     probabilities (scored as the test split will be; :func:`avdf.learning.metrics.decision_threshold`); 0.5
     when there is no validation split with both classes (said in ``val_threshold_from``)."""
-    from avdf.evaluation import evaluate
-
     table, data = clips.scoring_clipset(
         caches, spec.input, mel_norm, "val", spec.run.seed, reads_waveform(spec)
     )
     if table["label"].nunique() < 2:
         return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
-    _, probs = evaluate.score(model, data, spec.input, batch_size)
+    _, probs = scoring.score(model, data, spec.input, batch_size)
     val_eer, threshold = metrics.decision_threshold(table["label"].to_numpy(), probs)
     return {
         "val_threshold": threshold,
@@ -314,26 +311,25 @@ def fit(t: Training, spec: TrainSpec, out: Path, checkpoint_every_s: float = 0.0
     return history, first
 
 
-def save_checkpoint(model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, val: dict, path: Path) -> dict:
-    """``model.pt``: the weights, what rebuilds the model and prepares its input (stored once), and
-    the decision threshold chosen on validation (``val``: :func:`validation_threshold`)."""
+def save_checkpoint(
+    model: torch.nn.Module, spec: TrainSpec, mel_norm: tuple, val: dict, path: Path
+) -> Checkpoint:
     run, section = spec.run, specs.to_dict(spec.method)
-    ckpt = {
-        "method": run.method,
-        "train_dataset": run.dataset,
-        "model": specs.to_dict(spec.model),
-        "method_cfg": section,
-        "variant": run.variant,
-        "ablation": methods.ablation_of(run.method, section),
-        "objective": methods.objective_of(run.method, section),
-        "input": specs.to_dict(spec.input),
-        "mel_norm": list(mel_norm),
-        "val_threshold": val["val_threshold"],
-        "state_dict": model.state_dict(),
-    }
-    with atomic.atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
-    return ckpt | {"input": spec.input}
+    ckpt = Checkpoint(
+        method=run.method,
+        train_dataset=run.dataset,
+        variant=run.variant,
+        ablation=methods.ablation_of(run.method, section),
+        objective=methods.objective_of(run.method, section),
+        model=specs.to_dict(spec.model),
+        method_cfg=section,
+        input=spec.input,
+        mel_norm=tuple(mel_norm),
+        val_threshold=val["val_threshold"],
+        state_dict=model.state_dict(),
+    )
+    ckpt.save(path)
+    return ckpt
 
 
 def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict, started: float) -> str:
@@ -341,18 +337,18 @@ def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict
     return tracking.log_run(
         runtime,
         f"train {run.dataset} {run.method} {run.variant} seed{run.seed}",
-        tags={
-            "stage": "train",
-            "table": spec.table,
-            "dataset": run.dataset,
-            "train_dataset": run.dataset,
-            "method": run.method,
-            "variant": run.variant,
-            "ablation": summary["ablation"],
-            "objective": summary["objective"],
-            "seed": run.seed,
-            "data": runtime.data_label,
-        },
+        tags=tracking.run_tags(
+            "train",
+            spec.table,
+            runtime.data_label,
+            dataset=run.dataset,
+            train_dataset=run.dataset,
+            method=run.method,
+            variant=run.variant,
+            ablation=summary["ablation"],
+            objective=summary["objective"],
+            seed=run.seed,
+        ),
         params={
             **tracking.flatten("train", specs.to_dict(spec.optim) | {"frames": spec.input.frames}),
             **tracking.flatten("input", {"window_s": spec.input.window_s}),
@@ -372,20 +368,14 @@ def log_to_mlflow(spec: TrainSpec, runtime: Runtime, summary: dict, caches: dict
     )
 
 
-def train(
-    spec: TrainSpec,
-    caches: dict,
-    runtime: Runtime,
-    out_dir: str,
-    eval_json: str | None = None,
-    eval_scores: str | None = None,
-) -> dict:
+def train(spec: TrainSpec, caches: dict, runtime: Runtime, out_dir: str, then=None) -> dict:
     """Train the run of ``spec`` (its variant already applied) into ``out_dir``.
 
     Nothing is selected on test scores: the checkpoint is the last epoch's. A run killed part-way
     resumes from ``progress.pt`` (when made for the same spec) and ends with the same model as an
-    uninterrupted run. With ``eval_json`` and ``eval_scores``, the finished model then scores its
-    own test split exactly as ``avdf evaluate`` would from the checkpoint, in the same process.
+    uninterrupted run. ``then(model, checkpoint)``, when given, runs on the finished model before
+    ``train.json`` marks the run finished: ``avdf train --eval-json`` scores the run's own test
+    split there, exactly as ``avdf evaluate`` would from the checkpoint, in the same process.
     """
     wall_start = time.time()
     t = build_training(spec, caches, runtime)
@@ -399,15 +389,11 @@ def train(
     val = validation_threshold(model, spec, caches, t.data.mel_norm, runtime.scoring_batch)
     seconds["validation"] = time.time() - wall_start - seconds["fit"]
     ckpt = save_checkpoint(model, spec, t.data.mel_norm, val, out / "model.pt")
-    run = spec.run
     summary = {
-        "dataset": run.dataset,
-        "method": run.method,
-        "variant": run.variant,
-        "ablation": ckpt["ablation"],
-        "objective": ckpt["objective"],
+        "dataset": spec.run.dataset,
+        **ckpt.describes(),
         "ms_depth": getattr(spec.method, "ms_depth", None),
-        "seed": run.seed,
+        "seed": spec.run.seed,
         "n_train": len(t.data),
         **val,
         "epochs": spec.optim.epochs,
@@ -416,26 +402,10 @@ def train(
         "seconds": seconds,
     }
     summary["mlflow_run_id"] = log_to_mlflow(spec, runtime, summary, caches, wall_start)
-    if eval_json is not None:
-        from avdf.evaluation import evaluate  # evaluation imports the clip helpers, not training
-
-        scoring = time.time()
-        job = {"threshold": spec.threshold, "table": spec.table}
-        evaluate.evaluate_model(
-            model,
-            ckpt,
-            str(out / "model.pt"),
-            run.dataset,
-            run.dataset,
-            run.seed,
-            caches,
-            job,
-            runtime,
-            eval_json,
-            eval_scores,
-            time.time(),
-        )
-        summary["seconds"]["test_scoring"] = time.time() - scoring
+    if then is not None:
+        scoring_started = time.time()
+        then(model, ckpt)
+        summary["seconds"]["test_scoring"] = time.time() - scoring_started
     # last: the file Snakemake and the tables treat as the sign of a finished run
     atomic.write_json(out / "train.json", summary)
     (out / "progress.pt").unlink(missing_ok=True)

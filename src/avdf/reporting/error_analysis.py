@@ -52,7 +52,7 @@ def analyse(dataset: str, table_csv: str, manifest_csv: str, spec: dict, out: st
     chosen.insert(0, "method", method)
     atomic.write_csv(out, chosen)
     title = f"{dataset}: the test clips {method} (seed {run['seed']}) got most wrong ({spec['data_label']})"
-    draw(chosen, results, ckpt["val_threshold"], title, png)
+    draw(chosen, results, ckpt.val_threshold, title, png)
 
 
 def draw(chosen: pd.DataFrame, results: list[dict], threshold: float, title: str, png: str) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import torch
 from torch import nn
 
 from avdf.contracts import methods, specs
+from avdf.contracts.checkpoint import Checkpoint
 from avdf.learning.models.baselines import AASIST, ECAPATDNN, MCL, AudioOnly, AVConcat, VisualOnly
 from avdf.learning.models.macbdf import MACBDF
 
@@ -54,11 +54,10 @@ def build(method: str, n_mels: int, model: specs.ModelSpec | dict, section=None)
     return REGISTRY[method](**common, **section)
 
 
-def load_model(checkpoint: str) -> tuple[nn.Module, dict]:
-    """A trained model from its checkpoint (written by avdf.learning.train), in eval mode, and the checkpoint
-    with its input spec as an :class:`avdf.contracts.specs.InputSpec`."""
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    ckpt["input"] = specs.from_dict(specs.InputSpec, ckpt["input"], f"{checkpoint}: input")
-    model = build(ckpt["method"], ckpt["input"].n_mels, ckpt["model"], ckpt["method_cfg"])
-    model.load_state_dict(ckpt["state_dict"])
+def load_model(checkpoint: str) -> tuple[nn.Module, Checkpoint]:
+    """A trained model from its checkpoint (written by avdf.learning.train), in eval mode, and the
+    checkpoint (avdf.contracts.checkpoint)."""
+    ckpt = Checkpoint.load(checkpoint)
+    model = build(ckpt.method, ckpt.input.n_mels, ckpt.model, ckpt.method_cfg)
+    model.load_state_dict(ckpt.state_dict)
     return model.eval(), ckpt
