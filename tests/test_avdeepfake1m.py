@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from avdf.data import avdeepfake1m, fetch, manifest, sources
-from avdf.data.fakeavceleb import MetadataError
+from avdf.data.adapter import MetadataError
 
 
 def _record(file, modify_type, segments, original=None):
@@ -98,7 +98,8 @@ def test_categories_segments_groups_and_withheld_test_labels(tree):
 @pytest.mark.parametrize("protocol", ["official", "paper", "identity_disjoint"])
 def test_withheld_test_videos_are_unlabelled_under_every_protocol(tree, tmp_path, protocol):
     out = tmp_path / "out"
-    clips = manifest.build("avdeepfake1m", tree, out / "m.csv", out / "s.csv", protocol, 0.3, 0)
+    split = {"protocol": protocol, "test_fraction": 0.3, "seed": 0}
+    clips = manifest.build("avdeepfake1m", tree, manifest.IngestFiles(out / "m.csv", out / "s.csv"), split)
     unlabelled = clips["label"] == -1
     assert (clips.loc[unlabelled, "split"] == "unlabelled").all()
     assert not (clips.loc[~unlabelled, "split"] == "unlabelled").any()

@@ -13,6 +13,7 @@ from conftest import demux_spec
 
 from avdf.contracts import stage_runner
 from avdf.data import defakeavmit, dfdc, fetch, lavdf, manifest, sources
+from avdf.data.adapter import MetadataError
 from avdf.stages import demux
 
 
@@ -62,7 +63,7 @@ def test_dfdc_parts_labels_groups_and_official_split(dfdc_tree):
 def test_dfdc_bad_label_names_the_file(dfdc_tree):
     meta = dfdc_tree / "dfdc_train_part_1" / "metadata.json"
     meta.write_text(json.dumps({"ddd.mp4": {"label": "maybe"}}))
-    with pytest.raises(manifest.fakeavceleb.MetadataError, match="dfdc_train_part_1/metadata.json: ddd.mp4"):
+    with pytest.raises(MetadataError, match="dfdc_train_part_1/metadata.json: ddd.mp4"):
         dfdc.read_metadata(dfdc_tree)
 
 
@@ -155,7 +156,7 @@ def test_lavdf_record_missing_a_field_is_named(lavdf_tree):
     records = json.loads(meta.read_text())
     del records[1]["fake_periods"]
     meta.write_text(json.dumps(records))
-    with pytest.raises(manifest.fakeavceleb.MetadataError, match="record 1 lacks fake_periods"):
+    with pytest.raises(MetadataError, match="record 1 lacks fake_periods"):
         lavdf.read_metadata(lavdf_tree)
 
 
@@ -226,9 +227,9 @@ def test_defakeavmit_refuses_other_names_listing_found_and_accepted(tmp_path, fa
 def test_awkward_paths_go_through_ingest_and_ffmpeg(tmp_path, defakeavmit_tree):
     """Spaces, parentheses and non-ASCII in every folder level, through the manifest and demux."""
     out = tmp_path / "out"
-    clips = manifest.build(
-        "defakeavmit", defakeavmit_tree, out / "m.csv", out / "split.csv", "identity_disjoint", 0.5, 0
-    )
+    files = manifest.IngestFiles(out / "m.csv", out / "split.csv")
+    split = {"protocol": "identity_disjoint", "test_fraction": 0.5, "seed": 0}
+    clips = manifest.build("defakeavmit", defakeavmit_tree, files, split)
     assert set(clips["split"]) == {"train", "test"}
     demux.run(str(out / "m.csv"), str(out / "demux"), str(out / "demux.csv"), demux_spec())
     assert len(stage_runner.accepted(str(out / "demux.csv"))) == len(clips)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from avdf.data.fakeavceleb import MetadataError, clip_id, read_metadata
+from avdf.data.adapter import MetadataError, clip_id
+from avdf.data.fakeavceleb import read_metadata
 
 META = """source,target1,target2,method,category,type,race,gender,path,
 id00076,-,-,real,A,RealVideo-RealAudio,African,men,00109.mp4,FakeAVCeleb/RealVideo-RealAudio/African/men/id00076

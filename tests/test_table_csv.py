@@ -13,7 +13,7 @@ from conftest import snakemake, tiny_params
 
 from avdf.contracts import layout
 from avdf.data import manifest, table_csv
-from avdf.data.fakeavceleb import MetadataError
+from avdf.data.adapter import MetadataError
 from avdf.reporting import tables
 
 GOOD = """path,label,video_fake,audio_fake,category,identity,split,fake_periods
@@ -76,12 +76,8 @@ def test_skipped_bad_rows_go_to_rejects_and_the_rest_is_ingested(dataset, tmp_pa
     clips = manifest.build(
         "csv",
         _table(dataset, *BAD),
-        out / "m.csv",
-        out / "s.csv",
-        "paper",
-        0.5,
-        0,
-        out / "r.json",
+        manifest.IngestFiles(out / "m.csv", out / "s.csv", out / "r.json"),
+        {"protocol": "paper", "test_fraction": 0.5, "seed": 0},
         {"on_bad_rows": "skip"},
     )
     assert len(clips) == 4

@@ -47,6 +47,12 @@ def _runtime(text: str):
     return specs.runtime_of(json.loads(text))
 
 
+def _sources() -> list[str]:
+    from avdf.data.sources import SOURCES
+
+    return list(SOURCES)
+
+
 def parser() -> argparse.ArgumentParser:
     p0 = argparse.ArgumentParser(prog="avdf", description=__doc__.splitlines()[0])
     sub = p0.add_subparsers(dest="command", required=True)
@@ -102,7 +108,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("markers", nargs="+", help="data/raw/<name>.json files written by fetch")
 
     p = command("ingest", "metadata -> manifest + split file", spec="split section (+ on_bad_rows), JSON")
-    p.add_argument("--source", required=True, help="the adapter: fakeavceleb, dfdc, lavdf, defakeavmit, csv")
+    p.add_argument("--source", required=True, choices=_sources(), help="the adapter (avdf.data.sources)")
     p.add_argument("--root", required=True, help="the dataset root, or a marker JSON written by fetch")
     p.add_argument("--manifest", required=True)
     p.add_argument("--split", required=True)
@@ -225,20 +231,9 @@ def _ingest(a):
     from avdf.data import manifest
 
     root = json.loads(open(a.root).read())["root"] if a.root.endswith(".json") else a.root
-    s = a.spec
-    options = {k: s[k] for k in ("on_bad_rows",) if k in s}
-    manifest.build(
-        a.source,
-        root,
-        a.manifest,
-        a.split,
-        s["protocol"],
-        s["test_fraction"],
-        s["seed"],
-        a.report,
-        options,
-        s["val_fraction"],
-    )
+    options = {k: a.spec[k] for k in ("on_bad_rows",) if k in a.spec}
+    files = manifest.IngestFiles(a.manifest, a.split, a.report)
+    manifest.build(a.source, root, files, a.spec, options)
 
 
 def _audit(a):

@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 
 from avdf.contracts import layout, methods, numerics, specs, stage_runner, studies
-from avdf.data import manifest
+from avdf.data import sources
 from avdf.contracts.config import ParamsError, validate_params
 from avdf.contracts.fingerprints import code_fingerprint
 
@@ -19,6 +19,8 @@ try:
     validate_params(config, source="params.yaml (with any --config/--configfile overrides)")
 except ParamsError as error:
     raise WorkflowError(str(error)) from None
+if sources.unknown_sources(config):
+    raise WorkflowError("params.yaml (with any overrides):\n" + "\n".join(sources.unknown_sources(config)))
 
 DATASETS = [d for d, spec in config["datasets"].items() if spec.get("enabled", True)]
 VARIANTS = list(config["variants"])
@@ -67,18 +69,13 @@ def raw_meta(wildcards):
 
 
 def adapter_of(dataset):
-    """The ingest adapter of a dataset: its source, or for a synthetic one the format it imitates
-    (the LAV-DF stand-in writes LAV-DF's metadata.json; the others FakeAVCeleb's meta_data.csv)."""
-    spec = config["datasets"][dataset]
-    if spec["source"] != "synthetic":
-        return spec["source"]
-    return "lavdf" if spec["family"] == "lavdf" else "fakeavceleb"
+    """The ingest adapter of a dataset (avdf.data.sources.adapter_name)."""
+    return sources.adapter_name(config["datasets"][dataset])
 
 
 def ingest_spec(dataset):
     """The split section, and what the dataset's adapter reads from its section (CSV: on_bad_rows)."""
-    spec = config["datasets"][dataset]
-    return config["split"] | manifest.adapter_options(spec["source"], spec)
+    return config["split"] | sources.adapter_options(config["datasets"][dataset])
 
 
 def train_spec(wildcards):

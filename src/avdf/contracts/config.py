@@ -53,10 +53,20 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return path or "(top level)"
 
 
+def with_registries(schema: dict) -> dict:
+    """The schema with the names the registries hold: ``train.methods`` lists registered methods
+    (avdf.contracts.methods), so that adding a method never means editing the schema."""
+    from avdf.contracts import methods
+
+    schema["properties"]["train"]["properties"]["methods"]["items"] = {"enum": list(methods.METHODS)}
+    return schema
+
+
 def validate_params(params: dict, source: str = "params.yaml", schema_path: Path = SCHEMA_PATH) -> None:
     """Raise :class:`ParamsError` naming every offending key, e.g. ``train.epochs``."""
     with open(schema_path) as f:
         schema = yaml.safe_load(f)
+    schema = with_registries(schema)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -2,7 +2,9 @@
 
 A stage names its entry module (``avdf.stages.face_tracks``, ``avdf.learning.train``, ...). Its code is
 the import closure of that module inside ``avdf``: every avdf module it imports, at the top or
-inside a function, transitively, with the packages that hold them. The fingerprint is the hash of
+inside a function, transitively, with the packages that hold them, and every module a registry
+names as ``"avdf.module:Attribute"`` (a method's model class, avdf.contracts.methods), which is
+imported by name when it is used. The fingerprint is the hash of
 those files, so editing a module reruns exactly the stages that import it (directly or not).
 The modules are read as text (``ast``), never imported, so the Snakefile computes this cheaply.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import re
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/avdf
@@ -35,9 +38,13 @@ def _resolve(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+REFERENCE = re.compile(r"^(avdf(?:\.\w+)+):\w+$")  # "avdf.learning.models.macbdf:MACBDF"
+
+
 @functools.cache
-def imports_of(name: str, root: Path = PACKAGE_ROOT) -> frozenset[str]:
-    """The avdf modules that module ``name`` imports anywhere in its text (functions included)."""
+def imports_of(name: str, root: Path = PACKAGE_ROOT, references: bool = True) -> frozenset[str]:
+    """The avdf modules that module ``name`` imports anywhere in its text (functions included),
+    and with ``references`` those it names as ``"avdf.module:Attribute"``."""
     path = module_file(name, root)
     if path is None:
         return frozenset()
@@ -48,6 +55,8 @@ def imports_of(name: str, root: Path = PACKAGE_ROOT) -> frozenset[str]:
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(node, name, path.name == "__init__.py")
             candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        elif references and isinstance(node, ast.Constant) and isinstance(node.value, str):
+            candidates = [m.group(1) for m in [REFERENCE.match(node.value)] if m]
         else:
             continue
         found |= {c for c in candidates if c.split(".")[0] == "avdf" and module_file(c, root)}
@@ -82,9 +91,10 @@ def code_fingerprint(*modules: str, root: Path = PACKAGE_ROOT) -> str:
 
 
 def import_graph(root: Path = PACKAGE_ROOT) -> dict[str, frozenset[str]]:
-    """Every avdf module under ``root`` and the avdf modules it imports (for the cycle check)."""
+    """Every avdf module under ``root`` and the avdf modules it imports (for the cycle and layer
+    checks; names in registries are not imports)."""
     names = [
         ".".join(("avdf", *f.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
         for f in sorted(root.rglob("*.py"))
     ]
-    return {n: frozenset(m for m in imports_of(n, root) if not n.startswith(m + ".")) for n in names}
+    return {n: frozenset(m for m in imports_of(n, root, False) if not n.startswith(m + ".")) for n in names}

@@ -63,82 +63,9 @@ class ModelSpec:
         return {"grid": max(1, self.crop_size // self.patch), "stem": self.visual_stem}
 
 
-@dataclasses.dataclass(frozen=True)
-class NoSection:
-    """A method configured by ``model`` alone (audio-only, visual-only, AV concatenation)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ECAPATDNNSpec:
-    """params.yaml baselines.ecapa_tdnn: its own widths (models/baselines/ecapa_tdnn.py)."""
-
-    channels: int
-    scale: int
-    se_bottleneck: int
-    attention_hidden: int
-    embedding: int
-
-
-@dataclasses.dataclass(frozen=True)
-class AASISTSpec:
-    """params.yaml baselines.aasist (models/baselines/aasist.py), in AASIST's configuration names."""
-
-    front_end: str
-    sinc_bands: int
-    sinc_kernel: int
-    blocks: list
-    gat_dims: list
-    pool_ratios: list
-    temperatures: list
-    dropout: float
-
-
-@dataclasses.dataclass(frozen=True)
-class MCLSpec:
-    """params.yaml baselines.mcl: the pair loss's weight and margin."""
-
-    lambda_pair: float
-    margin: float
-
-
-@dataclasses.dataclass(frozen=True)
-class MACBDFSpec:
-    """params.yaml macbdf: the model's multi-scale depth and fusion weights (eqs. 9-18), its
-    contrastive loss L_C (MACL, eqs. 2-8, or another ``objective``) and OM-Pareto (eqs. 21-24);
-    the switches give the ablations."""
-
-    ms_depth: int
-    contrastive: bool
-    cross: bool
-    intra: bool
-    fusion_weights: bool
-    om_pareto: bool
-    lambda_c: float
-    tau0: float
-    margin: float
-    k_nearest: int
-    queue_size: int
-    fusion_beta: float
-    fusion_gamma: float
-    k_max: int
-    om_lambda0: float
-    om_kappa: float
-    om_pgd_steps: int
-    objective: str
-
-
-METHOD_SPECS = {
-    "ecapa_tdnn": ECAPATDNNSpec,
-    "aasist": AASISTSpec,
-    "mcl": MCLSpec,
-    "macbdf": MACBDFSpec,
-}
-
-
 def method_spec(method: str, section: dict):
-    """The typed spec of a method's own params.yaml section (NoSection for one without)."""
-    cls = METHOD_SPECS.get(method, NoSection)
-    return from_dict(cls, section, f"{method} section")
+    """The typed spec of a method's own params.yaml section (its registered spec class)."""
+    return methods.spec_of(method, section)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +108,7 @@ class TrainSpec:
     run: Run
     input: InputSpec
     model: ModelSpec
-    method: Any  # the method's spec: MACBDFSpec, ECAPATDNNSpec, AASISTSpec, MCLSpec or NoSection
+    method: Any  # the method's spec: its registered class (avdf.contracts.methods), e.g. MACBDFSpec
     objective: dict
     optim: OptimSpec
     target: str

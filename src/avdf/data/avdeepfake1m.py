@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of, read_json
+from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json
 
 SPLITS = {"train": "train_metadata.json", "val": "val_metadata.json"}
 TEST_LIST = "test_files.txt"

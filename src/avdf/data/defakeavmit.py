@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import clip_id, labels_of
+from avdf.data.adapter import clip_id, labels_of
 
 REQUEST = "the AVoiD-DF authors (Yang et al., IEEE TIFS 2023); the dataset is not publicly released"
 VIDEO = {".mp4", ".avi", ".mov", ".mkv", ".webm"}

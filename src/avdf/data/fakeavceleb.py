@@ -18,17 +18,14 @@ https://github.com/DASH-Lab/FakeAVCeleb); the reply is a download link, which go
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import logging
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from avdf.contracts.errors import InputError
 from avdf.data import fetch
+from avdf.data.adapter import MetadataError, clip_id, labels_of
 
 log = logging.getLogger(__name__)
 META = "meta_data.csv"  # the file at the dataset root that says "this is FakeAVCeleb"
@@ -36,39 +33,6 @@ REQUEST = "the request form linked from https://github.com/DASH-Lab/FakeAVCeleb 
 
 CATEGORY_NAMES = {"A": "RVRA", "B": "RVFA", "C": "FVRA", "D": "FVFA"}
 FIELDS = ["source", "target1", "target2", "method", "category", "type", "race", "gender", "file", "directory"]
-
-
-class MetadataError(InputError):
-    """A metadata file that cannot be read, with the file and line named."""
-
-
-def clip_id(relative_path: str) -> str:
-    """A short, filesystem-safe, stable id for a clip, from its path relative to the dataset root."""
-    stem = re.sub(r"[^A-Za-z0-9]+", "_", Path(relative_path).stem).strip("_")[:40]
-    return f"{stem}-{hashlib.sha1(relative_path.encode()).hexdigest()[:8]}"
-
-
-def labels_of(category: str) -> dict:
-    """The manifest's label columns of a category (RVRA, RVFA, FVRA, FVFA; FAKE: a fake whose
-    manipulated modality is not known, flagged in both, as DFDC)."""
-    return {
-        "label": int(category != "RVRA"),
-        "video_fake": int(category in ("FVRA", "FVFA", "FAKE")),
-        "audio_fake": int(category in ("RVFA", "FVFA", "FAKE")),
-        "category": category,
-    }
-
-
-def read_json(meta: Path, kind: type, expected: str):
-    """A metadata JSON file whose top level is a ``kind`` (list or dict); MetadataError naming the
-    file when it is not valid JSON or not ``expected``."""
-    try:
-        data = json.loads(meta.read_text())
-    except json.JSONDecodeError as e:
-        raise MetadataError(f"{meta}: not valid JSON ({e})") from None
-    if not isinstance(data, kind):
-        raise MetadataError(f"{meta}: expected {expected}")
-    return data
 
 
 def _resolve(root: Path, directory: str, name: str) -> Path:

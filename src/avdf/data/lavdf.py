@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of, read_json
+from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json
 
 META = "metadata.json"
 HF_REPO = "ControlNet/LAV-DF"

@@ -8,18 +8,19 @@ or UNLABELLED; ``identities`` lists the people a clip shows or was made from (``
 ``official_split`` is the dataset's own split where it has one; ``fake_periods`` the fake
 segments in seconds (JSON, LAV-DF); ``split`` is the protocol's ``train``, ``test`` (or ``dev``).
 
-Each source has an adapter module with ``read_metadata(root, **options) -> (clips, report)``.
+Each source has an adapter module (avdf.data.adapter), registered in avdf.data.sources.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from avdf.contracts import atomic
-from avdf.data import avdeepfake1m, defakeavmit, dfdc, fakeavceleb, lavdf, splits, table_csv
+from avdf.data import sources, splits
 
 log = logging.getLogger(__name__)
 COLUMNS = [
@@ -37,41 +38,31 @@ COLUMNS = [
     "split",
 ]
 CATEGORIES = ["RVRA", "RVFA", "FVRA", "FVFA"]
-SOURCES = {  # params.yaml: datasets.<name>.source -> its adapter
-    "synthetic": fakeavceleb,  # the generator writes FakeAVCeleb's meta_data.csv
-    "fakeavceleb": fakeavceleb,
-    "dfdc": dfdc,
-    "lavdf": lavdf,
-    "defakeavmit": defakeavmit,
-    "avdeepfake1m": avdeepfake1m,  # and AV-Deepfake1M++
-    "csv": table_csv,  # any dataset, by a table of paths and labels
-}
 
 
-def adapter_options(source: str, spec: dict) -> dict:
-    """What an adapter reads from its dataset's section besides the root (the CSV source: on_bad_rows)."""
-    return {"on_bad_rows": spec.get("on_bad_rows", "stop")} if source == "csv" else {}
+@dataclass(frozen=True)
+class IngestFiles:
+    """What ingest writes: the manifest, the split file and (optionally) its report."""
+
+    manifest: str | Path
+    split: str | Path
+    report: str | Path | None = None
 
 
 def build(
-    source: str,
-    root: str | Path,
-    manifest_out: str | Path,
-    split_out: str | Path,
-    protocol: str,
-    test_fraction: float,
-    seed: int,
-    report_out: str | Path | None = None,
-    options: dict | None = None,
-    val_fraction: float = 0.0,
+    source: str, root: str | Path, out: IngestFiles, split: dict, options: dict | None = None
 ) -> pd.DataFrame:
-    """Ingest a dataset: write the manifest, the split file of ``protocol``, and a report (with the
-    rows the adapter refused, when it was told to skip them: ``options``, see adapter_options)."""
-    clips, report = SOURCES[source].read_metadata(root, **(options or {}))
+    """Ingest a dataset: write the manifest, the split file of ``split`` (params.yaml's split
+    section: protocol, test_fraction, seed, val_fraction), and a report (with the rows the adapter
+    refused, when it was told to skip them: ``options``, avdf.data.adapter.options_of)."""
+    clips, report = sources.adapter(source).read_metadata(root, **(options or {}))
     clips = clips.sort_values("clip_id", kind="stable").reset_index(drop=True)
-    clips["split"] = splits.make(clips, protocol, test_fraction, seed, val_fraction)
-    atomic.write_csv(split_out, clips[["clip_id", "category", "identities", "split"]])
-    atomic.write_csv(manifest_out, clips[COLUMNS])
+    protocol = split["protocol"]
+    clips["split"] = splits.make(
+        clips, protocol, split["test_fraction"], split["seed"], split.get("val_fraction", 0.0)
+    )
+    atomic.write_csv(out.split, clips[["clip_id", "category", "identities", "split"]])
+    atomic.write_csv(out.manifest, clips[COLUMNS])
     report |= {
         "source": source,
         "protocol": protocol,
@@ -79,8 +70,8 @@ def build(
         "split_counts": {k: int(v) for k, v in clips["split"].value_counts().items()},
     }
     log.info("ingest %s (%s): %s", root, source, report)
-    if report_out is not None:
-        atomic.write_json(report_out, report)
+    if out.report is not None:
+        atomic.write_json(out.report, report)
     return clips[COLUMNS]
 
 

@@ -10,10 +10,52 @@ the root, so the rest of the workflow depends on one file whatever the dataset's
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from avdf.contracts import atomic
-from avdf.data import fetch
-from avdf.data.manifest import SOURCES, adapter_options
+from avdf.data import avdeepfake1m, defakeavmit, dfdc, fakeavceleb, fetch, lavdf, table_csv
+from avdf.data.adapter import options_of
+
+# The registry: params.yaml datasets.<name>.source -> its adapter (avdf.data.adapter), one line each.
+SOURCES: dict[str, ModuleType] = {
+    "synthetic": fakeavceleb,  # the generator writes FakeAVCeleb's meta_data.csv (LAV-DF's for its stand-in)
+    "fakeavceleb": fakeavceleb,
+    "dfdc": dfdc,
+    "lavdf": lavdf,
+    "defakeavmit": defakeavmit,
+    "avdeepfake1m": avdeepfake1m,  # and AV-Deepfake1M++
+    "csv": table_csv,  # any dataset, by a table of paths and labels
+}
+
+
+def adapter(source: str) -> ModuleType:
+    if source not in SOURCES:
+        raise KeyError(f"unknown dataset source {source!r}; known: {', '.join(SOURCES)}")
+    return SOURCES[source]
+
+
+def unknown_sources(params: dict) -> list[str]:
+    """One line per configured dataset whose ``source`` is no registered adapter (the schema cannot
+    list them: the registry lives in the data layer)."""
+    return [
+        f"  - key 'datasets.{name}.source': {spec['source']!r} is not one of {', '.join(SOURCES)}"
+        for name, spec in params["datasets"].items()
+        if spec["source"] not in SOURCES
+    ]
+
+
+def adapter_name(spec: dict) -> str:
+    """The adapter that reads a configured dataset: its source, or for a synthetic one the format
+    its family imitates (the LAV-DF stand-in writes LAV-DF's metadata.json; the others
+    FakeAVCeleb's meta_data.csv)."""
+    if spec["source"] != "synthetic":
+        return spec["source"]
+    return "lavdf" if spec["family"] == "lavdf" else "fakeavceleb"
+
+
+def adapter_options(spec: dict) -> dict:
+    """What the adapter of a configured dataset reads from its section besides the root."""
+    return options_of(adapter(spec["source"]), spec)
 
 
 def checksums_file(name: str) -> Path:
@@ -22,16 +64,16 @@ def checksums_file(name: str) -> Path:
 
 def locate(name: str, spec: dict, marker: str | Path) -> Path:
     source = spec["source"]
-    adapter = SOURCES[source]
+    reader = adapter(source)
     root = Path(spec.get("root") or Path("data/raw") / name)
     if not root.exists():
         hint = f"datasets.{name}.root is {str(root)!r}, which does not exist. " if spec.get("root") else ""
         try:
-            root = adapter.fetch_dataset(spec, root, checksums_file(name))
+            root = reader.fetch_dataset(spec, root, checksums_file(name))
         except fetch.MissingData as e:
             raise fetch.MissingData(f"dataset {name!r}: {hint}{e}") from None
     # fails now, with the file named, if the layout is wrong
-    _, report = adapter.read_metadata(root, **adapter_options(source, spec))
+    _, report = reader.read_metadata(root, **adapter_options(spec))
     atomic.write_json(marker, {"dataset": name, "source": source, "root": str(root.resolve()), **report})
     return root
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.fakeavceleb import MetadataError, clip_id, labels_of
+from avdf.data.adapter import MetadataError, clip_id, labels_of
 
 REQUIRED = ("path", "label")
 OPTIONAL = ("video_fake", "audio_fake", "category", "identity", "split", "fake_periods")
@@ -40,6 +40,11 @@ class BadRow(ValueError):
     def __init__(self, column: str, reason: str):
         super().__init__(reason)
         self.column = column
+
+
+def options(spec: dict) -> dict:
+    """What this adapter reads from its dataset's section: what to do with bad rows."""
+    return {"on_bad_rows": spec.get("on_bad_rows", "stop")}
 
 
 def read_metadata(root: str | Path, on_bad_rows: str = "stop") -> tuple[pd.DataFrame, dict]:

@@ -15,6 +15,8 @@ can replace either one as long as it keeps this interface.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -27,6 +29,20 @@ def _conv(c_in: int, c_out: int, dims: int) -> nn.Sequential:
 
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class EncoderSizes(NamedTuple):
+    """What the shared encoders are built with (params.yaml ``model``; avdf.learning.models.build):
+    the log-Mel bands, the width, depth and heads of both Transformers, their dropouts, and the
+    visual token grid and stem (``ModelSpec.visual``; None for an audio-only model)."""
+
+    n_mels: int
+    dim: int
+    depth: int
+    heads: int
+    dropout: float
+    attn_dropout: float
+    visual: dict | None
 
 
 class ResNetStem(nn.Module):

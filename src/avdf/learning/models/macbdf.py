@@ -21,7 +21,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from avdf.learning.models.blocks import MultiScaleBlock
-from avdf.learning.models.encoders import AudioEncoder, VisualEncoder
+from avdf.learning.models.encoders import AudioEncoder, EncoderSizes, VisualEncoder
 from avdf.learning.models.fusion import RFMF, FusionWeights
 
 FREQ_TOKENS = 2  # audio tokens keep 2 frequency bands, a time-frequency map for the 2D blocks
@@ -48,13 +48,7 @@ class MACBDF(nn.Module):
 
     def __init__(
         self,
-        n_mels: int,
-        dim: int,
-        depth: int,
-        heads: int,
-        dropout: float,
-        attn_dropout: float,
-        visual: dict,
+        sizes: EncoderSizes,
         ms_depth: int,
         use_fusion_weights: bool,
         fusion_beta: float,
@@ -62,6 +56,7 @@ class MACBDF(nn.Module):
         k_max: int,
     ):
         super().__init__()
+        n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout, freq_tokens=FREQ_TOKENS)
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.project = nn.ModuleDict({m: nn.Linear(dim, dim) for m in ("audio", "video")})

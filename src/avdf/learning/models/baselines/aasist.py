@@ -166,7 +166,8 @@ class AASIST(nn.Module):
     published "filts" [[1, 32], [32, 32], [32, 64], [64, 64]] with the last repeated, as the model
     stacks them: 32, 32, 64, 64, 64, 64), ``gat_dims`` (the graph layers', then the HS-GALs'),
     ``pool_ratios`` (graph pooling after the T and S graphs, then inside the branches) and
-    ``temperatures`` (T and S graph attention, then the two HS-GALs)."""
+    ``temperatures`` (T and S graph attention, then the two HS-GALs); ``sinc`` the sinc front end's
+    bands and kernel length (``sinc_bands``, ``sinc_kernel``)."""
 
     modalities = ("audio",)
 
@@ -174,8 +175,7 @@ class AASIST(nn.Module):
         self,
         n_mels: int,
         front_end: str,
-        sinc_bands: int,
-        sinc_kernel: int,
+        sinc: tuple[int, int],
         blocks: list,
         gat_dims: list,
         pool_ratios: list,
@@ -185,6 +185,7 @@ class AASIST(nn.Module):
         super().__init__()
         self.front_end = front_end
         if front_end == "sinc":
+            sinc_bands, sinc_kernel = sinc
             self.front, bins = SincFrontEnd(sinc_bands, sinc_kernel), sinc_bands // 3
         else:
             self.front, bins = nn.MaxPool2d(2), n_mels // 2

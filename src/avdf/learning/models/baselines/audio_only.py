@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from torch import nn
 
-from avdf.learning.models.encoders import AudioEncoder
+from avdf.learning.models.encoders import AudioEncoder, EncoderSizes
 from avdf.learning.models.heads import classifier_head
 
 
 class AudioOnly(nn.Module):
     modalities = ("audio",)
 
-    def __init__(self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float):
+    def __init__(self, sizes: EncoderSizes):
         super().__init__()
+        n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
         self.head = classifier_head(dim, dropout)
 

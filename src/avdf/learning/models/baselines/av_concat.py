@@ -6,17 +6,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from avdf.learning.models.encoders import AudioEncoder, VisualEncoder
+from avdf.learning.models.encoders import AudioEncoder, EncoderSizes, VisualEncoder
 from avdf.learning.models.heads import classifier_head
 
 
 class AVConcat(nn.Module):
     modalities = ("audio", "video")
 
-    def __init__(
-        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float, visual: dict
-    ):
+    def __init__(self, sizes: EncoderSizes):
         super().__init__()
+        n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.head = classifier_head(2 * dim, dropout)

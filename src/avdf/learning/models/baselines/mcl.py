@@ -22,7 +22,7 @@ from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits as bce
 from torch.nn.functional import normalize
 
-from avdf.learning.models.encoders import AudioEncoder, VisualEncoder
+from avdf.learning.models.encoders import AudioEncoder, EncoderSizes, VisualEncoder
 from avdf.learning.models.heads import classifier_head
 
 
@@ -35,19 +35,9 @@ def pair_contrastive(z_a: torch.Tensor, z_v: torch.Tensor, y: torch.Tensor, marg
 class MCL(nn.Module):
     modalities = ("audio", "video")
 
-    def __init__(
-        self,
-        n_mels: int,
-        dim: int,
-        depth: int,
-        heads: int,
-        dropout: float,
-        attn_dropout: float,
-        visual: dict,
-        lambda_pair: float,
-        margin: float,
-    ):
+    def __init__(self, sizes: EncoderSizes, lambda_pair: float, margin: float):
         super().__init__()
+        n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
         self.lambda_pair, self.margin = lambda_pair, margin
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout)
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from torch import nn
 
-from avdf.learning.models.encoders import VisualEncoder
+from avdf.learning.models.encoders import EncoderSizes, VisualEncoder
 from avdf.learning.models.heads import classifier_head
 
 
 class VisualOnly(nn.Module):
     modalities = ("video",)
 
-    def __init__(
-        self, n_mels: int, dim: int, depth: int, heads: int, dropout: float, attn_dropout: float, visual: dict
-    ):
+    def __init__(self, sizes: EncoderSizes):
         super().__init__()
+        n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
         self.video = VisualEncoder(dim, depth, heads, dropout, attn_dropout, **visual)
         self.head = classifier_head(dim, dropout)
 

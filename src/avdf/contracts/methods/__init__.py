@@ -1,46 +1,37 @@
 """The methods avdf trains, and the facts about each that other modules ask for.
 
-A module that needs to know something about a method reads its entry here instead of testing its
-name: which modalities it sees, which section of params.yaml configures it beyond ``model``, which
-optimisation step trains it, and whether the ablation and objective studies vary it. The models
-themselves are built by :func:`avdf.learning.models.build`; this module imports no model code, so tables
-and studies can read it cheaply.
+Each method is one module here that registers itself (avdf.contracts.methods.registry); the
+imports below are the registry's one line per method. A module that needs to know something
+about a method reads its entry instead of testing its name: which modalities it sees, which
+section of params.yaml configures it beyond ``model`` and its typed spec, which optimisation step
+trains it, and whether the ablation and objective studies vary it. The models themselves are
+built by :func:`avdf.learning.models.build`; nothing here imports model code, so the workflow,
+the studies and the tables read it cheaply.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from avdf.contracts.input_specs import from_dict
 
-
-@dataclass(frozen=True)
-class Method:
-    name: str
-    modality: str  # audio | visual | audio-visual
-    section: tuple[str, ...]  # its own params.yaml section beyond `model` (() for none)
-    step: str  # "baseline": its own loss in one backward pass; "two_branch": encoders + head (learning.steps)
-    studied: bool  # the ablation, depth, OM-Pareto and objective studies vary this method
-    frame_heads: bool  # has frame-level heads per modality (branch scores, frame-level AUC)
-    shared_encoders: bool  # sized by params.yaml `model` (the published audio baselines are not)
-    objective: str  # its contrastive objective (MLflow tag); "" = the one its section names
-
-
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        Method("ecapa_tdnn", "audio", ("baselines", "ecapa_tdnn"), "baseline", False, False, False, "none"),
-        Method("aasist", "audio", ("baselines", "aasist"), "baseline", False, False, False, "none"),
-        Method("audio_only", "audio", (), "baseline", False, False, True, "none"),
-        Method("visual_only", "visual", (), "baseline", False, False, True, "none"),
-        Method("av_concat", "audio-visual", (), "baseline", False, False, True, "none"),
-        Method(
-            "mcl", "audio-visual", ("baselines", "mcl"), "baseline", False, False, True, "pair_contrastive"
-        ),
-        Method("macbdf", "audio-visual", ("macbdf",), "two_branch", True, True, True, ""),
-    )
-}
-
+# one line per method: importing its module registers it (the order is the registry's)
+from avdf.contracts.methods import (
+    aasist,  # noqa: E402, F401
+    audio_only,  # noqa: E402, F401
+    av_concat,  # noqa: E402, F401
+    ecapa_tdnn,  # noqa: E402, F401, I001
+    macbdf,  # noqa: E402, F401
+    mcl,  # noqa: E402, F401
+    visual_only,  # noqa: E402, F401
+)
+from avdf.contracts.methods.registry import METHODS, Method, NoSection, register  # noqa: F401
 
 MODALITY_LABELS = {"audio": "audio_fake", "visual": "video_fake", "audio-visual": "label"}
+
+
+def get(name: str) -> Method:
+    if name not in METHODS:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
+    return METHODS[name]
 
 
 def target(name: str, unimodal_target: str) -> str:
@@ -53,23 +44,26 @@ def target(name: str, unimodal_target: str) -> str:
     return MODALITY_LABELS[get(name).modality]
 
 
-def get(name: str) -> Method:
-    if name not in METHODS:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
-    return METHODS[name]
-
-
 def studied() -> str:
     """The method the paper's studies vary (MACB-DF)."""
     return next(m.name for m in METHODS.values() if m.studied)
 
 
 def section(name: str, params: dict) -> dict:
-    """The method's own params.yaml section (empty for a method without one)."""
+    """The method's own params.yaml section over its registered defaults (empty for a method
+    without one)."""
+    method = get(name)
+    if not method.section:
+        return {}
     out = params
-    for key in get(name).section:
+    for key in method.section:
         out = out.get(key, {})
-    return dict(out) if get(name).section else {}
+    return dict(method.defaults) | dict(out)
+
+
+def spec_of(name: str, section: dict):
+    """The typed spec of a method's own section (NoSection for one without)."""
+    return from_dict(get(name).spec, section, f"{name} section")
 
 
 def objective_of(name: str, section: dict) -> str:
@@ -110,11 +104,11 @@ def objective_settings(name: str, params: dict) -> dict:
     """The ``contrastive`` settings a run of ``name`` reads (none for a method without L_C choice)."""
     if get(name).objective:
         return {}
-    objective = params[get(name).section[0]]["objective"]
+    objective = section(name, params)["objective"]
     return {k: params["contrastive"][k] for k in OBJECTIVE_SETTINGS[objective]}
 
 
-def needs_waveform(method: str, section: dict) -> bool:
+def needs_waveform(name: str, section: dict) -> bool:
     """Whether the method's model reads the raw waveform (AASIST with its sinc front end) besides
     the cached log-Mel and crops."""
-    return method == "aasist" and section.get("front_end") == "sinc"
+    return get(name).needs_waveform(section)

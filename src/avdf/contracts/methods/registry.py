@@ -1,0 +1,56 @@
+"""The method registry: each method registers itself, in its own module, with what others ask of it.
+
+A method's module (``avdf/contracts/methods/<name>.py``) defines the typed spec of its own
+params.yaml section and calls :func:`register` with a :class:`Method`. Nothing here imports model
+code: the model class is named as ``"module:Class"`` and imported by ``avdf.learning.models.build``
+(the code fingerprints follow such names, avdf.contracts.fingerprints), so that the workflow, the
+studies and the tables read the registry without loading PyTorch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSection:
+    """A method configured by ``model`` alone (audio-only, visual-only, AV concatenation)."""
+
+
+def _as_given(section: dict) -> dict:
+    return dict(section)
+
+
+def _never(section: dict) -> bool:
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    name: str
+    modality: str  # audio | visual | audio-visual
+    model: str  # its nn.Module, as "module:Class" (imported only when a model is built)
+    spec: type = NoSection  # the typed spec of its own params.yaml section
+    section: tuple[str, ...] = ()  # where that section is in params.yaml (() for none)
+    defaults: dict = dataclasses.field(
+        default_factory=dict
+    )  # the section's values where params.yaml has none
+    step: str = "baseline"  # "baseline": its own loss in one backward pass; "two_branch": encoders + head
+    studied: bool = False  # the ablation, depth, OM-Pareto and objective studies vary this method
+    frame_heads: bool = False  # has frame-level heads per modality (branch scores, frame-level AUC)
+    shared_encoders: bool = True  # sized by params.yaml `model` (the published audio baselines are not)
+    objective: str = "none"  # its contrastive objective (MLflow tag); "" = the one its section names
+    model_args: Callable[[dict], dict] = _as_given  # its section -> the model's keyword arguments
+    needs_waveform: Callable[[dict], bool] = _never  # reads the raw waveform besides log-Mel and crops
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add ``method`` to the registry (once: a second method of the same name is a mistake)."""
+    if method.name in METHODS:
+        raise ValueError(f"method {method.name!r} is registered twice")
+    METHODS[method.name] = method
+    return method
