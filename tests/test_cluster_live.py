@@ -28,7 +28,8 @@ import yaml
 from conftest import REPO, mlflow_server, snakemake, tiny_params
 from mlflow.tracking import MlflowClient
 
-from avdf.contracts import layout, studies
+from avdf.contracts import layout
+from avdf.reporting import studies
 
 pytestmark = pytest.mark.cluster
 

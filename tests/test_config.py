@@ -36,7 +36,7 @@ def test_unknown_method_is_named(params):
 def test_the_paper_profile_is_valid_and_switches_the_datasets():
     from snakemake.utils import update_config
 
-    from avdf.contracts import studies
+    from avdf.reporting import studies
 
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     update_config(params, yaml.safe_load((REPO_ROOT / "workflow/profiles/paper/params.yaml").read_text()))
@@ -55,9 +55,9 @@ def test_table1_is_on_the_seeds_of_record_whichever_profile_builds_it():
     full, through dvc repro) train Table 1 on the same seeds of record, 0-2, with the same specs; the
     quick table (make quick) is Table 1 on train.quick_seeds, a subset, so it trains nothing new;
     every other study runs on train.study_seeds."""
-    from avdf.contracts import studies
     from avdf.contracts.config import profile_params
     from avdf.contracts.specs import to_json
+    from avdf.reporting import studies
 
     run, full = profile_params(), profile_params("full")
     assert {e.seed for e in studies.evals(run, "table1")} == {e.seed for e in studies.evals(full, "table1")}

@@ -20,8 +20,9 @@ import pytest
 import yaml
 from conftest import REPO, snakemake, tiny_params
 
-from avdf.contracts import fingerprints, numerics, specs, studies
+from avdf.contracts import fingerprints, numerics, specs
 from avdf.media.faces import FaceTracker
+from avdf.reporting import studies
 
 PREPROCESS = {
     "synth",

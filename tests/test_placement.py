@@ -13,11 +13,12 @@ import contextlib
 import pytest
 import torch
 
-from avdf.contracts import methods, studies
+from avdf.contracts import methods
 from avdf.contracts.config import profile_params
 from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
 from avdf.learning import model_sizes, models, placement
 from avdf.learning.train import make_optimizer, make_step
+from avdf.reporting import studies
 
 PARAMS = profile_params(None)
 

@@ -106,7 +106,7 @@ def test_split_is_a_file_and_stratified(workflow):
 
 @pytest.mark.slow
 def test_every_run_is_in_mlflow_with_tags(workflow):
-    from avdf.contracts import studies
+    from avdf.reporting import studies
 
     params = tiny_params()
     client = MlflowClient(f"sqlite:///{workflow}/mlflow.db")
@@ -115,7 +115,7 @@ def test_every_run_is_in_mlflow_with_tags(workflow):
     assert len(runs) == len(studies.runs(params))
     evals = client.search_runs([exp.experiment_id], "tags.stage = 'evaluate'", max_results=1000)
     in_dataset = {studies.Eval(*run, run[0]) for run in studies.runs(params)}  # written by training
-    needed = {e for t in studies.TARGETS if t not in ("fig4", "fig67") for e in studies.evals(params, t)}
+    needed = {e for t in studies.STUDIES if t not in ("fig4", "fig67") for e in studies.evals(params, t)}
     assert len(evals) == len(in_dataset | needed)
     required = {"table", "dataset", "train_dataset", "method", "ablation", "objective", "seed"}
     for run in runs + evals:
@@ -284,9 +284,8 @@ def test_localisation_table_is_the_benchmark_metrics_of_each_seeds_proposals(wor
     over seeds of what avdf.evaluation.localisation computes from each evaluation's timelines, inside its
     interval: the workflow's table (one seed), and the table of that seed with a second one made
     from it (each frame probability squared)."""
-    from avdf.contracts import studies
     from avdf.evaluation import localisation
-    from avdf.reporting import tables
+    from avdf.reporting import studies, tables
     from avdf.reporting.tables import _localisation_files
 
     params = tiny_params()

@@ -14,17 +14,6 @@ import logging
 import os
 import sys
 
-TABLES = {  # avdf table NAME -> function of avdf.reporting.tables
-    "table1": "table1",
-    "table1_by_category": "table1_by_category",
-    "table2": "table2",
-    "table3": "table3",
-    "contrastive": "table_contrastive",
-    "fig5": "depth_sweep",
-    "fig67": "om_pareto_curves",
-    "frame_level": "table_frame_level",
-    "localisation": "table_localisation",
-}
 STAGES = ("demux", "faces", "face-crops", "log-mel")
 USES_FFMPEG = (
     "synth",
@@ -45,6 +34,12 @@ def _runtime(text: str):
     from avdf.contracts import specs
 
     return specs.runtime_of(json.loads(text))
+
+
+def _studies() -> list[str]:
+    from avdf.reporting.studies import STUDIES
+
+    return [name for name, study in STUDIES.items() if study.table]
 
 
 def _sources() -> list[str]:
@@ -151,9 +146,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scores", required=True)
 
     p = command(
-        "table", "a table (CSV) and its figures", spec="avdf.contracts.studies.table_spec", runtime=True
+        "table", "a table (CSV) and its figures", spec="avdf.reporting.studies.table_spec", runtime=True
     )
-    p.add_argument("name", choices=sorted(TABLES))
+    p.add_argument("name", choices=_studies(), help="a registered study (avdf.reporting.studies)")
     p.add_argument("--out", required=True, help="the CSV")
     p.add_argument("--png", nargs="*", default=[], help="the figure(s) drawn from the CSV")
     p.add_argument("inputs", nargs="+", help="evaluation JSONs (train JSONs for fig67)")
@@ -333,13 +328,13 @@ def _evaluate(a):
 
 
 def _table(a):
-    from avdf.reporting import figures, publish, tables
+    from avdf.contracts.named import resolve
+    from avdf.reporting import publish, studies
 
-    getattr(tables, TABLES[a.name])(a.inputs, a.spec, a.out)
-    if a.name == "fig5":
-        figures.depth_sweep(a.out, *a.png)
-    elif a.name == "fig67":
-        figures.om_pareto(a.out, *a.png)
+    study = studies.get(a.name)
+    resolve(study.table)(a.inputs, a.spec, a.out)
+    if study.figure:
+        resolve(study.figure)(a.out, *a.png)
     publish.publish(a.runtime, a.out, a.png, list(a.spec["datasets"]), a.inputs)
 
 

@@ -10,7 +10,8 @@ import os
 import shlex
 from pathlib import Path
 
-from avdf.contracts import layout, methods, numerics, specs, stage_runner, studies
+from avdf.contracts import layout, methods, numerics, specs, stage_runner
+from avdf.reporting import studies
 from avdf.data import sources
 from avdf.contracts.config import ParamsError, validate_params
 from avdf.contracts.fingerprints import code_fingerprint
@@ -79,7 +80,7 @@ def ingest_spec(dataset):
 
 
 def train_spec(wildcards):
-    """The TrainSpec of one run (avdf.contracts.studies.train_specs), as the train job's --spec."""
+    """The TrainSpec of one run (avdf.reporting.studies.train_specs), as the train job's --spec."""
     run = specs.Run(wildcards.dataset, wildcards.method, wildcards.variant, int(wildcards.seed))
     if run not in TRAIN_SPECS:  # a run no study asks for, requested by its path
         TRAIN_SPECS[run] = specs.TrainSpec.of(studies.apply_variant(config, run.variant), run, "extra", False)
@@ -127,17 +128,18 @@ def eval_score_files(target):
     return [layout.eval_scores(*e) for e in studies.evals(config, target)]
 
 
-TABLE_STUDY = {  # results/<table>.csv -> the study it reports
-    "table1": "table1",
-    "table1_quick": "table1_quick",
-    "table1_by_category": "table1",
-    "table2": "table2",
-    "table3": "table3",
-    "table_contrastive": "contrastive",
-    "table_frame_level": "frame_level",
-    "table_localisation": "frame_level",
-}
-TABLE_NAME = {"table1_quick": "table1", "table1_by_category": "table1_by_category", "table_localisation": "localisation"}
+# The tables the generic ``table`` rule builds (a study with its own rule builds its own files).
+TABLE_OUTPUTS = {Path(s.csv).stem: s for s in studies.STUDIES.values() if s.rule == "table"}
+
+
+def study_of_table(table):
+    """The study whose CSV is results/<table>.csv."""
+    return TABLE_OUTPUTS[table].name
+
+
+def table_code(table):
+    """The code a table job runs: the module of its study's table function, and the publishing."""
+    return code(TABLE_OUTPUTS[table].table.partition(":")[0], "avdf.reporting.publish")
 
 
 def error_runs(dataset):
@@ -157,12 +159,6 @@ def errors_spec(dataset):
 ERROR_DATASETS = sorted({e.eval_dataset for e in studies.evals(config, "table1")})
 
 
-def table_job_spec(table):
-    """A table job's spec: its study's (studies.table_spec); the localisation table adds its rule."""
-    spec = studies.table_spec(config, TABLE_STUDY[table])
-    if table == "table_localisation":
-        spec["localisation"] = config["localisation"]
-    return as_json(spec)
 FIG4_DATASET = studies.dataset_named(config, config["studies"]["fig4"]["dataset"])
 
 
@@ -171,25 +167,21 @@ def fig67_train_files():
 
 
 def all_targets():
-    """Every table and figure of the paper (and avdf's extras), as the ``all`` target builds them."""
+    """Every table and figure of the registered studies (the paper's and avdf's extras), the
+    metrics, the rejects, and each dataset's audit and error analysis, as ``all`` builds them."""
     return [
-        "results/table1.csv",
-        "results/table1_quick.csv",
-        "results/table1_by_category.csv",
-        "results/table2.csv",
-        "results/table3.csv",
-        "results/table_contrastive.csv",
-        *(["results/table_frame_level.csv"] if studies.evals(config, "frame_level") else []),
-        *(["results/table_localisation.csv"] if studies.evals(config, "frame_level") else []),
-        "results/fig5_depth.png",
-        "results/fig6_ompareto_loss.png",
-        "results/fig4_latent.png",
+        *[f for s in studies.built(config) for f in [s.csv, *s.pngs]],
         "results/rejects.csv",
         "results/metrics.json",
         *[f"results/audit_{d}.csv" for d in DATASETS],
         *[f"results/audit_{d}.png" for d in DATASETS],
         *[f"results/errors_{d}.png" for d in ERROR_DATASETS],
     ]
+
+
+def metrics_tables():
+    """The CSVs whose numbers go into results/metrics.json."""
+    return [s.csv for s in studies.STUDIES.values() if s.metrics]
 
 
 def shortcut_warnings():
@@ -219,4 +211,4 @@ def train_targets():
 
 
 def eval_targets():
-    return sorted({f for target in studies.TARGETS for f in eval_files(target)})
+    return sorted({f for name in studies.STUDIES for f in eval_files(name)})

@@ -1,5 +1,5 @@
 # Stage 7: tables (CSV) and figures (PNG), built only from the per-run JSON files above.
-# Each target trains and evaluates whatever it is missing (avdf.contracts.studies lists what it needs).
+# Each target trains and evaluates whatever it is missing (avdf.reporting.studies: one registered entry per table or figure).
 
 
 rule rejects:
@@ -21,17 +21,17 @@ rule rejects:
 
 rule table:
     input:
-        evals=lambda wc: eval_files(TABLE_STUDY[wc.table]),
-        scores=lambda wc: eval_score_files(TABLE_STUDY[wc.table]),
+        evals=lambda wc: eval_files(study_of_table(wc.table)),
+        scores=lambda wc: eval_score_files(study_of_table(wc.table)),
         store=ancient("runs/mlflow_store.json"),
     output:
         report("results/{table}.csv", caption="../report/table.rst", category="Tables"),
     wildcard_constraints:
-        table="table1|table1_quick|table1_by_category|table2|table3|table_contrastive|table_frame_level|table_localisation",
+        table="|".join(TABLE_OUTPUTS),
     params:
-        name=lambda wc: TABLE_NAME.get(wc.table, TABLE_STUDY[wc.table]),
-        spec=lambda wc: table_job_spec(wc.table),
-        code=code("avdf.reporting.tables", "avdf.reporting.publish"),
+        name=lambda wc: study_of_table(wc.table),
+        spec=lambda wc: table_spec(study_of_table(wc.table)),
+        code=lambda wc: table_code(wc.table),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -129,8 +129,7 @@ rule fig4_latent:
 
 rule metrics_json:
     input:
-        tables=[f"results/{t}.csv" for t in ("table1", "table2", "table3", "table_contrastive")],
-        depth="results/fig5_depth.csv",
+        tables=metrics_tables(),
     output:
         "results/metrics.json",
     params:
@@ -140,4 +139,4 @@ rule metrics_json:
     log:
         "logs/tables/metrics_json.log",
     shell:
-        "avdf metrics-json --out {output} {input.tables} {input.depth} 2> {log}"
+        "avdf metrics-json --out {output} {input.tables} 2> {log}"

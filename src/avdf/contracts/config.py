@@ -78,7 +78,7 @@ def validate_params(params: dict, source: str = "params.yaml", schema_path: Path
 def _check_variants_and_studies(params: dict, source: str, validator) -> None:
     """Each variant, merged into the parameters, must match the schema; each study must name
     variants that exist."""
-    from avdf.contracts.studies import apply_variant
+    from avdf.contracts.variants import apply_variant
 
     problems = []
     for name in params["variants"]:

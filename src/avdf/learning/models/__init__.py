@@ -5,19 +5,18 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 from torch import nn
 
 from avdf.contracts import methods, specs
 from avdf.contracts.checkpoint import Checkpoint
+from avdf.contracts.named import resolve
 from avdf.learning.models.encoders import EncoderSizes
 
 
 def model_class(method: str) -> type[nn.Module]:
     """The nn.Module a method registers as ``"module:Class"`` (avdf.contracts.methods)."""
-    module, _, name = methods.get(method).model.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return resolve(methods.get(method).model)
 
 
 def build(method: str, n_mels: int, model: specs.ModelSpec | dict, section=None) -> nn.Module:

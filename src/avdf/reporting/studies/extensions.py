@@ -1,0 +1,38 @@
+"""avdf's studies beyond the paper's: the contrastive objectives, and the frame-level and
+localisation scores on datasets with fake segments."""
+
+from __future__ import annotations
+
+from avdf.contracts import methods
+from avdf.contracts.variants import Eval, own_evals, study_seeds
+from avdf.reporting.studies.paper import TABLES, variants_of
+from avdf.reporting.studies.registry import Study, register
+
+
+def frame_level(params: dict) -> list[Eval]:
+    """The studied method on each dataset with fake segments (LAV-DF), on the study seeds."""
+    names = params["studies"]["frame_level"]["datasets"]
+    return own_evals(params, names, [(methods.studied(), "default")], study_seeds(params))
+
+
+register(
+    Study(
+        "contrastive",
+        variants_of("contrastive"),
+        f"{TABLES}:table_contrastive",
+        "table_contrastive",
+        metrics=True,
+    )
+)
+register(Study("frame_level", frame_level, f"{TABLES}:table_frame_level", "table_frame_level", optional=True))
+register(
+    Study(
+        "localisation",
+        frame_level,
+        f"{TABLES}:table_localisation",
+        "table_localisation",
+        section="frame_level",
+        spec_sections=("localisation",),
+        optional=True,
+    )
+)
