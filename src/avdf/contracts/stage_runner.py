@@ -24,6 +24,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -111,32 +112,38 @@ def merge_shards(shard_indexes: list[str | Path], index_out: str | Path) -> pd.D
     return index
 
 
+class Folder(NamedTuple):
+    """A stage's files: its index and the folder of its per-clip outputs (``<clip_id><suffix>``)."""
+
+    index: str | Path
+    folder: str | Path
+    suffix: str = ""
+
+
 def run_after(
     stage: str,
-    upstream_index: str | Path,
-    upstream_dir: str | Path,
-    out_dir: str | Path,
-    suffix: str,
+    upstream: Folder,
+    out: Folder,
     process: Callable[[str, str, list[Path]], None],
-    index_out: str | Path,
     params: dict,
     shard: tuple[int, int] = (0, 1),
     *,
     code: str,
 ) -> pd.DataFrame:
-    """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each.
+    """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each
+    in ``out.folder``, indexed in ``out.index``.
 
     The upstream stage's fingerprint joins ``params``: what it made feeds every output here.
     """
-    clips = accepted(upstream_index)
-    out = Path(out_dir)
+    clips = accepted(upstream.index)
+    folder = Path(out.folder)
     return run(
         stage,
         zip(clips["clip_id"], clips["path"], strict=True),
-        lambda cid: [out / f"{cid}{suffix}"],
+        lambda cid: [folder / f"{cid}{out.suffix}"],
         process,
-        index_out,
-        {**params, "upstream": stamp_of(upstream_dir)},
+        out.index,
+        {**params, "upstream": stamp_of(upstream.folder)},
         shard,
         code=code,
     )

@@ -67,6 +67,33 @@ def record_checksum(path: str | Path, name: str, digest: str) -> None:
     os.replace(tmp, path)
 
 
+def _append(url: str, part: Path, headers: dict | None, auth: tuple[str, str] | None) -> None:
+    """One request: the rest of ``url`` appended to ``part`` (all of it where the server ignores
+    Range); a part file the server calls complete (HTTP 416) is left as it is."""
+    import requests
+
+    have = part.stat().st_size if part.exists() else 0
+    request_headers = dict(headers or {}) | ({"Range": f"bytes={have}-"} if have else {})
+    with requests.get(url, headers=request_headers, auth=auth, stream=True, timeout=60) as r:
+        if r.status_code == 416:  # the part file is already complete
+            return
+        if r.status_code in (401, 403):
+            raise MissingData(f"{url}: access denied (HTTP {r.status_code}); check the credentials")
+        r.raise_for_status()
+        resumed = have and r.status_code == 206
+        if have and not resumed:
+            log.info("%s: the server ignores Range, starting again", url)
+        total = int(r.headers.get("Content-Length", 0)) + (have if resumed else 0)
+        with open(part, "ab" if resumed else "wb") as f:
+            done, last = (have if resumed else 0), time.monotonic()
+            for block in r.iter_content(CHUNK):
+                f.write(block)
+                done += len(block)
+                if time.monotonic() - last > 10:
+                    log.info("%s: %.1f / %.1f MB", part.name, done / 1e6, total / 1e6)
+                    last = time.monotonic()
+
+
 def download(
     url: str,
     dest: str | Path,
@@ -88,27 +115,8 @@ def download(
     part = Path(f"{dest}.part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(retries):
-        have = part.stat().st_size if part.exists() else 0
-        request_headers = dict(headers or {}) | ({"Range": f"bytes={have}-"} if have else {})
         try:
-            with requests.get(url, headers=request_headers, auth=auth, stream=True, timeout=60) as r:
-                if r.status_code == 416:  # the part file is already complete
-                    break
-                if r.status_code in (401, 403):
-                    raise MissingData(f"{url}: access denied (HTTP {r.status_code}); check the credentials")
-                r.raise_for_status()
-                resumed = have and r.status_code == 206
-                if have and not resumed:
-                    log.info("%s: the server ignores Range, starting again", url)
-                total = int(r.headers.get("Content-Length", 0)) + (have if resumed else 0)
-                with open(part, "ab" if resumed else "wb") as f:
-                    done, last = (have if resumed else 0), time.monotonic()
-                    for block in r.iter_content(CHUNK):
-                        f.write(block)
-                        done += len(block)
-                        if time.monotonic() - last > 10:
-                            log.info("%s: %.1f / %.1f MB", dest.name, done / 1e6, total / 1e6)
-                            last = time.monotonic()
+            _append(url, part, headers, auth)
             break
         except requests.RequestException as e:
             if attempt == retries - 1:

@@ -134,9 +134,9 @@ def timeline(r: dict, truth: list | str | None) -> str:
 
     shapes = []
     for start, end in [(0.0, duration)] if truth == "whole" else truth or []:
-        shapes.append(_band("truth", x(start), x(end), y(1.0), y(0.0), "#9ecae1", start, end, None))
+        shapes.append(_band("truth", (x(start), x(end), y(1.0), y(0.0)), "#9ecae1", (start, end), None))
     for score, start, end in r.get("fake_segments", []):
-        shapes.append(_band("predicted", x(start), x(end), y(1.0), y(0.0), "#fcae91", start, end, score))
+        shapes.append(_band("predicted", (x(start), x(end), y(1.0), y(0.0)), "#fcae91", (start, end), score))
     shapes += _series(r, x, y) + _axes(duration, x, y)
     svg = f'<svg class="timeline" width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(shapes)}</svg>'
     return svg + LEGEND
@@ -165,8 +165,11 @@ def _series(r: dict, x, y) -> list[str]:
     return lines
 
 
-def _band(kind: str, x0, x1, top, bottom, colour: str, start, end, score) -> str:
-    data = f'data-start="{start:.4f}" data-end="{end:.4f}"'
+def _band(kind: str, box: tuple, colour: str, segment: tuple, score) -> str:
+    """One segment as a rectangle: ``box`` its (x0, x1, top, bottom) in pixels, ``segment`` its
+    (start, end) in seconds, kept as data attributes (with the score) for tests and readers."""
+    x0, x1, top, bottom = box
+    data = f'data-start="{segment[0]:.4f}" data-end="{segment[1]:.4f}"'
     data += f' data-score="{score:.4f}"' if score is not None else ""
     return (
         f'<rect class="{kind}" {data} x="{x0:.1f}" y="{top:.1f}" width="{max(x1 - x0, 1):.1f}" '

@@ -26,15 +26,10 @@ def run(
         boxes = np.load(Path(faces_dir) / f"{cid}.npz")["boxes"]
         crop_cache.write(outs[0], cached_crops_along(Path(demux_dir) / f"{cid}.json", boxes, spec))
 
+    upstream, out = (
+        stage_runner.Folder(faces_index, faces_dir),
+        stage_runner.Folder(index_out, out_dir, ".npz"),
+    )
     stage_runner.run_after(
-        "face_crops",
-        faces_index,
-        faces_dir,
-        out_dir,
-        ".npz",
-        process,
-        index_out,
-        dataclasses.asdict(spec),
-        shard,
-        code=__name__,
+        "face_crops", upstream, out, process, dataclasses.asdict(spec), shard, code=__name__
     )

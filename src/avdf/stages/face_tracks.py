@@ -28,6 +28,8 @@ def run(
             np.savez(f, boxes=track.boxes, scores=track.scores, keyframes=track.keyframes)
 
     params = dataclasses.asdict(spec) | {"isa": numerics.in_effect()}
-    stage_runner.run_after(
-        "faces", demux_index, demux_dir, out_dir, ".npz", process, index_out, params, shard, code=__name__
+    upstream, out = (
+        stage_runner.Folder(demux_index, demux_dir),
+        stage_runner.Folder(index_out, out_dir, ".npz"),
     )
+    stage_runner.run_after("faces", upstream, out, process, params, shard, code=__name__)

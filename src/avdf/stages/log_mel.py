@@ -23,6 +23,8 @@ def run(
         atomic.write_npy(outs[0], log_mel_of_wav(Path(demux_dir) / f"{cid}.wav", sample_rate, spec))
 
     params = {"sample_rate": sample_rate, **dataclasses.asdict(spec), "isa": numerics.in_effect()}
-    stage_runner.run_after(
-        "log_mel", demux_index, demux_dir, out_dir, ".npy", process, index_out, params, shard, code=__name__
+    upstream, out = (
+        stage_runner.Folder(demux_index, demux_dir),
+        stage_runner.Folder(index_out, out_dir, ".npy"),
     )
+    stage_runner.run_after("log_mel", upstream, out, process, params, shard, code=__name__)

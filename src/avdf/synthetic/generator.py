@@ -308,85 +308,66 @@ def clip_shape(cfg: dict, category: str, rng_key: tuple) -> tuple[dict, float]:
 
 def plan(out_root: str | Path, name: str, family: str, cfg: dict) -> tuple[list[ClipJob], list[list[str]]]:
     """The clips of a family and their metadata rows, in a fixed order."""
-    root = Path(out_root) / name
     people = identities(cfg["seed"], family, cfg["identities"])
-    fam, f_idx = FAMILIES[family], _family_index(family)
     jobs, rows = [], []
-    counts = category_counts(cfg)
-    for c_index, (category, (ctype, video_fake, audio_fake)) in enumerate(CATEGORIES.items()):
-        for k in range(counts[category]):
-            clip_index = sum(counts[c] for c in list(CATEGORIES)[:c_index]) + k
-            rng_key = (cfg["seed"], f_idx, 2, clip_index)
-            clip_cfg, lead = clip_shape(cfg, category, rng_key)
-            # Every category cycles through the identities in the same way, so that no identity is more
-            # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
-            who = people[k % len(people)]
-            others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
-            donor = others[(k // len(people)) % len(others)]
-            method = "-".join([fam.video_method] * video_fake + [fam.audio_method] * audio_fake) or "real"
-            target1 = donor.name if video_fake else "-"
-            stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
-            directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-            period = fake_period(
-                family, category, clip_cfg["duration_s"], np.random.default_rng([*rng_key, 7])
-            )
-            jobs.append(
-                ClipJob(
-                    clip_cfg,
-                    family,
-                    who,
-                    donor,
-                    category,
-                    rng_key,
-                    root.parent / directory / f"{stem}.mp4",
-                    period=period,
-                    lead_s=lead,
-                )
-            )
-            rows.append(
-                [
-                    who.name,
-                    target1,
-                    "-",
-                    method,
-                    category,
-                    ctype,
-                    RACE,
-                    GENDER[who.source],
-                    f"{stem}.mp4",
-                    directory,
-                ]
-            )
-    # Broken files as real datasets have them: no audio stream, no face, a truncated container.
-    who = people[0]
-    directory = f"{name}/{CATEGORIES['A'][0]}/{RACE}/{GENDER[who.source]}/{who.name}"
+    clip_index = 0
+    for category, count in category_counts(cfg).items():
+        for k in range(count):
+            job, row = _planned_clip(cfg, Path(out_root), name, family, people, category, (k, clip_index))
+            jobs.append(job)
+            rows.append(row)
+            clip_index += 1
+    faulty_jobs, faulty_rows = _faulty_clips(cfg, Path(out_root), name, family, people[0])
+    return jobs + faulty_jobs, rows + faulty_rows
+
+
+def _planned_clip(
+    cfg: dict, out_root: Path, name: str, family: str, people: list, category: str, index: tuple
+):
+    """Clip ``k`` of ``category`` (``index`` = (k, its index in the family)): its job and its
+    row of meta_data.csv."""
+    (k, clip_index), fam = index, FAMILIES[family]
+    ctype, video_fake, audio_fake = CATEGORIES[category]
+    rng_key = (cfg["seed"], _family_index(family), 2, clip_index)
+    clip_cfg, lead = clip_shape(cfg, category, rng_key)
+    # Every category cycles through the identities in the same way, so that no identity is more
+    # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
+    who = people[k % len(people)]
+    others = [p for p in people if p.source != who.source] or [p for p in people if p is not who]
+    donor = others[(k // len(people)) % len(others)]
+    method = "-".join([fam.video_method] * video_fake + [fam.audio_method] * audio_fake) or "real"
+    target1 = donor.name if video_fake else "-"
+    stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
+    directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+    period = fake_period(family, category, clip_cfg["duration_s"], np.random.default_rng([*rng_key, 7]))
+    path = out_root / directory / f"{stem}.mp4"
+    job = ClipJob(clip_cfg, family, who, donor, category, rng_key, path, period=period, lead_s=lead)
+    row = [
+        who.name,
+        target1,
+        "-",
+        method,
+        category,
+        ctype,
+        RACE,
+        GENDER[who.source],
+        f"{stem}.mp4",
+        directory,
+    ]
+    return job, row
+
+
+def _faulty_clips(cfg: dict, out_root: Path, name: str, family: str, who) -> tuple[list, list]:
+    """Broken files as real datasets have them: no audio stream, no face, a truncated container."""
+    ctype = CATEGORIES["A"][0]
+    directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
+    jobs, rows = [], []
     for j, fault in enumerate(FAULTS[: cfg["faulty_clips"]]):
         stem = f"9{j:04d}"
-        jobs.append(
-            ClipJob(
-                cfg,
-                family,
-                who,
-                who,
-                "A",
-                (cfg["seed"], f_idx, 3, j),
-                root.parent / directory / f"{stem}.mp4",
-                fault,
-            )
-        )
+        key = (cfg["seed"], _family_index(family), 3, j)
+        jobs.append(ClipJob(cfg, family, who, who, "A", key, out_root / directory / f"{stem}.mp4", fault))
         rows.append(
-            [
-                who.name,
-                "-",
-                "-",
-                "real",
-                "A",
-                CATEGORIES["A"][0],
-                RACE,
-                GENDER[who.source],
-                f"{stem}.mp4",
-                directory,
-            ]
+            [who.name, "-", "-", "real", "A", ctype, RACE, GENDER[who.source], f"{stem}.mp4", directory]
         )
     return jobs, rows
 
