@@ -354,6 +354,4 @@ def test_functions_are_short_and_take_few_parameters():
             if (lines > 60 and (path.name, node.name) != ("cli.py", "parser")) or count > 8:
                 where = f"{path.relative_to(REPO)}:{node.lineno} {node.name}"
                 found.append(f"{where}: {lines} lines, {count} params")
-                    f"{path.relative_to(REPO)}:{node.lineno} {node.name}: {lines} lines, {count} params"
-                )
     assert not found
