@@ -1,9 +1,10 @@
 """The contract of a dataset source: what an adapter module provides, and the helpers they share.
 
 An adapter is a module under ``avdf/data/`` (``fakeavceleb.py``, ``lavdf.py``, ...) that reads a
-dataset's own metadata into manifest rows and knows how to get the dataset. It is registered by
-one line in :data:`avdf.data.sources.SOURCES`; params.yaml's ``datasets.<name>.source``, the
-schema's list of sources and ``avdf ingest --source`` all come from that registry.
+dataset's own metadata into manifest rows and knows how to get the dataset. It registers itself
+(:func:`register`, at its end) and avdf.data.sources imports it, one line per adapter: that is the
+registry behind params.yaml's ``datasets.<name>.source``, the workflow's check of it and
+``avdf ingest --source``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol
@@ -32,6 +34,16 @@ class Adapter(Protocol):
     def fetch_dataset(self, spec: dict, dest: Path, checksums: Path) -> Path:
         """Download the dataset of params.yaml section ``spec`` into ``dest``, resumable and checked
         against ``checksums``, and return its root (avdf.data.fetch)."""
+
+
+SOURCES: dict[str, ModuleType] = {}  # params.yaml datasets.<name>.source -> its adapter module
+
+
+def register(source: str, module: str) -> None:
+    """Register the module named ``module`` (an adapter's ``__name__``) as the reader of ``source``."""
+    if source in SOURCES:
+        raise ValueError(f"dataset source {source!r} is registered twice")
+    SOURCES[source] = sys.modules[module]
 
 
 def options_of(adapter: ModuleType, spec: dict) -> dict:

@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json
+from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json, register
 
 SPLITS = {"train": "train_metadata.json", "val": "val_metadata.json"}
 TEST_LIST = "test_files.txt"
@@ -133,3 +133,6 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
         )
     archive = fetch.download(url, dest.parent / "archives" / Path(url).name, checksums)
     return fetch.safe_extract(archive, dest)
+
+
+register("avdeepfake1m", __name__)  # and AV-Deepfake1M++

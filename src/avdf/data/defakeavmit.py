@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import clip_id, labels_of
+from avdf.data.adapter import clip_id, labels_of, register
 
 REQUEST = "the AVoiD-DF authors (Yang et al., IEEE TIFS 2023); the dataset is not publicly released"
 VIDEO = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
@@ -102,3 +102,6 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
         "DefakeAVMiT is not publicly released, so avdf cannot download it. Set datasets.<name>.root to a "
         f"local copy (four category folders). Request it from {REQUEST}."
     )
+
+
+register("defakeavmit", __name__)

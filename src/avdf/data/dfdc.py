@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json
+from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json, register
 
 META = "metadata.json"
 COMPETITION = "deepfake-detection-challenge"
@@ -102,3 +102,6 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
         fetch.safe_extract(archive, tmp / Path(name).stem)
     os.replace(tmp, dest)
     return dest
+
+
+register("dfdc", __name__)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import MetadataError, clip_id, labels_of
+from avdf.data.adapter import MetadataError, clip_id, labels_of, register
 
 log = logging.getLogger(__name__)
 META = "meta_data.csv"  # the file at the dataset root that says "this is FakeAVCeleb"
@@ -120,3 +120,7 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
         )
     archive = fetch.download(url, dest.parent / "archives" / "FakeAVCeleb_v1.2.zip", checksums)
     return fetch.safe_extract(archive, dest)
+
+
+register("fakeavceleb", __name__)
+register("synthetic", __name__)  # the generator writes meta_data.csv (LAV-DF's for its stand-in)

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json
+from avdf.data.adapter import MetadataError, clip_id, labels_of, read_json, register
 
 META = "metadata.json"
 HF_REPO = "ControlNet/LAV-DF"
@@ -88,3 +88,6 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
             "or set datasets.<name>.url, or datasets.<name>.root to a local copy."
         ) from None
     return fetch.safe_extract(archive, dest)
+
+
+register("lavdf", __name__)

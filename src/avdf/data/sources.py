@@ -13,19 +13,18 @@ from pathlib import Path
 from types import ModuleType
 
 from avdf.contracts import atomic
-from avdf.data import avdeepfake1m, defakeavmit, dfdc, fakeavceleb, fetch, lavdf, table_csv
-from avdf.data.adapter import options_of
+from avdf.data import fetch
+from avdf.data.adapter import SOURCES, options_of
 
-# The registry: params.yaml datasets.<name>.source -> its adapter (avdf.data.adapter), one line each.
-SOURCES: dict[str, ModuleType] = {
-    "synthetic": fakeavceleb,  # the generator writes FakeAVCeleb's meta_data.csv (LAV-DF's for its stand-in)
-    "fakeavceleb": fakeavceleb,
-    "dfdc": dfdc,
-    "lavdf": lavdf,
-    "defakeavmit": defakeavmit,
-    "avdeepfake1m": avdeepfake1m,  # and AV-Deepfake1M++
-    "csv": table_csv,  # any dataset, by a table of paths and labels
-}
+# one line per adapter: importing it registers it (avdf.data.adapter.register)
+# isort: off
+from avdf.data import fakeavceleb  # noqa: E402, F401
+from avdf.data import dfdc  # noqa: E402, F401
+from avdf.data import lavdf  # noqa: E402, F401
+from avdf.data import defakeavmit  # noqa: E402, F401
+from avdf.data import avdeepfake1m  # noqa: E402, F401
+from avdf.data import table_csv  # noqa: E402, F401
+# isort: on
 
 
 def adapter(source: str) -> ModuleType:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from avdf.data import fetch
-from avdf.data.adapter import MetadataError, clip_id, labels_of
+from avdf.data.adapter import MetadataError, clip_id, labels_of, register
 
 REQUIRED = ("path", "label")
 OPTIONAL = ("video_fake", "audio_fake", "category", "identity", "split", "fake_periods")
@@ -186,3 +186,6 @@ def fetch_dataset(spec: dict, dest: Path, checksums: Path) -> Path:
         "a CSV dataset is read where it is: set datasets.<name>.root to the CSV table (paths in it are "
         "relative to its folder)"
     )
+
+
+register("csv", __name__)  # any dataset, by a table of paths and labels

@@ -14,15 +14,16 @@ from __future__ import annotations
 from avdf.contracts.input_specs import from_dict
 
 # one line per method: importing its module registers it (the order is the registry's)
-from avdf.contracts.methods import (
-    aasist,  # noqa: E402, F401
-    audio_only,  # noqa: E402, F401
-    av_concat,  # noqa: E402, F401
-    ecapa_tdnn,  # noqa: E402, F401, I001
-    macbdf,  # noqa: E402, F401
-    mcl,  # noqa: E402, F401
-    visual_only,  # noqa: E402, F401
-)
+# isort: off
+from avdf.contracts.methods import ecapa_tdnn  # noqa: E402, F401
+from avdf.contracts.methods import aasist  # noqa: E402, F401
+from avdf.contracts.methods import audio_only  # noqa: E402, F401
+from avdf.contracts.methods import visual_only  # noqa: E402, F401
+from avdf.contracts.methods import av_concat  # noqa: E402, F401
+from avdf.contracts.methods import mcl  # noqa: E402, F401
+from avdf.contracts.methods import macbdf  # noqa: E402, F401
+
+# isort: on
 from avdf.contracts.methods.registry import METHODS, Method, NoSection, register  # noqa: F401
 
 MODALITY_LABELS = {"audio": "audio_fake", "visual": "video_fake", "audio-visual": "label"}
