@@ -178,12 +178,13 @@ def test_preprocessing_code_leaves_out_the_model_and_training_specs():
 
 
 def test_fingerprints_follow_imports_inside_functions_too():
-    closure = set(fingerprints.closure(["avdf.learning.train"]))
+    closure = set(fingerprints.closure(["avdf.learning.train", "avdf.contracts.methods.macbdf"]))
     assert {
         "avdf.learning.scoring",
-        "avdf.learning.models.macbdf",
+        "avdf.learning.models.macbdf",  # named by the method's module, "module:Class"
         "avdf.learning.losses.macl",
     } <= closure
+    assert "avdf.learning.models.baselines.aasist" not in closure  # another method's model
     assert "avdf.reporting.tables" not in closure and "avdf.media.faces" not in closure
     faces_only = {"avdf.media.faces"}
     assert faces_only <= set(fingerprints.closure(["avdf.stages.face_tracks"]))
@@ -355,3 +356,17 @@ def test_functions_are_short_and_take_few_parameters():
                 where = f"{path.relative_to(REPO)}:{node.lineno} {node.name}"
                 found.append(f"{where}: {lines} lines, {count} params")
     assert not found
+
+
+def test_each_method_is_defined_in_the_module_named_after_it():
+    """The rules name a run's method module as avdf.contracts.methods.<method> (its code)."""
+    import importlib
+
+    for name, method in methods_registry().items():
+        assert importlib.import_module(f"avdf.contracts.methods.{name}").METHOD is method
+
+
+def methods_registry() -> dict:
+    from avdf.contracts.methods import METHODS
+
+    return METHODS

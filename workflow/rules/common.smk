@@ -61,6 +61,12 @@ def code(*modules):
     return code_fingerprint(*modules, root=SRC)
 
 
+def method_code(entry, method):
+    """The code of a job that runs ``method``'s model: its entry module and the method's own module
+    (a registry member: the other methods' modules are not part of it, avdf.contracts.fingerprints)."""
+    return code(entry, "avdf.evaluation.evaluate", f"avdf.contracts.methods.{method}")
+
+
 def raw_meta(wildcards):
     """What ingest reads: the generated metadata (synthetic), or the marker the fetch rule writes
     once a real dataset is on disk (a local copy, or a download)."""
@@ -135,6 +141,11 @@ TABLE_OUTPUTS = {Path(s.csv).stem: s for s in studies.STUDIES.values() if s.rule
 def study_of_table(table):
     """The study whose CSV is results/<table>.csv."""
     return TABLE_OUTPUTS[table].name
+
+
+def ingest_code(dataset):
+    """The code of an ingest job: the manifest and the dataset's adapter (a registry member)."""
+    return code("avdf.data.manifest", sources.adapter(adapter_of(dataset)).__name__)
 
 
 def table_code(table):

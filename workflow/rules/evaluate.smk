@@ -16,7 +16,7 @@ rule evaluate:
         scores=layout.eval_scores("{train_dataset}", "{method}", "{variant}", "{seed}", "{eval_dataset}"),
     params:
         spec=eval_spec,
-        code=code("avdf.evaluation.evaluate"),
+        code=lambda wc: method_code("avdf.evaluation.evaluate", wc.method),
         isa=ISA,
     threads: config["train"]["threads"]
     resources:

@@ -12,7 +12,7 @@ rule ingest:
     params:
         source=lambda wc: adapter_of(wc.dataset),
         spec=lambda wc: as_json(ingest_spec(wc.dataset)),
-        code=code("avdf.data.manifest"),
+        code=lambda wc: ingest_code(wc.dataset),
     priority: 45  # preprocess every dataset first, so training jobs keep both cores busy
     conda:
         "../../envs/avdf.yaml"

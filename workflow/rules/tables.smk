@@ -51,7 +51,9 @@ rule errors:
         png=report("results/errors_{dataset}.png", caption="../report/errors.rst", category="Error analysis"),
     params:
         spec=lambda wc: errors_spec(wc.dataset),
-        code=code("avdf.reporting.error_analysis", "avdf.evaluation.predict"),
+        code=lambda wc: code(
+            "avdf.reporting.error_analysis", *{f"avdf.contracts.methods.{e.method}" for e in error_runs(wc.dataset)}
+        ),
     conda:
         "../../envs/avdf.yaml"
     log:
@@ -116,7 +118,7 @@ rule fig4_latent:
             for name, e in zip(config["studies"]["fig4"]["variants"], studies.evals(config, "fig4"))
         ),
         dataset=FIG4_DATASET,
-        code=code("avdf.reporting.figures", "avdf.reporting.publish"),
+        code=code("avdf.reporting.figures", "avdf.reporting.publish", f"avdf.contracts.methods.{methods.studied()}"),
         isa=ISA,
     conda:
         "../../envs/avdf.yaml"

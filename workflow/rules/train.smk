@@ -15,7 +15,7 @@ rule train:
         scores=layout.eval_scores("{dataset}", "{method}", "{variant}", "{seed}", "{dataset}"),
     params:
         spec=train_spec,
-        code=code("avdf.learning.train"),
+        code=lambda wc: method_code("avdf.learning.train", wc.method),  # it evaluates in-process too
         isa=ISA,
         out_dir=lambda wc: layout.run_dir(wc.dataset, wc.method, wc.variant, wc.seed),
     threads: config["train"]["threads"] * config["train"]["processes"]

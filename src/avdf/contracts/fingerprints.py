@@ -4,7 +4,12 @@ A stage names its entry module (``avdf.stages.face_tracks``, ``avdf.learning.tra
 the import closure of that module inside ``avdf``: every avdf module it imports, at the top or
 inside a function, transitively, with the packages that hold them, and every module a registry
 names as ``"avdf.module:Attribute"`` (a method's model class, avdf.contracts.methods), which is
-imported by name when it is used. The fingerprint is the hash of
+imported by name when it is used.
+
+A registry's block of member imports (``# registry: ...`` then ``# isort: off`` ... ``# isort: on``)
+is left out, from the imports and from the hash: adding a method, an adapter or a study must not
+rerun the jobs of the others. A job that runs a member names it itself (the train rule names its
+method's module, the ingest rule its dataset's adapter). The fingerprint is the hash of
 those files, so editing a module reruns exactly the stages that import it (directly or not).
 The modules are read as text (``ast``), never imported, so the Snakefile computes this cheaply.
 """
@@ -38,7 +43,13 @@ def _resolve(node: ast.ImportFrom, importer: str, is_package: bool) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+REGISTRY_BLOCK = re.compile(r"^# registry:[^\n]*\n# isort: off\n.*?^# isort: on\n", re.S | re.M)
 REFERENCE = re.compile(r"^(avdf(?:\.\w+)+):\w+$")  # "avdf.learning.models.macbdf:MACBDF"
+
+
+def source_of(path: Path) -> str:
+    """A module's text as its dependents' fingerprints see it: without its registry block."""
+    return REGISTRY_BLOCK.sub("", path.read_text())
 
 
 @functools.cache
@@ -49,7 +60,7 @@ def imports_of(name: str, root: Path = PACKAGE_ROOT, references: bool = True) ->
     if path is None:
         return frozenset()
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source_of(path), str(path))):
         if isinstance(node, ast.Import):
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -86,7 +97,7 @@ def code_fingerprint(*modules: str, root: Path = PACKAGE_ROOT) -> str:
     """sha256 (16 hex digits) of the files of ``closure(modules)``, each with its name."""
     digest = hashlib.sha256()
     for name in closure(modules, root):
-        digest.update(name.encode() + b"\0" + module_file(name, root).read_bytes())
+        digest.update(name.encode() + b"\0" + source_of(module_file(name, root)).encode())
     return digest.hexdigest()[:16]
 
 

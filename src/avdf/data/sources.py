@@ -16,7 +16,7 @@ from avdf.contracts import atomic
 from avdf.data import fetch
 from avdf.data.adapter import SOURCES, options_of
 
-# one line per adapter: importing it registers it (avdf.data.adapter.register)
+# registry: one line per adapter; importing it registers it (avdf.data.adapter.register)
 # isort: off
 from avdf.data import fakeavceleb  # noqa: E402, F401
 from avdf.data import dfdc  # noqa: E402, F401

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from avdf.contracts.input_specs import from_dict
 
-# one line per method: importing its module registers it (the order is the registry's)
+# registry: one line per method; importing its module registers it (the order is the registry's)
 # isort: off
 from avdf.contracts.methods import ecapa_tdnn  # noqa: E402, F401
 from avdf.contracts.methods import aasist  # noqa: E402, F401

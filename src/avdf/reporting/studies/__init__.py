@@ -11,7 +11,7 @@ from __future__ import annotations
 from avdf.contracts.specs import Run, TrainSpec
 from avdf.contracts.variants import Eval, apply_variant, dataset_named  # noqa: F401  (what the rules plan with)
 
-# one line per module of studies: importing it registers them, in this order
+# registry: one line per module of studies; importing it registers them, in this order
 # isort: off
 from avdf.reporting.studies import paper  # noqa: E402, F401
 from avdf.reporting.studies import extensions  # noqa: E402, F401
