@@ -20,6 +20,7 @@ from typing import Protocol
 import pandas as pd
 
 from avdf.contracts.errors import InputError
+from avdf.contracts.named import add_once
 
 
 class Adapter(Protocol):
@@ -41,9 +42,7 @@ SOURCES: dict[str, ModuleType] = {}  # params.yaml datasets.<name>.source -> its
 
 def register(source: str, module: str) -> None:
     """Register the module named ``module`` (an adapter's ``__name__``) as the reader of ``source``."""
-    if source in SOURCES:
-        raise ValueError(f"dataset source {source!r} is registered twice")
-    SOURCES[source] = sys.modules[module]
+    add_once(SOURCES, source, sys.modules[module], "dataset source")
 
 
 def options_of(adapter: ModuleType, spec: dict) -> dict:

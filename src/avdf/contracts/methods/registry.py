@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from avdf.contracts.named import add_once
+
 
 @dataclasses.dataclass(frozen=True)
 class NoSection:
@@ -49,8 +51,4 @@ METHODS: dict[str, Method] = {}
 
 
 def register(method: Method) -> Method:
-    """Add ``method`` to the registry (once: a second method of the same name is a mistake)."""
-    if method.name in METHODS:
-        raise ValueError(f"method {method.name!r} is registered twice")
-    METHODS[method.name] = method
-    return method
+    return add_once(METHODS, method.name, method, "method")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from avdf.contracts.named import add_once
 from avdf.contracts.variants import Eval
 
 
@@ -47,8 +48,4 @@ STUDIES: dict[str, Study] = {}
 
 
 def register(study: Study) -> Study:
-    """Add ``study`` to the registry (once: a second study of the same name is a mistake)."""
-    if study.name in STUDIES:
-        raise ValueError(f"study {study.name!r} is registered twice")
-    STUDIES[study.name] = study
-    return study
+    return add_once(STUDIES, study.name, study, "study")
