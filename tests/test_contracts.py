@@ -370,3 +370,14 @@ def methods_registry() -> dict:
     from avdf.contracts.methods import METHODS
 
     return METHODS
+
+
+def test_the_cli_help_lists_every_registered_source_and_study():
+    from avdf.cli import parser
+    from avdf.data.sources import SOURCES
+
+    sub = parser()._subparsers._group_actions[0].choices
+    assert set(SOURCES) <= set(re.findall(r"\w+", sub["ingest"].format_help()))
+    assert {"table1", "table2", "table3", "localisation"} <= set(
+        re.findall(r"\w+", sub["table"].format_help())
+    )
