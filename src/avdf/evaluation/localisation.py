@@ -4,11 +4,15 @@ LAV-DF score them (AP at IoU thresholds, AR at numbers of proposals).
 Definitions, written from the benchmark's published evaluation (AV-Deepfake1M, Cai et al. 2024;
 its `ap_ar_1d` with fps 1, so every time is in seconds):
 
-- **IoU** of two segments: overlap / (span from the earlier start to the later end).
-- **AP@t.** Every proposal of every file, ranked by score (highest first). Within a file, each
-  ground-truth segment claims the first proposal, in the file's own order (highest score first),
-  whose IoU with it is above ``t`` (strictly) and that no earlier segment claimed: that proposal
-  is a true positive, every other one a false positive (a real file's proposals are all false).
+- **IoU** of two segments: overlap / (span from the earlier start to the later end), in float32
+  and compared with float32 thresholds, as the official evaluator (the Rust extension of the
+  ``avdeepfake1m`` package) computes it: times on a 1/25-s frame grid are not exact in binary and
+  many IoUs sit exactly on a threshold, so the precision decides (docs/paper-notes.md).
+- **AP@t.** NaN when no file has a fake segment (nothing to find: the official value). Every
+  proposal of every file, ranked by score (highest first). Within a file, each ground-truth
+  segment claims the first proposal, in the file's own order (highest score first), whose IoU
+  with it is above ``t`` (strictly) and that no earlier segment claimed: that proposal is a true
+  positive, every other one a false positive (a real file's proposals are all false).
   Precision and recall along the ranking give a curve from (recall 1, precision 0) through the
   ranks from last to first; AP = sum over its steps of |Δrecall| × the highest precision seen so
   far along that order.
@@ -35,8 +39,9 @@ Proposals = np.ndarray  # (n, 3): score, start, end; highest score first
 
 
 def iou(proposals: Segments, labels: Segments) -> np.ndarray:
-    """(proposals × labels) IoU of 1-D segments."""
-    p, g = np.asarray(proposals, float).reshape(-1, 2), np.asarray(labels, float).reshape(-1, 2)
+    """(proposals × labels) IoU of 1-D segments, in float32 (compare it with ``np.float32(t)``)."""
+    p = np.asarray(proposals, np.float32).reshape(-1, 2)
+    g = np.asarray(labels, np.float32).reshape(-1, 2)
     inner = np.minimum(p[:, None, 1], g[None, :, 1]) - np.maximum(p[:, None, 0], g[None, :, 0])
     outer = np.maximum(p[:, None, 1], g[None, :, 1]) - np.minimum(p[:, None, 0], g[None, :, 0])
     return np.clip(inner, 0, None) / outer
@@ -46,7 +51,7 @@ def _true_positives(props: Proposals, labels: Segments, t: float) -> np.ndarray:
     """Which of a file's proposals some ground-truth segment claims at IoU > t."""
     hit = np.zeros(len(props), bool)
     if len(props) and len(labels):
-        above = iou(props[:, 1:], labels) > t
+        above = iou(props[:, 1:], labels) > np.float32(t)
         for j in range(above.shape[1]):
             free = np.flatnonzero(above[:, j] & ~hit)
             if len(free):
@@ -62,6 +67,8 @@ def average_precision(files: dict[str, tuple[Proposals, Segments]], t: float) ->
         scores.append(props[:, 0])
         hits.append(_true_positives(props, np.asarray(labels, float).reshape(-1, 2), t))
     n_labels = sum(len(np.asarray(g).reshape(-1, 2)) for _, g in files.values())
+    if n_labels == 0:
+        return float("nan")
     order = np.argsort(-np.concatenate(scores), kind="stable")
     tp = np.cumsum(np.concatenate(hits)[order])
     precision, recall = tp / np.arange(1, len(tp) + 1), tp / max(n_labels, 1)
@@ -80,8 +87,8 @@ def average_recall(files: dict[str, tuple[Proposals, Segments]], n: int, ious=AR
             continue
         best = iou(props[:, 1:], labels).max(axis=0) if len(labels) else np.zeros(0)
         for k, t in enumerate(ious):
-            found[k] += np.sum(best > t)
-            missed[k] += len(labels) - np.sum(best > t)
+            found[k] += np.sum(best > np.float32(t))
+            missed[k] += len(labels) - np.sum(best > np.float32(t))
     total = found + missed
     return float(np.mean(np.where(total > 0, found / np.where(total > 0, total, 1), 0.0)))
 
