@@ -362,14 +362,10 @@ def test_each_method_is_defined_in_the_module_named_after_it():
     """The rules name a run's method module as avdf.contracts.methods.<method> (its code)."""
     import importlib
 
-    for name, method in methods_registry().items():
-        assert importlib.import_module(f"avdf.contracts.methods.{name}").METHOD is method
-
-
-def methods_registry() -> dict:
     from avdf.contracts.methods import METHODS
 
-    return METHODS
+    for name, method in METHODS.items():
+        assert importlib.import_module(f"avdf.contracts.methods.{name}").METHOD is method
 
 
 def test_the_cli_help_lists_every_registered_source_and_study():

@@ -225,10 +225,11 @@ def _track_data(a):
 
 
 def _ingest(a):
-    from avdf.data import manifest
+    from avdf.data import manifest, sources
+    from avdf.data.adapter import options_of
 
     root = json.loads(open(a.root).read())["root"] if a.root.endswith(".json") else a.root
-    options = {k: a.spec[k] for k in ("on_bad_rows",) if k in a.spec}
+    options = options_of(sources.adapter(a.source), a.spec)  # what this adapter reads besides the root
     files = manifest.IngestFiles(a.manifest, a.split, a.report)
     manifest.build(a.source, root, files, a.spec, options)
 

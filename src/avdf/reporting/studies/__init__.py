@@ -8,8 +8,9 @@ table`` and ``results/metrics.json`` all read the registry.
 
 from __future__ import annotations
 
+from avdf.contracts import methods
 from avdf.contracts.specs import Run, TrainSpec
-from avdf.contracts.variants import Eval, apply_variant, dataset_named  # noqa: F401  (what the rules plan with)
+from avdf.contracts.variants import Eval, apply_variant, canonical, dataset_named, study_datasets  # noqa: F401  (what the rules plan with)
 
 # registry: one line per module of studies; importing it registers them, in this order
 # isort: off
@@ -78,9 +79,6 @@ def table_spec(params: dict, name: str) -> dict:
     paper names, the methods in row order, the ACC threshold, the study with its datasets and
     variants resolved (the run each variant is, and its multi-scale depth), and the params.yaml
     sections it names (``spec_sections``)."""
-    from avdf.contracts import methods
-    from avdf.contracts.variants import canonical, study_datasets
-
     study = dict(params["studies"].get(get(name).params_section, {}))
     for key in ("datasets", "eval"):
         if key in study:

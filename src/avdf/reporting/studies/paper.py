@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from avdf.contracts import methods
-from avdf.contracts.variants import Eval, canonical, dataset_named, merge, own_evals, quick_seeds, study_seeds
+from avdf.contracts.variants import (
+    Eval,
+    canonical,
+    dataset_named,
+    merge,
+    own_evals,
+    quick_seeds,
+    study_datasets,
+    study_seeds,
+)
 from avdf.reporting.studies.registry import Study, register
 
 TABLES = "avdf.reporting.tables"
@@ -38,7 +47,7 @@ def table3(params: dict) -> list[Eval]:
     train = dataset_named(params, study["train"])
     if train is None:
         return []
-    targets = [d for d in (dataset_named(params, n) for n in study["eval"]) if d is not None]
+    targets = study_datasets(params, study["eval"])
     methods_, seeds = params["train"]["methods"], params["train"]["seeds"]
     return [Eval(train, m, "default", s, e) for m in methods_ for s in seeds for e in targets]
 
