@@ -243,3 +243,16 @@ def test_frames_streamed_to_the_encoder_make_the_same_file_as_frames_held(tmp_pa
     assert ffmpeg.read_video(streamed, 25)[0].shape == (12, 48, 64, 3)
     with pytest.raises(ffmpeg.MediaError, match="empty.mp4.*no frames"):
         ffmpeg.encode_clip(iter([]), None, 16000, 25, tmp_path / "empty.mp4")
+
+
+def test_every_frame_of_a_long_clip_can_be_kept(tmp_path):
+    """The localiser's crops keep every frame: 250 frames (10 s) as one ``between`` run, not 250
+    ``eq`` terms, which ffmpeg refuses ("Cannot allocate memory")."""
+    frames = np.repeat(np.arange(250, dtype=np.uint8)[:, None, None, None], 16, 1).repeat(16, 2).repeat(3, 3)
+    ffmpeg.encode_clip(frames, None, 16000, 25, tmp_path / "long.mp4")
+    assert ffmpeg.select_expression(np.arange(250)) == "between(n,0,249)"
+    assert ffmpeg.select_expression(np.array([0, 1, 2, 5, 7, 8])) == "between(n,0,2)+eq(n,5)+between(n,7,8)"
+    video, _ = ffmpeg.read_video(tmp_path / "long.mp4", 25, keep=np.arange(250))
+    assert len(video) == 250
+    kept, _ = ffmpeg.read_video(tmp_path / "long.mp4", 25, keep=np.array([3, 100, 101, 240]))
+    assert np.abs(kept[:, 8, 8, 0].astype(int) - [3, 100, 101, 240]).max() <= 3  # the frames asked for

@@ -196,6 +196,16 @@ def extract_audio(src: str | Path, dest: str | Path, sample_rate: int, start_s: 
     _run(out.overwrite_output(), "audio extraction")
 
 
+def select_expression(keep: np.ndarray) -> str:
+    """ffmpeg's ``select`` expression for frame numbers ``keep`` (ascending): one ``eq`` per lone
+    frame and one ``between`` per run, so that every frame of a long clip (the localiser's crops)
+    stays a short expression (one ``eq`` per frame of 250 frames fails: "Cannot allocate memory")."""
+    keep = np.asarray(keep, int)
+    breaks = np.flatnonzero(np.diff(keep) != 1) + 1
+    runs = [(int(r[0]), int(r[-1])) for r in np.split(keep, breaks) if len(r)]
+    return "+".join(f"eq(n,{a})" if a == b else f"between(n,{a},{b})" for a, b in runs)
+
+
 def read_video(
     src: str | Path,
     fps: int,
@@ -221,7 +231,7 @@ def read_video(
     stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {})).video
     stream = stream.filter("fps", fps=fps)
     if keep is not None:
-        stream = stream.filter("select", "+".join(f"eq(n,{int(k)})" for k in keep))
+        stream = stream.filter("select", select_expression(keep))
     if region is not None:
         x, y, w, h = region
         stream = stream.filter("crop", w, h, x, y, exact=1)
