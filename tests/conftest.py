@@ -140,6 +140,8 @@ def tiny_params() -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["datasets"] = {d: params["datasets"][d] for d in [*DATASETS, "synth_lavdf"]}
     params["synth"].update(identities=3, clips_per_category=3, faulty_clips=3, duration_s=1.0)
+    params["synth"].update(segmented_duration_s=[2.0, 3.0])
+    params["localiser"].update(epochs=2)
     params["input"].update(window_s=1.0)
     params["train"].update(epochs=2, batch_size=4, methods=["aasist", "mcl", "macbdf"], seeds=[0, 1])
     params["train"].update(study_seeds=[0], checkpoint_every_s=0)  # progress.pt after each epoch

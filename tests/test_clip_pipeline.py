@@ -32,7 +32,7 @@ def test_a_trimmed_clip_gives_the_same_inputs_in_the_workflow_and_in_predict(tmp
     row |= {"audio_fake": 0, "video_fake": 1, "category": "FVRA"}
     pd.DataFrame([row]).to_csv(tmp_path / "m.csv", index=False)
     run_stages(tmp_path / "m.csv", tmp_path / "work", trim_silence=True)
-    spec = InputSpec(1.0, 4, "max", DemuxSpec(25, 16000, True), FACES, LOG_MEL)
+    spec = InputSpec(1.0, 4, "max", 0.0, DemuxSpec(25, 16000, True), FACES, LOG_MEL)
     mel_norm = (-4.0, 3.0)
     # a detector trained with trim_silence: its checkpoint stores the input spec once
     run = dataclasses.replace(train_spec(tiny_params()), input=spec)

@@ -336,7 +336,7 @@ def test_a_checkpoint_round_trips_and_an_older_format_is_named(tmp_path):
     assert torch.equal(back.state_dict["w"], ckpt.state_dict["w"]) and back.describes() == ckpt.describes()
     old = {k: v for k, v in torch.load(tmp_path / "model.pt", weights_only=True).items() if k != "format"}
     torch.save(old, tmp_path / "old.pt")  # format 1: the untyped dict, without a format key
-    with pytest.raises(InputError, match=r"old\.pt: checkpoint format 1; this avdf reads format 2"):
+    with pytest.raises(InputError, match=r"old\.pt: checkpoint format 1; this avdf reads format 3"):
         checkpoint.Checkpoint.load(tmp_path / "old.pt")
 
 

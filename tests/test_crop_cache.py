@@ -13,7 +13,7 @@ from avdf.media import crop_cache
 
 def _paper_spec() -> InputSpec:
     faces = FACES.__class__(**{**FACES.__dict__, "crop_size": 224})
-    return InputSpec(4.0, 16, "max", demux_spec(), faces, LOG_MEL)
+    return InputSpec(4.0, 16, "max", 0.0, demux_spec(), faces, LOG_MEL)
 
 
 def test_the_cache_keeps_the_models_rate_and_answers_with_the_nearest_kept_crop():

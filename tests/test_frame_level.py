@@ -46,7 +46,7 @@ class _Oracle(torch.nn.Module):
 
 def _frame_auc(table):
     """Frame-level AUC of the oracle on 2 s windows of 8 frames at 4 fps (frames 0..7)."""
-    spec = InputSpec(2.0, 8, "max", DemuxSpec(4, 16000, False), FACES, LOG_MEL)
+    spec = InputSpec(2.0, 8, "max", 0.0, DemuxSpec(4, 16000, False), FACES, LOG_MEL)
     data = _Clips()
     return frame_level.frame_auc(outputs(_Oracle(), data), data, table, spec)
 

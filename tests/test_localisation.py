@@ -91,3 +91,192 @@ def test_iou_and_its_thresholds_are_float32_as_the_official_evaluator_computes_t
 def test_ap_is_nan_where_no_file_has_a_fake_segment():
     real = {"r": (np.array([[0.8, 0.0, 1.0]]), np.zeros((0, 2)))}
     assert np.isnan(loc.average_precision(real, 0.5))
+
+
+# --- the stand-in, the boundary localiser and the challenge files (issue 33) ---
+
+
+def test_the_stand_in_has_one_to_four_frame_grid_edits_of_0_2_to_1_5_s_in_4_to_10_s_clips():
+    import yaml
+    from conftest import REPO
+
+    from avdf.synthetic import generator
+
+    cfg = yaml.safe_load((REPO / "params.yaml").read_text())["synth"]
+    jobs, _ = generator.plan("/nonexistent", "synth_lavdf", "lavdf", cfg)
+    clips = [j for j in jobs if j.fault is None]
+    assert all(4.0 <= j.cfg["duration_s"] <= 10.0 for j in clips)
+    fakes = [j for j in clips if j.category != "A"]
+    assert {len(j.periods) for j in fakes} == {1, 2, 3, 4} and not any(
+        j.periods for j in clips if j.category == "A"
+    )
+    assert {j.category for j in fakes} == {"B", "C", "D"}  # audio-only, visual-only, both
+    for j in fakes:
+        edges = np.asarray(j.periods).ravel()
+        assert np.allclose(edges * 25, np.round(edges * 25), atol=1e-6)  # on the 1/25-s grid
+        lengths = np.diff(np.asarray(j.periods), axis=1)
+        assert (lengths >= 0.2 - 1e-9).all() and (lengths <= 1.5 + 1e-9).all()
+        assert (np.diff(edges) > 0).all() and edges[0] > 0 and edges[-1] < j.cfg["duration_s"]
+
+
+def test_a_step_learns_the_shortest_segment_near_its_middle_at_its_level():
+    import torch
+
+    from avdf.learning.losses.boundary import assign, level_ranges
+
+    # level 0 (stride 1): steps at 0.5, 1.5, ...; segment [2, 6): offsets up to 4 -> level 0 range (0, 4]
+    centres = torch.tensor([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 2.0, 6.0])
+    strides = torch.tensor([1.0] * 7 + [2.0, 2.0])
+    ranges = torch.cat(
+        [level_ranges(2, torch.device("cpu"))[[0] * 7], level_ranges(2, torch.device("cpu"))[[1, 1]]]
+    )
+    segments = torch.tensor([[[2.0, 6.0], [0.0, 0.0]]])  # the second row is padding
+    labels, target = assign(centres, strides, ranges, segments, radius=1.5)
+    # centre 4; within 1.5 strides: 2.5, 3.5, 4.5, 5.5; level 1 steps reach 4 at most: (4, 8] excludes them
+    assert labels[0].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0]
+    assert target[0, 2].tolist() == [2.0, 6.0]
+
+
+def test_diou_is_one_for_a_perfect_segment_and_penalises_distance():
+    import torch
+
+    from avdf.learning.losses.boundary import diou_1d
+
+    target = torch.tensor([[2.0, 6.0], [2.0, 6.0]])
+    pred = torch.tensor([[2.0, 6.0], [8.0, 10.0]])
+    d = diou_1d(pred, target)
+    assert d[0] == 1.0 and torch.isclose(d[1], torch.tensor(0.0 - (5.0 / 8.0) ** 2))
+
+
+def test_soft_nms_keeps_near_duplicates_with_decayed_scores():
+    cands = np.array([[0.9, 1.0, 2.0], [0.8, 1.0, 2.0], [0.7, 5.0, 6.0]])
+    out = loc.soft_nms(cands, sigma=0.5, keep=10)
+    assert out[0].tolist() == [0.9, 1.0, 2.0] and out[1].tolist() == [0.7, 5.0, 6.0]
+    assert np.isclose(out[2, 0], 0.8 * np.exp(-1 / 0.5))  # the duplicate, IoU 1, last
+    assert len(loc.soft_nms(cands, 0.5, keep=2)) == 2
+
+
+def test_a_segment_across_a_window_seam_is_proposed_once_whole():
+    """Windows of 100 frames every 50: steps of the first window see [90, 100) of a segment
+    [90, 110); the second, centred at 100, sees it whole and owns it; the first's cut proposal
+    is dropped, so one proposal covers the segment."""
+    from types import SimpleNamespace
+
+    from avdf.evaluation import boundaries
+
+    spec = SimpleNamespace(video_len=100, fps=25)  # what video_proposals reads of an InputSpec
+    cls = np.full((2, 3), -9.0)
+    bounds = np.zeros((2, 3, 2))
+    cls[0, 0], bounds[0, 0] = 3.0, [90, 100]  # window 0 (frames 0-99): the cut part
+    cls[1, 0], bounds[1, 0] = 2.0, [40, 60]  # window 1 (frames 50-149): the whole, at its middle
+    out = {"cls": cls, "bounds": bounds, "edges": np.full((2, 100, 2), -9.0)}
+    decoding = {"snap": True, "nms_sigma": 0.5, "max_proposals": 5, "refine_frames": 3}
+    props = boundaries.video_proposals(out, [0, 50], 150, spec, decoding)
+    assert props[0, 1:].tolist() == [3.6, 4.4] and np.isclose(props[0, 0], 1 / (1 + np.exp(-2.0)))
+    assert not any(np.allclose(p[1:], [3.6, 4.0]) for p in props)
+
+
+def test_challenge_scores_are_the_mean_of_mean_ap_and_mean_ar():
+    scores = {f"ap_{t}": 80.0 for t in loc.AP_IOUS} | {f"ar_{n}": 60.0 for n in loc.AR_PROPOSALS}
+    assert loc.challenge_score(scores) == 0.7
+
+
+def _read_as_the_evaluator_does(text: str, metadata: list[str]) -> dict:
+    """The official evaluator's reading of a localisation submission: a JSON object; every file of
+    the metadata a key (else "no entry found for key"); each value an (n, 3) array of numbers with
+    n > 0 (an empty list panics: "shape should be allocated by now")."""
+    import json
+
+    submission = json.loads(text)
+    out = {}
+    for name in metadata:
+        if name not in submission:
+            raise KeyError(f"no entry found for key {name}")
+        rows = submission[name]
+        if not rows or any(len(r) != 3 for r in rows):
+            raise ValueError("internal error: shape should be allocated by now")
+        out[name] = np.asarray(rows, np.float32)
+    return out
+
+
+def test_challenge_files_give_every_video_an_entry_the_evaluator_reads(tmp_path):
+    from avdf.evaluation import predict
+
+    results = [
+        {
+            "path": str(tmp_path / "a/1.mp4"),
+            "prob_fake": 0.9,
+            "fake_segments": [[0.8, 1.0, 1.4], [0.7, 2.0, 2.4]],
+        },
+        {"path": str(tmp_path / "a/2.mp4"), "prob_fake": 0.1, "fake_segments": []},  # nothing found
+        {"path": str(tmp_path / "b/3.mp4"), "error": "corrupt or unreadable container"},
+    ]
+    out = tmp_path / "sub.json"
+    missing = predict.write_submission(results, str(out), "localisation", tmp_path)
+    assert missing == [str(tmp_path / "b/3.mp4")]  # named on stderr by avdf predict
+    read = _read_as_the_evaluator_does(out.read_text(), ["a/1.mp4", "a/2.mp4", "b/3.mp4"])
+    assert read["a/2.mp4"].tolist() == [[0.0, 0.0, 0.0]] == read["b/3.mp4"].tolist()
+    with pytest.raises(ValueError, match="shape should be allocated"):  # the check itself can fail
+        _read_as_the_evaluator_does('{"a/1.mp4": []}', ["a/1.mp4"])
+    truth = np.array([[1.0, 1.4], [2.0, 2.4]])
+    files = {k: (v, truth if k == "a/1.mp4" else np.zeros((0, 2))) for k, v in read.items()}
+    # the official curve starts at the first proposal's recall (1/2 here): AP 1/2 with or without
+    # the entries of nothing, which rank last
+    assert loc.average_precision(files, 0.5) == 0.5 == loc.average_precision({"a": files["a/1.mp4"]}, 0.5)
+    detection = tmp_path / "det.txt"
+    predict.write_submission(results, str(detection), "detection", tmp_path)
+    assert [line.split(";")[0] for line in detection.read_text().splitlines()] == [
+        "a/1.mp4",
+        "a/2.mp4",
+        "b/3.mp4",
+    ]
+
+
+def test_an_audio_edit_of_the_stand_in_changes_its_segments_and_nothing_else():
+    """Inside every labelled segment the soundtrack is another recording; outside (past the 10-ms
+    crossfades) it is the true one, sample for sample: the labels say where the edit is."""
+    import yaml
+    from conftest import REPO
+
+    from avdf.synthetic import generator
+
+    cfg = yaml.safe_load((REPO / "params.yaml").read_text())["synth"]
+    jobs, _ = generator.plan("/nonexistent", "synth_lavdf", "lavdf", cfg)
+    job = next(j for j in jobs if j.category == "B" and len(j.periods) >= 2)
+
+    def soundtrack(category, periods):
+        rng = np.random.default_rng(list(job.rng_key))
+        return generator.render_stream(job.cfg, "lavdf", job.who, job.donor, category, rng, periods)[1]
+
+    fake, real = soundtrack("B", job.periods), soundtrack("A", ())
+    t = np.arange(len(real)) / cfg["sample_rate"]
+    near = np.any([np.abs(t - e) < 0.02 for e in np.ravel(job.periods)], axis=0)
+    inside = generator.inside(job.periods, t)
+    assert np.array_equal(fake[~inside & ~near], real[~inside & ~near])
+    for a, b in job.periods:
+        part = (t >= a + 0.02) & (t < b - 0.02)
+        assert np.mean(fake[part] != real[part]) > 0.9, (a, b)
+
+
+def test_refinement_moves_an_end_to_a_likely_boundary_frame_nearby_only():
+    from avdf.evaluation import boundaries
+
+    bounds = np.array([[[10.4, 30.0], [50.0, 60.0]]])  # one window, two proposals, in its frames
+    edges = np.full((1, 100, 2), -5.0)
+    edges[0, 12, 0] = 2.0  # a likely start 2 frames from the first proposal's
+    edges[0, 40, 1] = 2.0  # a likely end 10 frames from its end: out of reach
+    edges[0, 58, 1] = -1.0  # probability 0.27: above EDGE_PROBABILITY (0.2)
+    refined = boundaries.refine(bounds, edges, radius=3)
+    assert refined.tolist() == [[[12.0, 30.0], [50.0, 58.0]]]
+    assert boundaries.refine(bounds, edges, radius=0) is bounds
+
+
+def test_edge_targets_mark_segment_ends_inside_the_window_only():
+    import torch
+
+    from avdf.learning.losses.boundary import edge_targets
+
+    segments = torch.tensor([[[0.0, 5.0], [8.0, 10.0], [0.0, 0.0]]])  # the first cut by the window's start
+    target = edge_targets(segments, 10)
+    assert target[0, :, 0].nonzero().ravel().tolist() == [8]  # starts: not 0 (the window's edge)
+    assert target[0, :, 1].nonzero().ravel().tolist() == [5]  # ends: not 10 (past the window)

@@ -36,9 +36,8 @@ def _cases() -> list[tuple[str, str]]:
     """Every method on its default run, and MACB-DF under every objective and ablation studied."""
     studied = methods.studied()
     variants = {v for s in ("contrastive", "table2", "fig67") for v in PARAMS["studies"][s]["variants"]}
-    return [(m, "default") for m in PARAMS["train"]["methods"]] + [
-        (studied, v) for v in sorted(variants - {"default"})
-    ]
+    trained = list(dict.fromkeys(PARAMS["train"]["methods"] + methods.localising()))
+    return [(m, "default") for m in trained] + [(studied, v) for v in sorted(variants - {"default"})]
 
 
 @pytest.mark.parametrize(("method", "variant"), _cases())
@@ -49,7 +48,7 @@ def test_a_training_step_and_scoring_make_no_tensor_on_the_default_device(method
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
     step, trainable = make_step(train, model)
     opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = model_sizes.one_batch(params)
+    batch = model_sizes.one_batch(params, method=method)
     step(batch, opt)  # a first step on the CPU: lazy state (queues, temperatures) is made here
     with default_device_meta():
         step(batch, opt)
@@ -108,7 +107,7 @@ def test_a_training_step_and_scoring_run_on_cuda(method, variant):
     if hasattr(step, "objective"):
         step.objective.to(ctx.device)
     opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = to_device(model_sizes.one_batch(params), ctx.device)
+    batch = to_device(model_sizes.one_batch(params, method=method), ctx.device)
     for _ in range(3):
         logits, loss, _ = step(batch, opt)
     model.eval()

@@ -143,3 +143,16 @@ def test_a_real_shaped_family_varies_size_rate_duration_and_balance(tmp_path, ti
         lead = np.abs(audio[: int(0.25 * 16000)]).max()
         assert (info.width, info.height) == tuple(job.cfg["frame_size"])
         assert (lead < 0.01) == (job.category != "A"), job.category
+
+
+def test_clips_of_other_generator_code_are_not_kept(monkeypatch, params):
+    """A rerun of the synth stage keeps the clips an interrupted run left only when both the
+    parameters and the generator's code are the same: a changed manipulation with unchanged
+    parameters (issue 33's stand-in) must not leave clips of the old one on disk."""
+    from avdf.contracts import fingerprints
+    from avdf.synthetic import generator
+
+    before = generator._params_fingerprint(params["synth"], "lavdf")
+    assert generator._params_fingerprint(params["synth"], "lavdf") == before  # same code: resumed
+    monkeypatch.setattr(fingerprints, "code_fingerprint", lambda *modules: "another")
+    assert generator._params_fingerprint(params["synth"], "lavdf") != before

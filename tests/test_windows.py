@@ -15,7 +15,7 @@ from avdf.learning import metrics, models, scoring, steps, train
 from avdf.media import crop_cache
 
 FPS, SECONDS, WINDOW_S = 4, 6, 2.0  # 24 frames, three 2-s windows of 8 frames
-SPEC = InputSpec(WINDOW_S, 4, "max", DemuxSpec(FPS, 16000, False), FACES, LOG_MEL)
+SPEC = InputSpec(WINDOW_S, 4, "max", 0.0, DemuxSpec(FPS, 16000, False), FACES, LOG_MEL)
 
 
 def _caches(tmp_path, n: int = 24) -> pd.DataFrame:
@@ -205,3 +205,25 @@ def test_the_learning_rate_schedule_takes_any_number_of_steps(total_steps):
     assert all(0 < r <= 0.1 + 1e-12 for r in rates) and max(rates) >= rates[-1]
     if total_steps >= 5:
         assert rates[0] < max(rates) and rates[-1] < max(rates)
+
+
+def test_the_localisers_windows_overlap_by_half_and_read_every_frame():
+    """Its own window (avdf.contracts.methods.boundary): every frame, scored every half window."""
+    import dataclasses
+
+    dense = dataclasses.replace(SPEC, frames=8, hop_s=1.0)  # 8 frames = every frame of 2 s at 4 fps
+    assert dense.every_frame and clips.window_starts(24, dense) == [0, 4, 8, 12, 16]
+    assert clips.window_starts(22, dense) == [0, 4, 8, 12, 14]  # the last one ends at the end
+    assert clips.frame_indices(22, 14, dense, np.random.default_rng(0)).tolist() == list(range(14, 22))
+    assert clips.frame_indices(5, 0, dense, None).tolist() == [0, 1, 2, 3, 4, 4, 4, 4]  # past the end
+
+
+def test_a_window_learns_the_parts_of_segments_inside_it_in_its_frames(tmp_path):
+    table = _caches(tmp_path, n=2)
+    table.loc[1, "fake_periods"] = json.dumps([[1.0, 2.5], [5.5, 6.0]])
+    data = clips.ClipSet(table, str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, train=False)
+    k = int(np.flatnonzero((data.owner == 1) & (data.starts == 8))[0])  # the window over 2-4 s
+    assert data[k]["segments"][0].tolist() == [0.0, 2.0]  # [1.0, 2.5] s, cut to the window: frames 8-10
+    last = int(np.flatnonzero((data.owner == 1) & (data.starts == 16))[0])
+    assert data[last]["segments"][0].tolist() == [6.0, 8.0]  # [5.5, 6] s in the window from 4 s
+    assert data[int(np.flatnonzero(data.owner == 0)[0])]["segments"].abs().sum() == 0  # a real clip

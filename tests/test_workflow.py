@@ -280,10 +280,11 @@ def test_frame_level_table_scores_frames_against_segments(workflow):
 
 @pytest.mark.slow
 def test_localisation_table_is_the_benchmark_metrics_of_each_seeds_proposals(workflow, tmp_path):
-    """table_localisation: AP@IoU and AR@N of MACB-DF's proposals on the LAV-DF stand-in, the mean
-    over seeds of what avdf.evaluation.localisation computes from each evaluation's timelines, inside its
-    interval: the workflow's table (one seed), and the table of that seed with a second one made
-    from it (each frame probability squared)."""
+    """table_localisation: AP@IoU, AR@N and the challenge score of each method's proposals on the
+    LAV-DF stand-in, the mean over seeds of what avdf.evaluation.localisation computes from each
+    evaluation's timelines, inside its interval: MACB-DF's frame-head rule (the workflow's table,
+    one seed, and that seed with a second one made from it, each frame probability squared) and
+    the boundary localiser (its own proposals, train.seeds); then the published rows."""
     from avdf.evaluation import localisation
     from avdf.reporting import studies, tables
     from avdf.reporting.tables import _localisation_files
@@ -296,19 +297,34 @@ def test_localisation_table_is_the_benchmark_metrics_of_each_seeds_proposals(wor
     for result in (first, first | {"seed": 1, "timelines": squared}):
         paths.append(tmp_path / f"seed{result['seed']}.json")
         paths[-1].write_text(json.dumps(result))
-    spec = studies.table_spec(params, "frame_level") | {"localisation": params["localisation"]}
-    for evals, table in (
-        ([paths[0]], pd.read_csv(workflow / "results/table_localisation.csv")),
-        (paths, tables.table_localisation([str(p) for p in paths], spec, str(tmp_path / "two.csv"))),
+    spec = studies.table_spec(params, "localisation")
+    written = pd.read_csv(workflow / "results/table_localisation.csv")
+    localisers = [
+        workflow / layout.eval_json(*e)
+        for e in studies.evals(params, "localisation")
+        if e.method == "boundary"
+    ]
+    for evals, table, method in (
+        ([paths[0]], written, "macbdf"),
+        (
+            paths,
+            tables.table_localisation([str(p) for p in paths], spec, str(tmp_path / "two.csv")),
+            "macbdf",
+        ),
+        (localisers, written, "boundary"),
     ):
-        row = table.set_index("dataset").loc["synth_lavdf"]
-        per_seed = [
-            localisation.scores(
-                _localisation_files(json.loads(p.read_text())["timelines"], params["localisation"])
-            )
-            for p in evals
-        ]
+        row = table.set_index(["dataset", "method"]).loc[("synth_lavdf", method)]
+        timelines = [json.loads(p.read_text())["timelines"] for p in evals]
+        assert all(("proposals" in t[0]) == (method == "boundary") for t in timelines)
+        per_seed = [localisation.scores(_localisation_files(t, params["localisation"])) for t in timelines]
         _check_localisation_row(row, per_seed)
+    assert len(localisers) == len(params["train"]["seeds"])
+    published = written[written["data"] == "real test set, published"]
+    assert (
+        set(published["method"]) == {"BA-TFD+", "UMMAFormer", "AuViRe"} and published["ap_0.5"].isna().all()
+    )
+    assert published.set_index(["dataset", "method"]).loc[("LAV-DF", "BA-TFD+"), "ap_0.5_paper"] == 96.30
+    assert written.loc[written["data"] != "real test set, published", "data"].str.contains("synthetic").all()
 
 
 def _check_localisation_row(row, per_seed):
@@ -316,6 +332,10 @@ def _check_localisation_row(row, per_seed):
     for key in ("ap_0.5", "ap_0.75", "ap_0.9", "ap_0.95", "ar_50", "ar_30", "ar_20", "ar_10", "ar_5"):
         assert row[key] == pytest.approx(np.mean([s[key] for s in per_seed]), abs=0.006), key
         assert row[f"{key}_ci_lo"] <= row[key] + 0.01 and row[key] <= row[f"{key}_ci_hi"] + 0.01, key
+    from avdf.evaluation.localisation import challenge_score
+
+    scores = [challenge_score(s) for s in per_seed]
+    assert row["score"] == pytest.approx(np.mean(scores), abs=1e-4)
 
 
 @pytest.mark.slow
@@ -457,7 +477,8 @@ def test_predict_scores_a_video_and_names_a_bad_one(workflow, tmp_path, face_cli
 def test_predict_writes_the_challenge_submission_formats(workflow, tmp_path, face_clip, kind):
     """The 1M-Deepfakes challenge's formats: detection, `file;score` lines as its evaluator splits
     them; localisation, {file: [[score, start, end], ...]} as its ap_ar_1d reads it (scores
-    descending), files named relative to the test folder; an unreadable file is left out, named."""
+    descending), files named relative to the test folder; an unreadable file has its defined entry
+    and is named on stderr."""
     from avdf.evaluation import localisation
 
     test = tmp_path / "test"
@@ -475,19 +496,49 @@ def test_predict_writes_the_challenge_submission_formats(workflow, tmp_path, fac
         env=env,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "001.mp4 is not in the submission" in run.stderr
+    assert "001.mp4: not scored or not localised" in run.stderr
     if kind == "detection":
         lines = out.read_text().splitlines()
-        assert len(lines) == 1 and lines[0].split(";")[0] == "id001/000.mp4"
-        assert 0 <= float(lines[0].split(";")[1]) <= 1
+        assert [line.split(";")[0] for line in lines] == ["id001/000.mp4", "id001/001.mp4"]
+        assert 0 <= float(lines[0].split(";")[1]) <= 1 and lines[1].endswith(";0.5")
         return
     submission = json.loads(out.read_text())
-    assert list(submission) == ["id001/000.mp4"]
+    assert list(submission) == ["id001/000.mp4", "id001/001.mp4"]
+    assert submission["id001/001.mp4"] == [[0.0, 0.0, 0.0]]
     segments = np.asarray(submission["id001/000.mp4"])
     assert segments.shape[1] == 3 and (np.diff(segments[:, 0]) <= 0).all()  # [score, start, end], best first
     assert (segments[:, 1] < segments[:, 2]).all() and segments[:, 2].max() <= 1.0 + 1e-6  # a 1 s clip
     # threshold 0: every frame is fake, one segment over the whole clip, found by the benchmark's AR
     assert localisation.average_recall({"f": (segments, np.array([[0.0, 1.0]]))}, 5) == 1.0
+
+
+@pytest.mark.slow
+def test_predict_writes_the_localisers_segments_in_the_challenge_format(workflow, tmp_path, face_clip):
+    """The boundary localiser's own proposals, over the whole video, in the file the official
+    evaluator reads: every video an (n, 3) entry, best first, inside the video."""
+    test = tmp_path / "test"
+    test.mkdir()
+    shutil.copyfile(face_clip, test / "000.mp4")
+    (test / "001.mp4").write_bytes(b"not a video")
+    out = tmp_path / "submission.json"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    ckpt = workflow / "runs/synth_lavdf/boundary/default/seed0/model.pt"
+    run = subprocess.run(
+        ["avdf", "predict", str(test / "000.mp4"), str(test / "001.mp4"), "--checkpoint", str(ckpt)]
+        + ["--out", str(out), "--challenge", "localisation", "--root", str(test)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "001.mp4: not scored or not localised" in run.stderr
+    submission = json.loads(out.read_text())
+    assert list(submission) == ["000.mp4", "001.mp4"] and submission["001.mp4"] == [[0.0, 0.0, 0.0]]
+    segments = np.asarray(submission["000.mp4"], np.float32)
+    assert segments.ndim == 2 and segments.shape[1] == 3 and len(segments) >= 1
+    assert (np.diff(segments[:, 0]) <= 0).all() and (segments[:, 1] < segments[:, 2]).all()
+    assert segments[:, 2].max() <= 1.0 + 1e-6  # a 1 s clip
+    assert np.allclose(segments[:, 1:] * 25, np.round(segments[:, 1:] * 25), atol=1e-3)  # the frame grid
 
 
 @pytest.mark.slow

@@ -207,7 +207,9 @@ def _predict(a):
         raise SystemExit("avdf predict --challenge needs --out (the submission file)")
     else:
         for path in predict.write_submission(results, a.out, a.challenge, a.root):
-            print(f"WARNING: {path} is not in the submission (not scored or not localised)", file=sys.stderr)
+            print(
+                f"WARNING: {path}: not scored or not localised; its entry says nothing found", file=sys.stderr
+            )
     return 1 if all("error" in r for r in results) else 0
 
 

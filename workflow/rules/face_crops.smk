@@ -9,7 +9,7 @@ rule face_crops_shard:
         layout.shard_index("{dataset}", "face_crops", "{shard}", SHARDS),
     params:
         shards=SHARDS,
-        spec=as_json(specs.CropSpec.of(config)),
+        spec=lambda wc: as_json(specs.CropSpec.of(config, wc.dataset)),
         code=code("avdf.stages.face_crops"),
     resources:
         **job_resources("preprocess"),

@@ -17,7 +17,7 @@ from avdf.contracts import atomic, methods
 from avdf.contracts.errors import InputError
 from avdf.contracts.input_specs import InputSpec, from_dict, to_dict
 
-FORMAT = 2
+FORMAT = 3  # 3: InputSpec.hop_s (the localiser's overlapping windows)
 
 
 class CheckpointFormatError(InputError):

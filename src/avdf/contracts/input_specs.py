@@ -94,8 +94,12 @@ class CropSpec:
     fps: float
 
     @classmethod
-    def of(cls, params: dict) -> CropSpec:
-        return InputSpec.of(params).crop
+    def of(cls, params: dict, dataset: str = "") -> CropSpec:
+        """The crops of ``dataset``: at its ``crop_fps`` where params.yaml gives one (a dataset
+        that a dense method, such as the localiser, trains on), else at the rate of ``input``."""
+        crop = InputSpec.of(params).crop
+        fps = params["datasets"].get(dataset, {}).get("crop_fps") if dataset else None
+        return dataclasses.replace(crop, fps=float(fps)) if fps else crop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,12 +122,16 @@ class LogMelSpec:
 class InputSpec:
     """What a model sees of a clip: ``frames`` face crops and the log-Mel frames of one window of
     ``window_s`` seconds, prepared by demux, face tracks, crops and log-Mel as specified, and how
-    a clip's windows make its score (``aggregate``: max or mean). Stored once in every checkpoint,
-    so that evaluation and ``avdf predict`` prepare and score clips the same way."""
+    a clip's windows make its score (``aggregate``: max or mean); scoring starts a window every
+    ``hop_s`` seconds (0: one after another). Stored once in every checkpoint, so that evaluation
+    and ``avdf predict`` prepare and score clips the same way. A method may set its own window
+    (avdf.contracts.methods.method_params): the localiser reads every frame of longer, overlapping
+    windows."""
 
     window_s: float
     frames: int
     aggregate: str
+    hop_s: float
     media: DemuxSpec
     faces: FacesSpec
     log_mel: LogMelSpec
@@ -135,6 +143,7 @@ class InputSpec:
             window["window_s"],
             window["frames"],
             window["aggregate"],
+            window.get("hop_s", 0.0),
             DemuxSpec.of(params),
             FacesSpec.of(params),
             LogMelSpec.of(params),
@@ -166,6 +175,16 @@ class InputSpec:
     def video_len(self) -> int:
         """Video frames in one window."""
         return int(round(self.window_s * self.fps))
+
+    @property
+    def hop_len(self) -> int:
+        """Video frames from one scored window's start to the next's."""
+        return int(round(self.hop_s * self.fps)) or self.video_len
+
+    @property
+    def every_frame(self) -> bool:
+        """The model sees each video frame of its window, in order (the localiser)."""
+        return self.frames >= self.video_len
 
     @property
     def audio_len(self) -> int:

@@ -119,13 +119,14 @@ class TrainSpec:
     @classmethod
     def of(cls, params: dict, run: Run, table: str, test_every_epoch: bool) -> TrainSpec:
         """The spec of ``run`` from ``params`` with the run's variant already applied."""
+        own = methods.method_params(run[1], params)  # the method's own window and training settings
         return cls(
             Run(*run),
-            InputSpec.of(params),
+            InputSpec.of(own),
             ModelSpec.of(params),
             method_spec(run[1], methods.section(run[1], params)),
             methods.objective_settings(run[1], params),
-            OptimSpec.of(params),
+            OptimSpec.of(own),
             methods.target(run[1], params["train"]["unimodal_target"]),
             params["evaluate"]["threshold"],
             table,

@@ -114,6 +114,7 @@ class ClipSet(torch.utils.data.Dataset):
             start, draw = int(self.starts[k]), None
         video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw)
         item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
+        item["segments"] = self.window_segments(i, start, item["label"])
         if self.wavs is not None:
             item["waveform"] = window_waveform(self.wavs[i], start, self.spec)
         return item
@@ -128,16 +129,41 @@ class ClipSet(torch.utils.data.Dataset):
         hit = float(any(s < end and e > begin for s, e in self.periods[i]))
         return {k: v * hit for k, v in labels.items()}
 
+    def window_segments(self, i: int, start: int, label: torch.Tensor) -> torch.Tensor:
+        """The fake segments inside the window, in its video frames (MAX_SEGMENTS, 2), padding rows
+        (0, 0): what the localiser learns. A clip fake without known segments is fake throughout."""
+        length = self.spec.video_len
+        if self.periods[i] is None:
+            spans = [(0.0, float(length))] if float(label) > 0 else []
+        else:
+            spans = [(s * self.spec.fps - start, e * self.spec.fps - start) for s, e in self.periods[i]]
+        inside = [(max(a, 0.0), min(b, float(length))) for a, b in spans if b > 0 and a < length]
+        out = torch.zeros(MAX_SEGMENTS, 2)
+        if inside:
+            out[: len(inside)] = torch.tensor(inside[:MAX_SEGMENTS], dtype=torch.float32)
+        return out
+
+
+MAX_SEGMENTS = 16  # fake segments a window can hold (AV-Deepfake1M clips have at most a few)
+
 
 def window_starts(n_frames: int, spec: InputSpec) -> list[int]:
-    """Start frames of consecutive windows covering the clip; the last one ends at its end."""
+    """Start frames of windows covering the clip, one every ``spec.hop_len`` frames (consecutive
+    by default); the last one ends at its end."""
     length = max(1, spec.video_len)
     if n_frames <= length:
         return [0]
-    starts = list(range(0, n_frames - length + 1, length))
+    starts = list(range(0, n_frames - length + 1, spec.hop_len))
     if starts[-1] + length < n_frames:
         starts.append(n_frames - length)
     return starts
+
+
+def clip_windows(owner: np.ndarray, n_clips: int) -> list[slice]:
+    """The rows of each clip's windows in a scoring ClipSet's outputs (``owner``: whose each row
+    is; a clip's windows are listed together, in order)."""
+    bounds = np.searchsorted(owner, np.arange(n_clips + 1))
+    return [slice(bounds[i], bounds[i + 1]) for i in range(n_clips)]
 
 
 def clip_probs(window_logits: torch.Tensor, owner: np.ndarray, n_clips: int, how: str) -> np.ndarray:
@@ -154,7 +180,10 @@ def clip_probs(window_logits: torch.Tensor, owner: np.ndarray, n_clips: int, how
 
 def frame_indices(n_frames: int, start: int, spec: InputSpec, draw: np.random.Generator | None) -> np.ndarray:
     """``spec.frames`` frames spread evenly over the window from frame ``start``: one per stride, at
-    a random point of it (``draw``, training) or at its middle (scoring)."""
+    a random point of it (``draw``, training) or at its middle (scoring). A model that sees every
+    frame (``spec.every_frame``) gets them in order, the last one repeated past the clip's end."""
+    if spec.every_frame:
+        return np.minimum(start + np.arange(spec.frames), n_frames - 1)
     span = min(spec.video_len, n_frames - start)
     step = span / spec.frames
     offset = draw.uniform(0, step) if draw is not None else step / 2

@@ -15,7 +15,7 @@ from avdf.contracts import atomic, layout, specs
 from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.specs import Runtime
 from avdf.data import clips
-from avdf.evaluation import frame_level
+from avdf.evaluation import boundaries, frame_level
 from avdf.learning import metrics, placement, scoring, tracking
 from avdf.learning.models import load_model
 
@@ -66,9 +66,8 @@ def evaluate_model(
     )  # clip and frame scores, one pass
     result = {"train_dataset": job.train_dataset, "eval_dataset": job.eval_dataset, **ckpt.describes()}
     result |= {"seed": job.seed, **metrics_of(table, probs, job.threshold, ckpt.val_threshold)}
-    if frame_level.has_segments(table):  # LAV-DF: fake segments are known, score each frame
-        result["frame_level"] = frame_level.frame_auc(out, data, table, ckpt.input)
-        result["timelines"] = frame_level.timelines(out, data, table, ckpt.input)
+    if frame_level.has_segments(table):  # LAV-DF: fake segments are known, localise them
+        result |= localised(model, out, data, table, ckpt.input)
     columns = {c: table[c] for c in ("clip_id", "category", "label")}
     atomic.write_csv(job.scores_csv, pd.DataFrame(columns | {"prob_fake": probs}))
     log.info(
@@ -79,6 +78,18 @@ def evaluate_model(
     result["mlflow_run_id"] = log_evaluation(ckpt, job, runtime, result, started, len(table))
     atomic.write_json(job.out_json, result)
     return result
+
+
+def localised(model: torch.nn.Module, out: dict, data, table: pd.DataFrame, spec) -> dict:
+    """Each test clip's timeline for localisation: a localiser's own proposals, or a frame-head
+    model's frame probabilities (and its frame-level AUC)."""
+    decoding = boundaries.decoding_of(model)
+    if decoding:
+        return {"timelines": boundaries.timelines(out, data, table, spec, decoding)}
+    return {
+        "frame_level": frame_level.frame_auc(out, data, table, spec),
+        "timelines": frame_level.timelines(out, data, table, spec),
+    }
 
 
 def metrics_of(table: pd.DataFrame, probs: np.ndarray, threshold: float, val_threshold: float) -> dict:

@@ -109,23 +109,24 @@ def timelines(out: dict, data: clips.ClipSet, table: pd.DataFrame, spec: InputSp
     video = torch.sigmoid(out["frame_video"]).numpy()
     audio = torch.sigmoid(out["frame_audio"]).numpy()
     result = []
-    bounds = np.searchsorted(
-        data.owner, np.arange(len(table) + 1)
-    )  # clip i's windows: bounds[i]:bounds[i + 1]
-    for i, row in enumerate(table.itertuples()):
-        mine = slice(bounds[i], bounds[i + 1])
+    for i, (row, mine) in enumerate(
+        zip(table.itertuples(), clips.clip_windows(data.owner, len(table)), strict=True)
+    ):
         n_frames = data.lengths[i]
         times, probs = stitch(video[mine], audio[mine], data.starts[mine], spec, n_frames)
-        span = n_frames / spec.fps  # every window together covers the clip
-        periods = periods_of(row.fake_periods)
-        segments = [(max(s, 0.0), min(e, span)) for s, e in periods if s < span and e > 0]
         result.append(
-            {
-                "clip_id": row.clip_id,
-                "times": [round(float(t), 6) for t in times],
-                "probs": [float(p) for p in probs],
-                "segments": [list(s) for s in segments] if int(row.label) else [],
-                "scored_s": span,
-            }
+            {"times": [round(float(t), 6) for t in times], "probs": [float(p) for p in probs]}
+            | truth(row, n_frames / spec.fps)
         )
     return result
+
+
+def truth(row, span: float) -> dict:
+    """A test clip's id, its fake segments clipped to the span scored (every window together
+    covers the whole clip), and that span: what localisation compares proposals with."""
+    segments = [(max(s, 0.0), min(e, span)) for s, e in periods_of(row.fake_periods) if s < span and e > 0]
+    return {
+        "clip_id": row.clip_id,
+        "segments": [list(s) for s in segments] if int(row.label) else [],
+        "scored_s": span,
+    }

@@ -121,3 +121,28 @@ def scores(files: dict[str, tuple[Proposals, Segments]]) -> dict[str, float]:
     """AP at every AP_IOUS and AR at every AR_PROPOSALS, in percent: ``ap_0.5``, ``ar_50``, ..."""
     out = {f"ap_{t}": 100 * average_precision(files, t) for t in AP_IOUS}
     return out | {f"ar_{n}": 100 * average_recall(files, n) for n in AR_PROPOSALS}
+
+
+def soft_nms(candidates: Proposals, sigma: float, keep: int, min_score: float = 1e-4) -> Proposals:
+    """Gaussian Soft-NMS (Bodla et al. 2017) of (n, 3) [score, start, end] candidates: take the
+    highest score, decay every other by exp(-IoU^2 / sigma) with it, repeat; at most ``keep``,
+    highest score first. Near-duplicates stay, with lower scores (what AR at many proposals reads)."""
+    left = np.asarray(candidates, float).reshape(-1, 3).copy()
+    out = []
+    while len(left) and len(out) < keep:
+        top = int(np.argmax(left[:, 0]))
+        if left[top, 0] < min_score:
+            break
+        best, left = left[top], np.delete(left, top, axis=0)
+        out.append(best)
+        overlap = iou(left[:, 1:], best[None, 1:])[:, 0].astype(float)
+        left[:, 0] *= np.exp(-(overlap**2) / sigma)
+    return np.asarray(out, float).reshape(-1, 3)
+
+
+def challenge_score(scores: dict[str, float]) -> float:
+    """The 1M-Deepfakes challenge's Task 2 score (0-1) from :func:`scores` (percent): the mean of
+    mean AP over AP_IOUS and mean AR over AR_PROPOSALS."""
+    ap = np.mean([scores[f"ap_{t}"] for t in AP_IOUS])
+    ar = np.mean([scores[f"ar_{n}"] for n in AR_PROPOSALS])
+    return float((ap + ar) / 200)

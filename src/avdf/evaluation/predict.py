@@ -38,7 +38,7 @@ from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.errors import InputError
 from avdf.contracts.input_specs import InputSpec
 from avdf.data import clip_pipeline, clips
-from avdf.evaluation import frame_level, localisation
+from avdf.evaluation import boundaries, frame_level, localisation
 from avdf.learning import placement, scoring
 from avdf.learning.models import load_model
 from avdf.media import faces, ffmpeg
@@ -104,6 +104,10 @@ def score_video(
     if "frame_video" in out:
         result |= _branches(out, starts, spec, len(clip.crops) / fps)
         result["fake_segments"] = _segments(out, starts, spec, rule, len(clip.crops)).round(4).tolist()
+    if boundaries.decoding_of(model):  # a localiser proposes its own segments
+        arrays = {k: out[k].numpy() for k in ("cls", "bounds", "edges")}
+        props = boundaries.video_proposals(arrays, starts, len(clip.crops), spec, model.decoding)
+        result["fake_segments"] = props.round(4).tolist()
     return result
 
 
@@ -213,24 +217,33 @@ def write(results: list[dict], out: str | None, tracks: bool = False) -> None:
         print()
 
 
+# What the challenge's evaluator reads where avdf has nothing to say: it parses each file's
+# proposals as an (n, 3) array and panics on an empty list, and on a file of its metadata that the
+# submission lacks (docs/paper-notes.md, "Challenge files").
+NO_SEGMENTS = [[0.0, 0.0, 0.0]]  # one proposal of score 0 and no length: it matches nothing
+UNREADABLE_SCORE = 0.5  # detection: no evidence either way
+
+
 def write_submission(results: list[dict], out: str, kind: str, root: str | Path) -> list[str]:
     """The 1M-Deepfakes challenge's submission file of ``kind`` ("detection" or "localisation"),
-    every file named by its path relative to ``root``; returns the files left out (unscorable, or
-    without segments for localisation), which the caller reports."""
+    every video named by its path relative to ``root``, each with an entry: a video that could not
+    be scored gets ``UNREADABLE_SCORE`` or ``NO_SEGMENTS``, one without segments ``NO_SEGMENTS``.
+    Returns the videos that could not be scored or localised, which the caller names."""
     import json
 
     from avdf.contracts import atomic
 
     root = Path(root).resolve()
-    scored = [r for r in results if "error" not in r and (kind == "detection" or "fake_segments" in r)]
-    left_out = [r["path"] for r in results if r not in scored]
+    missing = [
+        r["path"] for r in results if "error" in r or (kind == "localisation" and "fake_segments" not in r)
+    ]
 
     def name(r: dict) -> str:
         return Path(r["path"]).resolve().relative_to(root).as_posix()
 
     if kind == "detection":
-        text = "".join(f"{name(r)};{r['prob_fake']}\n" for r in scored)
+        text = "".join(f"{name(r)};{r.get('prob_fake', UNREADABLE_SCORE)}\n" for r in results)
     else:
-        text = json.dumps({name(r): r["fake_segments"] for r in scored}, indent=1)
+        text = json.dumps({name(r): r.get("fake_segments") or NO_SEGMENTS for r in results}, indent=1)
     atomic.write_text(out, text)
-    return left_out
+    return missing

@@ -36,12 +36,16 @@ def counts(profiles=("default", "paper")) -> dict[str, dict[str, int]]:
     return table
 
 
-def one_batch(params: dict, batch_size: int = 2) -> dict:
-    """A random batch at the profile's input sizes: crops (B, frames, 3, S, S), log-Mel windows."""
-    spec = specs.InputSpec.of(params)
+def one_batch(params: dict, batch_size: int = 2, method: str = "") -> dict:
+    """A random batch at the profile's input sizes (``method``'s own window where it sets one):
+    crops (B, frames, 3, S, S), log-Mel windows, and a fake segment in every other window."""
+    spec = specs.InputSpec.of(methods.method_params(method, params) if method else params)
     g = torch.Generator().manual_seed(0)
     side = spec.faces.crop_size
+    segments = torch.zeros(batch_size, 4, 2)
+    segments[1::2, 0] = torch.tensor([spec.video_len / 4, spec.video_len / 2])
     return {
+        "segments": segments,
         "video": torch.rand(batch_size, spec.frames, 3, side, side, generator=g) - 0.5,
         "audio": torch.randn(batch_size, spec.n_mels, spec.audio_len, generator=g),
         "label": torch.tensor([0.0, 1.0] * (batch_size // 2)),

@@ -108,3 +108,46 @@ TABLE3_REPORTED = {
 
 # Fig. 5: the text gives only the peak, at depth 6 (ACC).
 FIG5_TEXT = {"DFDC": {6: 97.9}, "FakeAVCeleb": {6: 91.7}}
+
+# Temporal localisation on the real test sets, as published (not MACB-DF's paper: each source is
+# named), percent; None where the source prints none. results/table_localisation.csv shows them in
+# ``_paper`` columns, in rows whose ``data`` says "real test set, published".
+LOCALISATION_PUBLISHED = [
+    (
+        "LAV-DF",
+        "BA-TFD+",
+        {"ap_0.5": 96.30, "ap_0.75": 84.96, "ap_0.95": 4.44, "ar_100": 81.62},
+        "ControlNet/LAV-DF README",
+    ),
+    (
+        "LAV-DF",
+        "UMMAFormer",
+        {"ap_0.5": 98.83, "ap_0.75": 95.54, "ap_0.95": 37.61, "ar_100": 92.48},
+        "UMMAFormer README",
+    ),
+    (
+        "LAV-DF",
+        "AuViRe",
+        {"ap_0.5": 98.91, "ap_0.75": 96.03, "ap_0.95": 46.50, "ar_100": 94.93},
+        "AuViRe README",
+    ),
+    (
+        "AV-Deepfake1M",
+        "BA-TFD+",
+        {"ap_0.5": 44.42, "ap_0.75": 13.64, "ap_0.95": 0.03, "ar_50": 48.86},
+        "AV-Deepfake1M README",
+    ),
+    (
+        "AV-Deepfake1M",
+        "UMMAFormer",
+        {"ap_0.5": 51.64, "ap_0.75": 28.07, "ap_0.95": 1.58, "ar_50": 44.07},
+        "AV-Deepfake1M README",
+    ),
+    (
+        "AV-Deepfake1M",
+        "AuViRe",
+        {"ap_0.5": 96.55, "ap_0.75": 89.28, "ap_0.95": 11.72, "ar_50": 85.98},
+        "AuViRe published metrics",
+    ),
+]
+PUBLISHED_DATA = "real test set, published"

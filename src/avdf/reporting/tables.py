@@ -261,50 +261,81 @@ def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.Dat
 
 
 def _localisation_files(timelines: list[dict], rule: dict) -> dict:
-    """``{clip: (proposals, segments)}`` from one evaluation's timelines, by the proposal rule."""
+    """``{clip: (proposals, segments)}`` from one evaluation's timelines: a localiser's own
+    proposals, or the frame-head rule's over the frame probabilities."""
     return {
         t["clip_id"]: (
-            localisation.proposals(t["times"], t["probs"], **rule),
+            np.asarray(t["proposals"], float).reshape(-1, 3)
+            if "proposals" in t
+            else localisation.proposals(t["times"], t["probs"], **rule),
             np.asarray(t["segments"], float).reshape(-1, 2),
         )
         for t in timelines
     }
 
 
-def table_localisation(eval_jsons: list[str], spec: dict, out_csv: str, n_boot: int = 200) -> pd.DataFrame:
-    """Temporal forgery localisation of MACB-DF's frame heads (avdf.evaluation.localisation): AP at IoU 0.5,
-    0.75, 0.9, 0.95 and AR at 50, 30, 20, 10, 5 proposals, per dataset with fake segments; mean and
-    std over seeds, and a 95% bootstrap interval of the seed-mean over test clips. Not in the paper."""
-    runs = _in_dataset(load_evals(eval_jsons))
+def _localisation_scores(files: dict) -> dict:
+    """AP and AR (percent) and the 1M-Deepfakes challenge's Task 2 score (0-1)."""
+    return (scores := localisation.scores(files)) | {"score": localisation.challenge_score(scores)}
+
+
+def _seed_spread(seeds: list[dict], n_boot: int) -> dict:
+    """Mean and std over seeds of every score, and a 95% bootstrap interval of the seed-mean over
+    test clips (the same resampled clips for every seed)."""
+    per_seed = pd.DataFrame([_localisation_scores(files) for files in seeds])
+    clips, rng, draws = sorted(seeds[0]), np.random.default_rng(0), []
+    for _ in range(n_boot):
+        pick = [clips[i] for i in rng.integers(0, len(clips), len(clips))]
+        resampled = [{f"{c}#{k}": files[c] for k, c in enumerate(pick)} for files in seeds]
+        draws.append(pd.DataFrame([_localisation_scores(f) for f in resampled]).mean())
+    lo, hi = pd.DataFrame(draws).quantile(0.025), pd.DataFrame(draws).quantile(0.975)
+    row, digits = {}, {"score": 4}
+    for key in per_seed:
+        d = digits.get(key, 2)
+        row[key] = round(float(per_seed[key].mean()), d)
+        row[f"{key}_std"] = round(float(per_seed[key].std(ddof=1)), d) if len(per_seed) > 1 else np.nan
+        row[f"{key}_ci_lo"], row[f"{key}_ci_hi"] = round(float(lo[key]), d), round(float(hi[key]), d)
+    return row
+
+
+def _localisation_row(ds: str, method: str, group: pd.DataFrame, spec: dict, n_boot: int) -> dict:
     rule = spec["localisation"]
-    rows = []
-    for ds, group in runs.groupby("eval_dataset", sort=True):
-        seeds = [_localisation_files(t, rule) for t in group.get("timelines", []) if isinstance(t, list)]
-        row = {"dataset": ds, "method": methods.studied(), "data": spec["data_label"], "seeds": len(seeds)}
-        if not seeds:
-            rows.append(row)
-            continue
-        per_seed = pd.DataFrame([localisation.scores(files) for files in seeds])
-        clips = sorted(seeds[0])
-        rng = np.random.default_rng(0)
-        draws = []
-        for _ in range(n_boot):
-            pick = [clips[i] for i in rng.integers(0, len(clips), len(clips))]
-            resampled = [{f"{c}#{k}": files[c] for k, c in enumerate(pick)} for files in seeds]
-            draws.append(pd.DataFrame([localisation.scores(f) for f in resampled]).mean())
-        draws = pd.DataFrame(draws)
-        lo, hi = draws.quantile(0.025), draws.quantile(0.975)
-        for key in per_seed:
-            row[key] = round(float(per_seed[key].mean()), 2)
-            row[f"{key}_std"] = round(float(per_seed[key].std(ddof=1)), 2) if len(per_seed) > 1 else np.nan
-            row[f"{key}_ci_lo"], row[f"{key}_ci_hi"] = round(float(lo[key]), 2), round(float(hi[key]), 2)
-        timeline = next(t for t in group["timelines"] if isinstance(t, list))
-        row["fake_segments"] = sum(len(t["segments"]) for t in timeline)
-        row["test_clips"] = len(timeline)
-        row["scored_s"] = round(float(np.mean([t["scored_s"] for t in timeline])), 3)
-        row |= {f"rule_{k}": v for k, v in rule.items()}
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    timelines = [t for t in group.sort_values("seed").get("timelines", []) if isinstance(t, list)]
+    row = {"dataset": ds, "method": method, "data": spec["data_label"], "seeds": len(timelines)}
+    if not timelines:
+        return row
+    row |= _seed_spread([_localisation_files(t, rule) for t in timelines], n_boot)
+    row["fake_segments"] = sum(len(t["segments"]) for t in timelines[0])
+    row["test_clips"] = len(timelines[0])
+    row["scored_s"] = round(float(np.mean([t["scored_s"] for t in timelines[0]])), 3)
+    proposer = "own proposals, Soft-NMS" if "proposals" in timelines[0][0] else "frame-head rule"
+    return (
+        row
+        | {"proposals": proposer}
+        | ({f"rule_{k}": v for k, v in rule.items()} if "rule" in proposer else {})
+    )
+
+
+def _published_rows() -> list[dict]:
+    """The published numbers on the real test sets (avdf.reporting.paper), in ``_paper`` columns."""
+    return [
+        {"dataset": ds, "method": method, "data": paper.PUBLISHED_DATA, "source_paper": source}
+        | {f"{k}_paper": v for k, v in values.items()}
+        for ds, method, values, source in paper.LOCALISATION_PUBLISHED
+    ]
+
+
+def table_localisation(eval_jsons: list[str], spec: dict, out_csv: str, n_boot: int = 200) -> pd.DataFrame:
+    """Temporal forgery localisation (avdf.evaluation.localisation), per dataset with fake segments
+    and method: AP at IoU 0.5, 0.75, 0.9, 0.95, AR at 50, 30, 20, 10, 5 proposals and the challenge
+    score, mean and std over seeds with a bootstrap interval; then the published numbers on the
+    real test sets. Not in the paper."""
+    runs = _in_dataset(load_evals(eval_jsons))
+    rows = [
+        _localisation_row(ds, method, group, spec, n_boot)
+        for (ds, method), group in runs.groupby(["eval_dataset", "method"], sort=True)
+    ]
+    table = pd.DataFrame(rows + _published_rows())
     atomic.write_csv(out_csv, table)
     return table
 

@@ -18,9 +18,12 @@ audio (:mod:`avdf.synthetic.speech`). In a fake-video clip the mouth follows the
 (lip-synced, as Wav2Lip does); in a real-video clip it follows the true voice, so a fake soundtrack
 on a real video is slightly out of sync with the lips.
 
-The ``lavdf`` family stands in for LAV-DF: a fake clip is manipulated only inside one segment
-(30-60 % of the clip, at a random place), and besides ``meta_data.csv`` the family writes LAV-DF's
-``metadata.json`` with the ``fake_periods``, read by the LAV-DF adapter for frame-level evaluation.
+The ``lavdf`` family stands in for LAV-DF and AV-Deepfake1M as temporal localisation sees them: a
+clip lasts ``segmented_duration_s`` (4-10 s), and a fake clip is manipulated only inside 1-4
+segments of 0.2-1.5 s each, on the 1/25-s frame grid (word-level edits), in its audio (RVFA: other
+words in a cloned voice), its video (FVRA) or both (FVFA). Besides
+``meta_data.csv`` the family writes LAV-DF's ``metadata.json`` with the ``fake_periods``, read by the
+LAV-DF adapter for frame-level evaluation and localisation.
 
 The metadata file is FakeAVCeleb v1.2's ``meta_data.csv`` (header with a trailing comma, ten
 values per row, folder names with spaces and parentheses), so one ingest adapter serves real and
@@ -34,6 +37,7 @@ import hashlib
 import io
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avdf.contracts import atomic, stage_runner
+from avdf.contracts import atomic, fingerprints, stage_runner
 from avdf.media.ffmpeg import encode_clip
 from avdf.synthetic import speech
 from avdf.synthetic.manipulations import VideoFake, fake_audio
@@ -61,9 +65,12 @@ FAMILIES = {
     "dfdc": Family(video_method="faceswap_blend", audio_method="griffinlim", crf=20),
     "fakeavceleb": Family(video_method="faceswap_wav2lip", audio_method="voice_clone", crf=18),
     "defakeavmit": Family(video_method="gan_resample", audio_method="splice", crf=18),
-    "lavdf": Family(video_method="faceswap_wav2lip", audio_method="splice", crf=20),  # fakes in segments
+    "lavdf": Family(video_method="faceswap_wav2lip", audio_method="voice_clone", crf=20),  # fakes in segments
 }
-SEGMENTED = {"lavdf"}  # families whose fakes are manipulated inside one segment only
+SEGMENTED = {"lavdf"}  # families whose fakes are manipulated inside segments only
+SEGMENTS = (1, 4)  # fake segments per fake clip
+SEGMENT_S = (0.2, 1.5)  # length of one (seconds)
+SEGMENT_GAP_S = 0.2  # at least this much real between two, and between one and either end
 CATEGORIES = {  # letter -> (type folder, video fake, audio fake)
     "A": ("RealVideo-RealAudio", False, False),
     "B": ("RealVideo-FakeAudio", False, True),
@@ -108,13 +115,31 @@ def _family_index(family: str) -> int:
     return sorted(FAMILIES).index(family)
 
 
-def fake_period(family: str, category: str, duration_s: float, rng: np.random.Generator):
-    """The manipulated segment [start, end) in seconds, or None (the whole clip, or a real clip)."""
+def fake_periods(family: str, category: str, cfg: dict, rng: np.random.Generator) -> list:
+    """The manipulated segments [start, end) in seconds, on the clip's frame grid, in time order;
+    [] for a real clip or a family whose fakes span the whole clip. Lengths are drawn first, then
+    the real gaps between them share out the rest of the clip at random."""
     if family not in SEGMENTED or category == "A":
-        return None
-    length = rng.uniform(0.3, 0.6) * duration_s
-    start = rng.uniform(0, duration_s - length)
-    return (round(start, 3), round(start + length, 3))
+        return []
+    fps, frames = cfg["fps"], int(round(cfg["duration_s"] * cfg["fps"]))
+    gap = int(round(SEGMENT_GAP_S * fps))
+    n = int(rng.integers(SEGMENTS[0], SEGMENTS[1] + 1))
+    lengths = rng.integers(math.ceil(SEGMENT_S[0] * fps - 1e-9), math.floor(SEGMENT_S[1] * fps + 1e-9) + 1, n)
+    while n > 1 and lengths.sum() + gap * (n + 1) > frames:  # a short clip holds fewer
+        n, lengths = n - 1, lengths[:-1]
+    lengths = np.minimum(lengths, max(1, frames - 2 * gap))  # and one shorter, if need be
+    spare = frames - lengths.sum() - gap * (n + 1)
+    cuts = np.sort(rng.integers(0, spare + 1, n))  # extra real frames before each segment, cumulated
+    starts = gap * (np.arange(n) + 1) + np.concatenate([[0], np.cumsum(lengths)[:-1]]) + cuts
+    return [
+        (round(int(a) / fps, 4), round(int(a + n_) / fps, 4)) for a, n_ in zip(starts, lengths, strict=True)
+    ]
+
+
+def inside(periods, t):
+    """Whether time ``t`` (seconds; scalar or array) falls in one of ``periods``."""
+    t = np.asarray(t, float)
+    return np.any([(t >= a) & (t < b) for a, b in periods], axis=0) if periods else np.zeros(t.shape, bool)
 
 
 def render_clip(
@@ -124,12 +149,12 @@ def render_clip(
     donor: Identity,
     category: str,
     rng: np.random.Generator,
-    period: tuple[float, float] | None = None,
+    periods: tuple = (),
     lead_s: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Frames (T, H, W, 3) uint8 and mono audio of one clip of ``category``: :func:`render_stream`'s
     frames, all held at once."""
-    frames, audio = render_stream(cfg, family, who, donor, category, rng, period, lead_s)
+    frames, audio = render_stream(cfg, family, who, donor, category, rng, periods, lead_s)
     return np.stack(list(frames)), audio
 
 
@@ -140,12 +165,12 @@ def render_stream(
     donor: Identity,
     category: str,
     rng: np.random.Generator,
-    period: tuple[float, float] | None = None,
+    periods: tuple = (),
     lead_s: float = 0.0,
 ) -> tuple[Iterator[np.ndarray], np.ndarray]:
     """The frames of one clip of ``category``, made one at a time as they are read (a 20-s 720p clip
     is 1.7 GB held at once), and its mono audio. Every random draw happens here, before the first
-    frame. With ``period``, the manipulation is applied inside [start, end) seconds only; with
+    frame. With ``periods``, the manipulation is applied inside those [start, end) seconds only; with
     ``lead_s``, the clip starts with that much silence (the mouth closed), as real datasets' fakes
     often do."""
     fam = FAMILIES[family]
@@ -155,19 +180,22 @@ def render_stream(
     motion = HeadMotion.sample(rng)
     real_audio = speech.synthesize(utt, who.voice, dur, sr, rng)
     audio = (
-        fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng) if audio_fake else real_audio
+        fake_audio(fam.audio_method, real_audio, utt, who.voice, dur, sr, rng, everywhere=bool(periods))
+        if audio_fake
+        else real_audio
     )
-    if audio_fake and period is not None:  # the fake only inside the segment, 10 ms crossfades
-        t = np.arange(len(real_audio)) / sr
-        ramp = 0.01
-        mix = np.clip(np.minimum(t - period[0], period[1] - t) / ramp + 0.5, 0, 1).astype(np.float32)
-        audio = (mix * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(np.float32)
+    if audio_fake and periods:  # the fake only inside the segments, 10 ms crossfades
+        t, ramp = np.arange(len(real_audio)) / sr, 0.01
+        mix = np.max([np.clip(np.minimum(t - a, b - t) / ramp + 0.5, 0, 1) for a, b in periods], axis=0)
+        audio = (mix.astype(np.float32) * audio[: len(real_audio)] + (1 - mix) * real_audio).astype(
+            np.float32
+        )
     if lead_s > 0:
         real_audio, audio = (_silence_start(a, lead_s, sr) for a in (real_audio, audio))
     real_audio, audio = speech.to_pcm_grid(real_audio), speech.to_pcm_grid(audio)
     # Lips follow the true voice in real video, and the clip's own soundtrack in fake video.
     opening = speech.speech_envelope(audio if video_fake else real_audio, sr, fps)
-    portrait_at = _portrait_at(fam, who, donor, video_fake, period, fps, rng)
+    portrait_at = _portrait_at(fam, who, donor, video_fake, periods, fps, rng)
     n = int(round(dur * fps))
 
     def frames() -> Iterator[np.ndarray]:
@@ -178,8 +206,8 @@ def render_stream(
     return frames(), audio
 
 
-def _portrait_at(fam: Family, who: Identity, donor: Identity, video_fake: bool, period, fps: int, rng):
-    """The portrait image of frame ``i`` with mouth opening ``o``: real, fake, or fake inside ``period``."""
+def _portrait_at(fam: Family, who: Identity, donor: Identity, video_fake: bool, periods, fps: int, rng):
+    """The portrait image of frame ``i`` with mouth opening ``o``: real, fake, or fake inside ``periods``."""
     src = identity_portrait(who.source, who.mirror, who.tint)
 
     def real_at(i, o):
@@ -188,11 +216,11 @@ def _portrait_at(fam: Family, who: Identity, donor: Identity, video_fake: bool, 
     if not video_fake:
         return real_at
     fake = VideoFake(fam.video_method, src, identity_portrait(donor.source, donor.mirror, donor.tint), rng)
-    if period is None:
+    if not periods:
         return fake.frame
 
     def portrait_at(i, o):
-        return fake.frame(i, o) if period[0] <= i / fps < period[1] else real_at(i, o)
+        return fake.frame(i, o) if inside(periods, i / fps) else real_at(i, o)
 
     return portrait_at
 
@@ -215,7 +243,10 @@ def _params_fingerprint(cfg: dict, family: str) -> str:
         "sample_rate",
     )
     shape = {"real_shape": cfg["real_shape"]} if cfg.get("real_shape") else {}  # absent: as before
-    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}, **shape}, sort_keys=True)
+    if family in SEGMENTED:  # clips of an earlier layout (one segment in 2 s) are not kept
+        shape["segments"] = [cfg["segmented_duration_s"], SEGMENTS, SEGMENT_S, SEGMENT_GAP_S]
+    code = fingerprints.code_fingerprint(__name__)  # clips of other generator code are not kept either
+    blob = json.dumps({"family": family, **{k: cfg[k] for k in keys}, **shape, "code": code}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -231,7 +262,7 @@ class ClipJob:
     rng_key: tuple[int, ...]
     dest: Path
     fault: str | None = None
-    period: tuple[float, float] | None = None
+    periods: tuple = ()  # fake segments [start, end) in seconds (segmented families)
     lead_s: float = 0.0
 
 
@@ -245,7 +276,7 @@ def rendered_stream(job: ClipJob) -> tuple[Iterator[np.ndarray], np.ndarray | No
     """:func:`rendered`, its frames made one at a time."""
     rng = np.random.default_rng(list(job.rng_key))
     frames, audio = render_stream(
-        job.cfg, job.family, job.who, job.donor, job.category, rng, job.period, job.lead_s
+        job.cfg, job.family, job.who, job.donor, job.category, rng, job.periods, job.lead_s
     )
     if job.fault == "no_face":
         frames = (_stripes(job.who.background, frame.shape) for frame in frames)
@@ -330,6 +361,10 @@ def _planned_clip(
     ctype, video_fake, audio_fake = CATEGORIES[category]
     rng_key = (cfg["seed"], _family_index(family), 2, clip_index)
     clip_cfg, lead = clip_shape(cfg, category, rng_key)
+    if family in SEGMENTED:  # the localisation stand-in's own clip lengths, whole frames
+        low, high = (round(s * cfg["fps"]) for s in cfg["segmented_duration_s"])
+        frames = np.random.default_rng([*rng_key, 13]).integers(low, high + 1)
+        clip_cfg = clip_cfg | {"duration_s": round(int(frames) / cfg["fps"], 4)}
     # Every category cycles through the identities in the same way, so that no identity is more
     # often fake than real: a detector cannot learn "who" instead of "what was manipulated".
     who = people[k % len(people)]
@@ -339,9 +374,9 @@ def _planned_clip(
     target1 = donor.name if video_fake else "-"
     stem = f"{clip_index:05d}" if category == "A" else f"{clip_index:05d}_{target1}_{method}"
     directory = f"{name}/{ctype}/{RACE}/{GENDER[who.source]}/{who.name}"
-    period = fake_period(family, category, clip_cfg["duration_s"], np.random.default_rng([*rng_key, 7]))
+    periods = tuple(fake_periods(family, category, clip_cfg, np.random.default_rng([*rng_key, 7])))
     path = out_root / directory / f"{stem}.mp4"
-    job = ClipJob(clip_cfg, family, who, donor, category, rng_key, path, period=period, lead_s=lead)
+    job = ClipJob(clip_cfg, family, who, donor, category, rng_key, path, periods=periods, lead_s=lead)
     row = [
         who.name,
         target1,
@@ -375,7 +410,8 @@ def _faulty_clips(cfg: dict, out_root: Path, name: str, family: str, who) -> tup
 def generate(out_root: str | Path, name: str, family: str, cfg: dict, workers: int = 1) -> Path:
     """Generate (or finish generating) family ``family`` under ``out_root/name``.
 
-    Clips already on disk from an interrupted run with the same parameters are kept; the metadata
+    Clips already on disk from an interrupted run with the same parameters and generator code are
+    kept (a changed generator, even one whose parameters are the same, starts afresh); the metadata
     file is written last, so its presence means the dataset is complete. Returns its path.
     """
     if family not in FAMILIES:
@@ -420,8 +456,8 @@ def lavdf_records(root: Path, jobs: list[ClipJob]) -> list[dict]:
         records.append(
             {
                 "file": rel,
-                "n_fakes": int(job.period is not None),
-                "fake_periods": [list(job.period)] if job.period else [],
+                "n_fakes": len(job.periods),
+                "fake_periods": [list(p) for p in job.periods],
                 "duration": job.cfg["duration_s"],
                 "original": None if job.category == "A" else real_of.get(job.who.name),
                 "modify_video": video_fake,

@@ -13,9 +13,10 @@ Audio methods:
 
 - ``griffinlim``: vocoder resynthesis of the true voice from its magnitude spectrogram.
 - ``voice_clone``: the same words in an imitation of the voice: flat TTS prosody, slightly wrong
-  formants, vocoder hiss, and no energy above 4.5 kHz (a vocoder run at a lower sample rate).
+  formants, vocoder hiss, and no energy above 4.5 kHz (a vocoder run at a lower sample rate); in
+  the segmented family, other words, as LAV-DF's edits are words said by a TTS in the cloned voice.
 - ``splice``: a middle segment replaced by other words recorded elsewhere (a different noise
-  floor), joined with hard cuts.
+  floor), joined with hard cuts; in the segmented family, the segments the generator chooses.
 """
 
 from __future__ import annotations
@@ -83,8 +84,11 @@ def fake_audio(
     duration_s: float,
     sr: int,
     rng: np.random.Generator,
+    everywhere: bool = False,
 ) -> np.ndarray:
-    """A manipulated soundtrack for a clip whose true soundtrack is ``real``."""
+    """A manipulated soundtrack for a clip whose true soundtrack is ``real``. ``everywhere``: no
+    part of it is left real (``splice`` otherwise keeps the ends), for a caller that confines the
+    manipulation to segments of its own."""
     if method == "griffinlim":
         n_fft, hop = 256, 64  # a coarse vocoder: smeared harmonics and phasiness
         magnitude = np.abs(spectral.stft(real, n_fft, hop))
@@ -98,7 +102,8 @@ def fake_audio(
             breathiness=voice.breathiness,
             room_noise_db=voice.room_noise_db,
         )
-        cloned = speech.synthesize(utt, imitation, duration_s, sr, rng, monotone=True, vocoder_noise=0.15)
+        words = speech.Utterance.sample(rng, duration_s) if everywhere else utt  # edits say other words
+        cloned = speech.synthesize(words, imitation, duration_s, sr, rng, monotone=True, vocoder_noise=0.15)
         return _low_pass(cloned, sr, cutoff_hz=4500.0)  # a vocoder run at a lower sample rate
     if method == "splice":
         other = speech.Utterance.sample(rng, duration_s)
@@ -109,6 +114,8 @@ def fake_audio(
         a, b = sorted(rng.uniform(0.2, 0.8, 2) * len(real))
         a, b = int(a), int(max(b, a + 0.3 * sr))
         b = min(b, len(real) - 1)
+        if everywhere:
+            return insert[: len(real)].astype(np.float32)
         return np.concatenate([real[:a], insert[a:b], real[b:]]).astype(np.float32)
     raise ValueError(f"unknown audio manipulation {method!r}")
 

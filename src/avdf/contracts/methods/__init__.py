@@ -22,6 +22,7 @@ from avdf.contracts.methods import visual_only  # noqa: E402, F401
 from avdf.contracts.methods import av_concat  # noqa: E402, F401
 from avdf.contracts.methods import mcl  # noqa: E402, F401
 from avdf.contracts.methods import macbdf  # noqa: E402, F401
+from avdf.contracts.methods import boundary  # noqa: E402, F401
 
 # isort: on
 from avdf.contracts.methods.registry import METHODS, Method, NoSection, register  # noqa: F401
@@ -113,3 +114,16 @@ def needs_waveform(name: str, section: dict) -> bool:
     """Whether the method's model reads the raw waveform (AASIST with its sinc front end) besides
     the cached log-Mel and crops."""
     return get(name).needs_waveform(section)
+
+
+def method_params(name: str, params: dict) -> dict:
+    """``params`` with the window the method reads as its ``input`` and the ``train`` settings
+    it trains with (the localiser sets its own window and epochs)."""
+    method, own = get(name), section(name, params)
+    window = method.input(params["input"], own, params["media"]["fps"])
+    return params | {"input": window, "train": method.training(params["train"], own)}
+
+
+def localising() -> list[str]:
+    """The methods that propose fake segments themselves (trained on segment labels)."""
+    return [m.name for m in METHODS.values() if m.segments]

@@ -28,6 +28,14 @@ def _never(section: dict) -> bool:
     return False
 
 
+def _same_input(window: dict, section: dict, fps: int) -> dict:
+    return window
+
+
+def _same_training(train: dict, section: dict) -> dict:
+    return train
+
+
 @dataclasses.dataclass(frozen=True)
 class Method:
     name: str
@@ -45,6 +53,11 @@ class Method:
     objective: str = "none"  # its contrastive objective (MLflow tag); "" = the one its section names
     model_args: Callable[[dict], dict] = _as_given  # its section -> the model's keyword arguments
     needs_waveform: Callable[[dict], bool] = _never  # reads the raw waveform besides log-Mel and crops
+    input: Callable[[dict, dict, int], dict] = (
+        _same_input  # (params.yaml input, its section, fps) -> its window
+    )
+    training: Callable[[dict, dict], dict] = _same_training  # (params.yaml train, its section) -> its own
+    segments: bool = False  # trained on fake segments and proposes them (temporal localisation)
 
 
 METHODS: dict[str, Method] = {}

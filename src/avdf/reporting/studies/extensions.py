@@ -15,6 +15,14 @@ def frame_level(params: dict) -> list[Eval]:
     return own_evals(params, names, [(methods.studied(), "default")], study_seeds(params))
 
 
+def localisation(params: dict) -> list[Eval]:
+    """The frame-head rule's runs (the frame-level study's) and each localising method on the
+    same datasets, on the seeds of record."""
+    section = params["studies"].get("localisation", {"datasets": [], "methods": []})
+    localisers = [(m, "default") for m in section["methods"]]
+    return frame_level(params) + own_evals(params, section["datasets"], localisers, params["train"]["seeds"])
+
+
 register(
     Study(
         "contrastive",
@@ -28,10 +36,9 @@ register(Study("frame_level", frame_level, f"{TABLES}:table_frame_level", "table
 register(
     Study(
         "localisation",
-        frame_level,
+        localisation,
         f"{TABLES}:table_localisation",
         "table_localisation",
-        section="frame_level",
         spec_sections=("localisation",),
         optional=True,
     )
