@@ -42,6 +42,14 @@ def refine(bounds: np.ndarray, edges: np.ndarray, radius: int) -> np.ndarray:
     return np.where(sure, np.take_along_axis(near, best, -1)[..., 0], bounds)
 
 
+OUTPUTS = ("cls", "bounds", "edges")  # what the localiser's windows give decoding
+
+
+def arrays(out: dict) -> dict[str, np.ndarray]:
+    """The localiser's window outputs (avdf.learning.scoring) as numpy arrays."""
+    return {k: out[k].numpy() for k in OUTPUTS}
+
+
 def video_proposals(
     out: dict, starts, n_frames: int, spec: InputSpec, decoding: dict
 ) -> localisation.Proposals:
@@ -67,13 +75,13 @@ def video_proposals(
 def timelines(out: dict, data, table: pd.DataFrame, spec: InputSpec, decoding: dict) -> list[dict]:
     """Per test clip, its proposals and its true segments (what avdf.evaluation.localisation
     scores), as frame_level.timelines gives them for a frame-head model."""
-    arrays = {k: out[k].numpy() for k in ("cls", "bounds", "edges")}
+    windows = arrays(out)
     result = []
     for i, (row, rows) in enumerate(
         zip(table.itertuples(), clips.clip_windows(data.owner, len(table)), strict=True)
     ):
         n_frames = data.lengths[i]
-        mine = {k: v[rows] for k, v in arrays.items()}
+        mine = {k: v[rows] for k, v in windows.items()}
         props = video_proposals(mine, data.starts[rows], n_frames, spec, decoding)
         result.append(
             {"proposals": np.round(props, 4).tolist()} | frame_level.truth(row, n_frames / spec.fps)

@@ -105,8 +105,8 @@ def score_video(
         result |= _branches(out, starts, spec, len(clip.crops) / fps)
         result["fake_segments"] = _segments(out, starts, spec, rule, len(clip.crops)).round(4).tolist()
     if boundaries.decoding_of(model):  # a localiser proposes its own segments
-        arrays = {k: out[k].numpy() for k in ("cls", "bounds", "edges")}
-        props = boundaries.video_proposals(arrays, starts, len(clip.crops), spec, model.decoding)
+        windows = boundaries.arrays(out)
+        props = boundaries.video_proposals(windows, starts, len(clip.crops), spec, model.decoding)
         result["fake_segments"] = props.round(4).tolist()
     return result
 

@@ -308,12 +308,9 @@ def _localisation_row(ds: str, method: str, group: pd.DataFrame, spec: dict, n_b
     row["fake_segments"] = sum(len(t["segments"]) for t in timelines[0])
     row["test_clips"] = len(timelines[0])
     row["scored_s"] = round(float(np.mean([t["scored_s"] for t in timelines[0]])), 3)
-    proposer = "own proposals, Soft-NMS" if "proposals" in timelines[0][0] else "frame-head rule"
-    return (
-        row
-        | {"proposals": proposer}
-        | ({f"rule_{k}": v for k, v in rule.items()} if "rule" in proposer else {})
-    )
+    if "proposals" in timelines[0][0]:
+        return row | {"proposals": "own proposals, Soft-NMS"}
+    return row | {"proposals": "frame-head rule"} | {f"rule_{k}": v for k, v in rule.items()}
 
 
 def _published_rows() -> list[dict]:
