@@ -1,6 +1,7 @@
 """The benchmarks stay runnable: each at its smallest setting, train_throughput.py on the CPU (its
 GPU numbers need a GPU), and the reference comparison's rule."""
 
+import json
 import os
 import re
 import subprocess
@@ -59,6 +60,7 @@ def test_reference_comparison_flags_a_cell_outside_its_interval(tmp_path):
 # predict.py failed at import, million_rows.py at its first ingest). The four whose smallest run is a
 # whole workflow (minutes to an hour) are imported and parse their arguments (--help); the rest run.
 SMALLEST = {
+    "budget.py": None,  # its smallest run is make run + make all: test_budget_sums_each_phases_jobs
     "drift.py": ["--help"],
     "kill_resume.py": ["--help"],
     "reproducible.py": ["--help"],
@@ -140,3 +142,28 @@ def test_the_seed_term_is_welchs_range_for_two_seed_means():
     ref["d_auc_std"] = 3.0
     one = pd.Series({"d_seeds": 1, "d_auc": 95.0})
     assert reference.seed_spread(ref, one, "d_auc") == pytest.approx(4.3027 * 3 * (4 / 3) ** 0.5, abs=0.01)
+
+
+def test_budget_sums_each_phases_jobs(tmp_path):
+    """Two jobs written before make all started and one after: each phase's job-seconds, and the
+    ratios to the budgets worked by hand (make run 900 s of 600 = 1.50 over; with make all's 600 s,
+    1,500 s of 1,800 = 0.83, which holds)."""
+    bench = tmp_path / "logs" / "bench"
+    jobs = {
+        "train/synth_dfdc/macbdf/default/seed0.tsv": (100.0, 1_000),
+        "faces/synth_dfdc.0.tsv": (30.0, 1_500),
+        "train/synth_lavdf/boundary/default/seed1.tsv": (300.0, 2_000),
+    }
+    for name, (seconds, written) in jobs.items():
+        (bench / name).parent.mkdir(parents=True, exist_ok=True)
+        (bench / name).write_text(f"s\th:m:s\tmax_rss\n{seconds}\t0:00:00\t1.0\n")
+        os.utime(bench / name, (written, written))
+    times = {"run": {"start": 100, "end": 1_000, "rc": 0}, "all": {"start": 1_800, "end": 2_400, "rc": 0}}
+    (tmp_path / "budget_times.json").write_text(json.dumps(times))
+    run = _benchmark("budget.py", ["--measure-only", str(tmp_path)], tmp_path)
+    assert run.returncode == 0, run.stdout[-1500:] + run.stderr[-1500:]
+    assert "make run: 15.0 min, 1.50 x its budget of 10 min (over)" in run.stdout
+    assert "make run + make all: 25.0 min, 0.83 x its budget of 30 min (holds)" in run.stdout
+    assert "make run: 130 job-seconds" in run.stdout and "make all: 300 job-seconds" in run.stdout
+    assert "by method: boundary/default 300" in run.stdout
+    assert "by dataset: synth_dfdc 130" in run.stdout

@@ -40,7 +40,7 @@ DEFAULTS = {
     "levels": 5,
     "context_depth": 2,
     "center_radius": 1.5,
-    "crop_pool": 2,
+    "crop_pool": 4,
     "focal_alpha": 0.25,
     "focal_gamma": 2.0,
     "reg_weight": 1.0,
