@@ -6,9 +6,9 @@ operators, 323 ms of CPU against 141 ms of GPU time on an H200). The count is a 
 code, not of the machine, so it is measured here on the CPU: one step of each method at the paper
 profile's sizes (``--profile``) and ``--batch`` clips (8), warmed up twice, under torch.profiler;
 every ``aten::`` operator is counted, nested ones included, and the most frequent are listed, with
-the step's time on this CPU. ``--compile`` adds MACB-DF with its dense parts under ``torch.compile``
-(encoders, multi-scale blocks, RFMF, heads; Inductor's own kernels are not aten operators), eager
-being the reference.
+the step's time on this CPU. ``--compile`` adds each method's step as ``train.compile: true`` runs
+it (the forward passes and their backward under ``torch.compile``; Inductor's own kernels are not
+aten operators, its calls to matrix products and convolutions are), eager being the reference.
 Target for MACB-DF: <= 5,000.
 Usage: ``python benchmarks/step_operators.py [--methods macbdf ...] [--batch 8] [--profile paper]
 [--compile]``.
@@ -31,23 +31,14 @@ from avdf.learning.train import make_optimizer, make_step
 TARGET = 5000
 
 
-def compile_dense_parts(model: torch.nn.Module) -> None:
-    """``torch.compile`` MACB-DF's dense parts in place (encoders, multi-scale blocks, RFMF, heads);
-    the clustering, the objective and OM-Pareto stay eager."""
-    parts = [model.audio, model.video, *model.video_blocks, *model.audio_blocks, model.rfmf]
-    for part in parts + [model.classifier, model.frame_heads]:
-        part.compile()
-
-
 def count(method: str, params: dict, n: int, compiled: bool = False) -> tuple[collections.Counter, float]:
     """aten operators of one training step of ``method`` (after two steps of warm-up, which compile
     where ``compiled``), and the seconds of a step (mean of three)."""
     spec = InputSpec.of(params)
+    params = {**params, "train": {**params["train"], "compile": compiled}}
     train = TrainSpec.of(params, Run("ops", method, "default", 0), "ops", False)
     torch.manual_seed(0)
     model = models.build(method, spec.n_mels, ModelSpec.of(params), train.method)
-    if compiled:
-        compile_dense_parts(model)
     step, trainable = make_step(train, model)
     opt = make_optimizer(trainable, 1e-4, 0.0, method)
     batch = model_sizes.one_batch(params, n)
@@ -84,14 +75,14 @@ def main() -> None:
     ap.add_argument("--profile", default="paper", help="a workflow/profiles/ name ('' for params.yaml)")
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument(
-        "--compile", action="store_true", help="MACB-DF also with torch.compile, side by side (minutes)"
+        "--compile", action="store_true", help="each method also with train.compile, side by side (minutes)"
     )
     args = ap.parse_args()
     torch.set_num_threads(2)
     params = profile_params(args.profile or None)
     result = {"batch": args.batch, "profile": args.profile or "default"}
     for method in args.methods:
-        for compiled in (False, True) if args.compile and method == "macbdf" else (False,):
+        for compiled in (False, True) if args.compile else (False,):
             result.update(report(method, params, args.batch, compiled, args.top))
     record("step_operators", result)
 

@@ -121,11 +121,11 @@ def test_supcon_queue_adds_negatives_only_after_warmup():
     loss_fn = SupCon(2, "cosine", 0.3, queue_size=8, warmup_epochs=1).train()
     loss_fn.start_epoch(0)
     plain = loss_fn(t(A), t(V), Y_A, Y_V)["L_C"].item()
-    assert len(loss_fn.queue) == 0  # warm-up: nothing queued
+    assert int(loss_fn.queue_used.sum()) == 0  # warm-up: nothing queued
     loss_fn.start_epoch(1)
     first = loss_fn(t(A), t(V), Y_A, Y_V)["L_C"].item()
     assert first == pytest.approx(plain)  # a batch never meets itself
-    assert len(loss_fn.queue) == 4
+    assert int(loss_fn.queue_used.sum()) == 4
     # now the queue holds a0, a1, v0, v1; anchor a0 (class 0) gains the class-3 views a1, v1 as negatives
     second = loss_fn(t(A), t(V), Y_A, Y_V)["L_C"].item()
     views, classes = A + V, [0, 3, 0, 3]

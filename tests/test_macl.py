@@ -69,10 +69,11 @@ def test_queue_holds_earlier_batches_only():
     macl = MACL(dim=4, queue_size=6)
     first = torch.nn.functional.normalize(torch.randn(4, 4), dim=1)
     macl(first, first, torch.zeros(4), torch.zeros(4))
-    assert torch.equal(macl.queue_a, first)
+    assert torch.equal(macl.queue_a[:4], first) and macl.queue_used.tolist() == [True] * 4 + [False] * 2
     second = torch.nn.functional.normalize(torch.randn(4, 4), dim=1)
     macl(second, second, torch.zeros(4), torch.zeros(4))
     assert macl.queue_a.shape == (6, 4) and torch.equal(macl.queue_a[:4], second)
+    assert torch.equal(macl.queue_a[4:], first[:2]) and bool(macl.queue_used.all())
     assert "queue_a" not in macl.state_dict()
 
 

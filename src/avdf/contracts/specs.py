@@ -70,8 +70,8 @@ def method_spec(method: str, section: dict):
 
 @dataclasses.dataclass(frozen=True)
 class OptimSpec:
-    """The optimisation of a training run, and the device it runs on (bf16 and channels-last change
-    the numbers on a GPU, so they belong to the result)."""
+    """The optimisation of a training run, and the device it runs on (bf16, channels-last and
+    compiling change the numbers' rounding, so they belong to the result)."""
 
     epochs: int
     batch_size: int
@@ -82,6 +82,7 @@ class OptimSpec:
     device: str
     bf16: bool
     channels_last: bool
+    compile: bool
 
     @classmethod
     def of(cls, params: dict) -> OptimSpec:

@@ -28,6 +28,11 @@ random draws (dropout), so it computes the same features. The head's multi-scale
 each clip apart and hold most of its memory, run in slices too and are recomputed in the backward
 pass (``MACBDF.block_slice``). Measured by benchmarks/train_memory.py. In both steps BatchNorm in the slices'
 forward passes normalises over a slice, not the batch: the one difference from the whole batch.
+
+``compiled`` (``train.compile``) runs the forward passes through ``torch.compile``: the baseline's
+model, and MACB-DF's encoders and its head with the objective, each as few graphs, whose backward
+passes are compiled with them. The steps around them (OM-Pareto, the optimiser) stay as they are.
+Eager is the reference; a compiled step computes the same function in other kernels (docs/gpu.md).
 """
 
 from __future__ import annotations
@@ -76,11 +81,12 @@ class BaselineStep:
         autocast=contextlib.nullcontext,
         target: str = "label",
         micro_batch: int = 0,
+        compiled: bool = False,
     ):
         _no_micro_batches_across_processes(micro_batch, ctx)
         self.model, self.ctx, self.autocast, self.target = model, ctx, autocast, target
         self.micro_batch = micro_batch
-        self.forward = _ddp(model, ctx) if ctx.active else model
+        self.forward = _maybe_compiled(_ddp(model, ctx) if ctx.active else model, compiled)
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters())
@@ -129,6 +135,7 @@ class MACBDFStep:
         ctx: distributed.Context = distributed.ALONE,
         autocast=contextlib.nullcontext,
         micro_batch: int = 0,
+        compiled: bool = False,
     ):
         _no_micro_batches_across_processes(micro_batch, ctx)
         self.model, self.objective, self.om, self.ctx, self.autocast = model, objective, om, ctx, autocast
@@ -138,7 +145,8 @@ class MACBDFStep:
         encoder_params = {id(p) for e in model.encoders().values() for p in e.parameters()}
         self.head_params = [p for p in model.parameters() if id(p) not in encoder_params]
         self.head_params += list(objective.parameters())
-        self.encode = _ddp(Encoders(model), ctx) if ctx.active else model.encode
+        self.encode = _maybe_compiled(_ddp(Encoders(model), ctx) if ctx.active else model.encode, compiled)
+        self.head_and_objective = _maybe_compiled(self._head_and_objective, compiled)
 
     def parameters(self) -> list[nn.Parameter]:
         return list(self.model.parameters()) + list(self.objective.parameters())
@@ -160,8 +168,7 @@ class MACBDFStep:
             batch = {k: distributed.gather(batch[k]) for k in LABELS if k in batch}
         if self.om is None:
             with self.autocast():
-                out = self.model.head(h_a, h_v)
-                parts = self.objective(out, batch)
+                out, parts = self.head_and_objective(h_a, h_v, batch)
                 loss = parts["multimodal"] + sum(parts["unimodal"].values())
             loss.backward()
             loss = loss.detach()
@@ -176,6 +183,11 @@ class MACBDFStep:
         stats.update({k: float(v.detach()) for k, v in parts["terms"].items()})
         stats.update(w_v=float(out["w_v"].detach().mean()), w_a=float(out["w_a"].detach().mean()))
         return out["logit"].detach().float(), float(loss), stats
+
+    def _head_and_objective(self, h_a, h_v, batch: dict, frames_from: tuple | None = None):
+        """The head on the encoder features and the objective on its outputs: one graph when compiled."""
+        out = self.model.head(h_a, h_v, frames_from)
+        return out, self.objective(out, batch)
 
     def _encode_without_activations(self, parts: list) -> tuple[torch.Tensor, torch.Tensor, list]:
         """Pass 1 of gradient caching: the whole batch's features, a slice at a time, as leaves
@@ -213,8 +225,9 @@ class MACBDFStep:
         multi = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
         uni = {"audio": h_a.detach().requires_grad_(), "video": h_v.detach().requires_grad_()}
         with self.autocast():
-            out = self.model.head(multi["audio"], multi["video"], frames_from=(uni["audio"], uni["video"]))
-            parts = self.objective(out, batch)
+            out, parts = self.head_and_objective(
+                multi["audio"], multi["video"], batch, frames_from=(uni["audio"], uni["video"])
+            )
         total = parts["multimodal"] + sum(parts["unimodal"].values())
         features = [multi["audio"], multi["video"], uni["audio"], uni["video"]]
         # the head's gradients accumulate into their .grad (in place: a flat optimizer's views)
@@ -231,6 +244,11 @@ class MACBDFStep:
             stats.update({f"om_{k}_{name}": v for k, v in info.items()})
         torch.autograd.backward([h_a, h_v], deltas)
         return out, parts, stats
+
+
+def _maybe_compiled(forward, compiled: bool):
+    """``forward`` (a module or a function) through ``torch.compile`` when ``compiled``."""
+    return torch.compile(forward) if compiled else forward
 
 
 def _random_state() -> tuple:

@@ -50,7 +50,9 @@ def make_step(
 ):
     """The optimisation step of the run's method (avdf.contracts.methods: ``step``), and what it trains."""
     if methods.get(spec.run.method).step == "baseline":
-        step = steps.BaselineStep(model, ctx, autocast, spec.target, spec.optim.micro_batch)
+        step = steps.BaselineStep(
+            model, ctx, autocast, spec.target, spec.optim.micro_batch, spec.optim.compile
+        )
         return step, step.parameters()
     m = spec.method  # a MACBDFSpec
     contrast = None
@@ -61,7 +63,7 @@ def make_step(
         )
     om = OMParetoConfig(m.om_lambda0, m.om_kappa, m.om_pgd_steps) if m.om_pareto else None
     objective = MACBDFObjective(contrast, m.lambda_c)
-    step = steps.MACBDFStep(model, objective, om, ctx, autocast, spec.optim.micro_batch)
+    step = steps.MACBDFStep(model, objective, om, ctx, autocast, spec.optim.micro_batch, spec.optim.compile)
     return step, step.parameters()
 
 

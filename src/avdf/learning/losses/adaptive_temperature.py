@@ -67,9 +67,15 @@ class AdaptiveTemperature(nn.Module):
         value = tau.detach()
         self.dtau_prev.copy_(value - self.tau_prev)
         self.tau_prev.copy_(value)
-        self.h_prev.copy_(h.detach())
+        self.h_prev = h.detach()  # replaced, not written in place: the GRU's backward reads the old one
         if tau.requires_grad:
-            tau.register_hook(self._record_grad)
+            self._watch(tau)
+
+    @torch.compiler.disable
+    def _watch(self, tau: torch.Tensor) -> None:
+        """Under ``torch.compile`` a hook on an intermediate tensor needs compiled autograd: this one
+        call runs eagerly, between two compiled graphs."""
+        tau.register_hook(self._record_grad)
 
     def _record_grad(self, grad: torch.Tensor) -> None:
         self.grad_prev.copy_(grad.detach().clamp(-10.0, 10.0))

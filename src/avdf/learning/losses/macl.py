@@ -76,12 +76,16 @@ class MACL(nn.Module):
         self.use_cross, self.use_intra = use_cross, use_intra
         self.temperature = AdaptiveTemperature(tau0) if adaptive_tau else None
         self.tau0 = tau0
-        # the queue is training state, not part of the model: not saved in checkpoints
-        self.register_buffer("queue_a", torch.zeros(0, dim), persistent=False)
-        self.register_buffer("queue_v", torch.zeros(0, dim), persistent=False)
-        self.register_buffer("queue_ya", torch.zeros(0), persistent=False)
-        self.register_buffer("queue_yv", torch.zeros(0), persistent=False)
-        self.register_buffer("queue_id", torch.zeros(0, dtype=torch.long), persistent=False)
+        # the queue is training state, not part of the model: not saved in checkpoints. Its size is
+        # fixed (slots not yet filled are masked out by queue_used), so every step has the same shapes
+        # and ``torch.compile`` (train.compile) or a CUDA graph sees one graph
+        n = queue_size
+        self.register_buffer("queue_a", torch.zeros(n, dim), persistent=False)
+        self.register_buffer("queue_v", torch.zeros(n, dim), persistent=False)
+        self.register_buffer("queue_ya", torch.zeros(n), persistent=False)
+        self.register_buffer("queue_yv", torch.zeros(n), persistent=False)
+        self.register_buffer("queue_id", torch.full((n,), -1, dtype=torch.long), persistent=False)
+        self.register_buffer("queue_used", torch.zeros(n, dtype=torch.bool), persistent=False)
 
     def forward(
         self,
@@ -100,8 +104,9 @@ class MACL(nn.Module):
         all_a, all_v = torch.cat([z_a, self.queue_a]), torch.cat([z_v, self.queue_v])
         all_ya, all_yv = torch.cat([y_a, self.queue_ya]), torch.cat([y_v, self.queue_yv])
         all_ids = torch.cat([ids, self.queue_id])
-        not_self = (ids[:, None] != all_ids[None, :]) | (ids[:, None] < 0)  # another clip (or unknown)
-        not_self[:, :b].fill_diagonal_(False)  # each clip against itself in the batch
+        filled = torch.cat([torch.ones_like(ids, dtype=torch.bool), self.queue_used])[None, :]
+        itself = torch.eye(b, len(all_ids), dtype=torch.bool, device=ids.device)  # each clip in the batch
+        not_self = ((ids[:, None] != all_ids[None, :]) | (ids[:, None] < 0)) & ~itself & filled
         terms = {}
         if self.use_cross:
             diag = s.diagonal().unsqueeze(1)
@@ -114,7 +119,7 @@ class MACL(nn.Module):
             pairs = (("L_vv", z_v, y_v, all_v, all_yv), ("L_aa", z_a, y_a, all_a, all_ya))
             for name, z, y, every, every_y in pairs:
                 same = (y[:, None] == y[None, :]) & ~torch.eye(b, dtype=torch.bool, device=y.device)
-                negatives = y[:, None] != every_y[None, :]
+                negatives = (y[:, None] != every_y[None, :]) & filled
                 loss, ok = margin_nce(z, z @ z.T, same, every, negatives, tau, self.margin, self.k)
                 terms[name] = _mean_over(loss, ok)
         if self.training:
@@ -124,10 +129,13 @@ class MACL(nn.Module):
 
     @torch.no_grad()
     def _enqueue(self, z_a, z_v, y_a, y_v, ids) -> None:
-        """FIFO queue of detached embeddings, newest first; the current batch never meets itself."""
+        """FIFO queue of detached embeddings, newest first, in its fixed slots; the current batch never
+        meets itself. Each buffer is replaced, not written in place: the backward pass may still
+        need the one this step read."""
         n = self.queue_size
         self.queue_a = torch.cat([z_a.detach(), self.queue_a])[:n]
         self.queue_v = torch.cat([z_v.detach(), self.queue_v])[:n]
         self.queue_ya = torch.cat([y_a.detach().float(), self.queue_ya])[:n]
         self.queue_yv = torch.cat([y_v.detach().float(), self.queue_yv])[:n]
         self.queue_id = torch.cat([ids, self.queue_id])[:n]
+        self.queue_used = torch.cat([torch.ones_like(ids, dtype=torch.bool), self.queue_used])[:n]

@@ -45,22 +45,28 @@ def supcon(
     kind: str,
     queue: torch.Tensor | None = None,
     queue_classes: torch.Tensor | None = None,
+    queue_used: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean SupCon loss over anchors with a positive. views (N, D), classes (N,); queue (Q, D)."""
+    """Mean SupCon loss over anchors with a positive. views (N, D), classes (N,); queue (Q, D), of
+    which the slots ``queue_used`` (Q,) hold views (all, when None)."""
     n = len(views)
     logits = similarity(views, views, kind) / tau
     eye = torch.eye(n, dtype=torch.bool, device=views.device)
     logits_all = logits.masked_fill(eye, float("-inf"))  # A(i) excludes i itself
     if queue is not None and len(queue):
-        queued = similarity(views, queue, kind) / tau
-        queued = queued.masked_fill(classes[:, None] == queue_classes[None, :], float("-inf"))
+        queued = similarity(views, queue.to(views.dtype), kind) / tau
+        not_negative = classes[:, None] == queue_classes[None, :]
+        if queue_used is not None:
+            not_negative = not_negative | ~queue_used[None, :]
+        queued = queued.masked_fill(not_negative, float("-inf"))
         logits_all = torch.cat([logits_all, queued], 1)
     log_prob = logits - torch.logsumexp(logits_all, 1, keepdim=True)
     positives = (classes[:, None] == classes[None, :]) & ~eye
     count = positives.sum(1)
     per_anchor = -torch.where(positives, log_prob, torch.zeros_like(log_prob)).sum(1) / count.clamp_min(1)
-    has_positive = count > 0
-    return per_anchor[has_positive].sum() / has_positive.sum().clamp_min(1)
+    has_positive = count > 0  # a sum over them, not a selection: the shapes stay fixed
+    kept = torch.where(has_positive, per_anchor, torch.zeros_like(per_anchor))
+    return kept.sum() / has_positive.sum().clamp_min(1)
 
 
 class SupCon(nn.Module):
@@ -76,9 +82,11 @@ class SupCon(nn.Module):
         self.kind, self.tau = kind, TAU[kind] if tau is None else tau
         self.queue_size, self.warmup_epochs = queue_size, warmup_epochs
         self.queue_on = False
-        # training state, not part of the model: not saved in checkpoints
-        self.register_buffer("queue", torch.zeros(0, dim), persistent=False)
-        self.register_buffer("queue_classes", torch.zeros(0, dtype=torch.long), persistent=False)
+        # training state, not part of the model: not saved in checkpoints; fixed slots, of which
+        # queue_used are filled (fixed shapes, as MACL's queue)
+        self.register_buffer("queue", torch.zeros(queue_size, dim), persistent=False)
+        self.register_buffer("queue_classes", torch.zeros(queue_size, dtype=torch.long), persistent=False)
+        self.register_buffer("queue_used", torch.zeros(queue_size, dtype=torch.bool), persistent=False)
 
     def start_epoch(self, epoch: int) -> None:
         self.queue_on = self.queue_size > 0 and epoch >= self.warmup_epochs
@@ -95,8 +103,16 @@ class SupCon(nn.Module):
         category = (2 * y_v + y_a).long()
         classes = torch.cat([category, category])
         queue = self.queue if self.queue_on else None
-        loss = supcon(views, classes, self.tau, self.kind, queue, self.queue_classes)
+        loss = supcon(views, classes, self.tau, self.kind, queue, self.queue_classes, self.queue_used)
         if self.training and self.queue_on:
-            self.queue = torch.cat([views.detach(), self.queue])[: self.queue_size]
-            self.queue_classes = torch.cat([classes, self.queue_classes])[: self.queue_size]
-        return {"L_C": loss, "queue_len": loss.new_tensor(float(len(self.queue)))}
+            self._enqueue(views.detach(), classes)
+        return {"L_C": loss, "queue_len": self.queue_used.sum().to(loss.dtype)}
+
+    @torch.no_grad()
+    def _enqueue(self, views: torch.Tensor, classes: torch.Tensor) -> None:
+        """FIFO, newest first, in the fixed slots; each buffer replaced, not written in place (the
+        backward pass still needs the queue this step read)."""
+        n = self.queue_size
+        self.queue = torch.cat([views, self.queue])[:n]
+        self.queue_classes = torch.cat([classes, self.queue_classes])[:n]
+        self.queue_used = torch.cat([torch.ones_like(classes, dtype=torch.bool), self.queue_used])[:n]

@@ -31,13 +31,14 @@ def one_hot(labels: torch.Tensor, n: int | torch.Tensor, dtype: torch.dtype) -> 
 
 def farthest_points(x: torch.Tensor, k: int) -> torch.Tensor:
     """Indices (k,) of the farthest-point start: row 0, then each time the row farthest from those
-    chosen. The first K of them are the start for K clusters."""
-    chosen = [torch.zeros((), dtype=torch.long, device=x.device)]
+    chosen. The first K of them are the start for K clusters. Each index stays a one-element
+    tensor (indexing with a 0-d one reads it back to the host, and ``torch.compile`` breaks there)."""
+    chosen = [torch.zeros(1, dtype=torch.long, device=x.device)]
     nearest = torch.cdist(x, x[:1])[:, 0]  # distance to the nearest chosen row
     for _ in range(1, k):
-        chosen.append(nearest.argmax())
-        nearest = torch.minimum(nearest, torch.cdist(x, x[chosen[-1]][None])[:, 0])
-    return torch.stack(chosen)
+        chosen.append(nearest.argmax().view(1))
+        nearest = torch.minimum(nearest, torch.cdist(x, x[chosen[-1]])[:, 0])
+    return torch.cat(chosen)
 
 
 def kmeans_over_k(x: torch.Tensor, k_max: int, iters: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,14 +119,14 @@ class ClusterDistance(nn.Module):
         if k_max < 2:
             return
         c, assign = kmeans_over_k(x, k_max)
-        best = silhouettes(x, assign, k_max).argmax()  # the first K of the highest score
-        c, assign = c[best], assign[best]
+        best = silhouettes(x, assign, k_max).argmax().view(1)  # the first K of the highest score
+        c, assign = c[best][0], assign[best][0]
         onehot = one_hot(assign, k_max, x.dtype)  # (N, k_max)
         counts = onehot.sum(0)[:, None]
         mean = onehot.T @ x / counts.clamp_min(1)
         var = (onehot[..., None] * (x[:, None, :] - mean).square()).sum(0) / counts.clamp_min(1)
         var = torch.where(counts > 1, var, x.var(0, unbiased=False))
-        k = best + 2
+        k = best[0] + 2
         used = (torch.arange(self.k_max, device=x.device) < k)[:, None]
         pad = self.k_max - k_max
         self.centres.copy_(torch.where(used, nn.functional.pad(c, (0, 0, 0, pad)), 0.0))
