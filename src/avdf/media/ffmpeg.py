@@ -36,6 +36,44 @@ from avdf.contracts.errors import MediaError  # noqa: F401  (raised here; every 
 # other vector units (tests/test_golden.py caught it moving from an AVX2 to an AVX-512 machine).
 BITEXACT_SWS = "accurate_rnd+bitexact+full_chroma_int"
 
+# x264 picks its vector code by the CPU, and its AVX-512 code makes other encoding decisions than
+# its AVX2 code (the same rendered frames gave other decoded pixels on an Intel AVX-512 Xeon than on
+# the AMD AVX2 EPYC the golden hashes were recorded on). Capped at AVX2, x264 encodes those clips to
+# the recorded bytes on the Xeon; it caps only where the CPU has every one of these (x264 name:
+# /proc/cpuinfo flag), and is left to choose elsewhere.
+X264_UP_TO_AVX2 = {
+    "MMX2": "sse",  # the MMX extensions come with SSE (Intel lists no mmxext flag)
+    "SSE": "sse",
+    "SSE2": "sse2",
+    "SSE3": "pni",
+    "SSSE3": "ssse3",
+    "SSE4.1": "sse4_1",
+    "SSE4.2": "sse4_2",
+    "AVX": "avx",
+    "FMA3": "fma",
+    "LZCNT": "abm",
+    "BMI1": "bmi1",
+    "BMI2": "bmi2",
+    "AVX2": "avx2",
+}
+
+
+def x264_cap(cpu_flags: set[str]) -> dict:
+    """``-x264-params asm=...`` capping x264 at AVX2 for a CPU with all of it; else nothing."""
+    if not set(X264_UP_TO_AVX2.values()) <= cpu_flags:
+        return {}
+    return {"x264-params": "asm=" + ",".join(X264_UP_TO_AVX2)}
+
+
+@functools.cache
+def x264_params() -> dict:
+    """:func:`x264_cap` of this CPU's flags (nothing where /proc/cpuinfo does not list them)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        return x264_cap(set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split()))
+    except (OSError, AttributeError):
+        return {}
+
 
 @functools.cache
 def ffmpeg_exe() -> str:
@@ -296,6 +334,7 @@ def encode_clip(
         map_metadata=-1,
         sws_flags=BITEXACT_SWS,
         **{"fflags": "+bitexact", "flags:v": "+bitexact"},
+        **x264_params(),
         **audio_args,
     ).overwrite_output()
     try:
