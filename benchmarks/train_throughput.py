@@ -1,23 +1,29 @@
-"""MACB-DF training throughput at paper-scale inputs, through the real data path.
+"""Every method's training throughput at paper-scale inputs: its own step, and end to end through
+the real loader, side by side in one run (issue 30, item 4).
 
-Writes a cache of clips as the preprocessing stages write it (uint8 face crops and float16
-log-Mels, ``.npy``), memory-mapped by the training loader (avdf.data.clips.ClipSet, DataLoader
-workers), and trains MACB-DF on it with and without OM-Pareto, side by side in one run. Reports:
+Writes a cache of clips as the preprocessing stages write it (JPEG face crops of rendered talking
+faces at the rate each method samples, float16 log-Mels, WAVs for a method that reads the
+waveform), and for each method:
 
-- clips per second with and without OM-Pareto, and their ratio;
-- how busy the loader keeps the device: the share of wall time not spent waiting for the next
-  batch (target >= 90 %);
-- GPU utilisation (nvidia-smi, sampled every 0.2 s) and peak GPU memory, on a GPU.
+- **pure step**: clips per second of its training step alone, on one batch already on the device,
+  repeated (what the model and its objective cost);
+- **end to end**: clips per second through the training loader (``avdf.learning.train.make_loader``:
+  the same workers, pinning and prefetch as a run), the host's share of wall time spent waiting for
+  a batch, and the ratio to the pure step (target >= 0.80 for every method but MACB-DF);
+- on a GPU: utilisation (nvidia-smi, sampled every 0.2 s, end to end) and peak memory per method
+  (MACB-DF's targets: >= 1,000 clips/s end to end at batch 32, GPU busy >= 80 %).
 
-``--scale paper``: 16 frames of 224 x 224 faces and 4 s of audio per clip with the paper
-profile's model (workflow/profiles/paper/params.yaml). ``--scale tiny`` is for a CPU check.
-Usage: ``python benchmarks/train_throughput.py [--device cuda] [--scale paper] [--steps 30]``.
+Also reports how many intra-op threads a loader worker runs (one, as PyTorch's DataLoader sets it).
+``--scale paper``: 16 frames of 224 x 224 faces and 4 s of audio per window, the paper profile's model
+and batch 32 (workflow/profiles/paper/params.yaml); the localiser reads its own window, every frame.
+``--scale tiny`` is for a CPU check. ``--compile`` runs each step as ``train.compile: true`` does.
+Usage: ``python benchmarks/train_throughput.py [--device cuda] [--scale paper] [--methods ...]
+[--steps 30] [--workers 14] [--compile]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import shutil
 import statistics
 import subprocess
@@ -32,29 +38,33 @@ import torch
 import yaml
 from record import record
 
+from avdf.contracts import methods
 from avdf.contracts.config import REPO_ROOT
-from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+from avdf.contracts.specs import Run, TrainSpec
 from avdf.data import clips
 from avdf.learning import models, placement
 from avdf.learning.distributed import Context
-from avdf.learning.train import accelerator, make_optimizer, make_step, to_device
-from avdf.media import crop_cache
+from avdf.learning.train import accelerator, make_loader, make_optimizer, make_step, reads_waveform, to_device
+from avdf.media import crop_cache, ffmpeg
 from avdf.synthetic import generator as synthetic
 
 SCALES = {  # frames, face side, seconds of audio, batch size, model overrides (None: the paper profile's)
     "paper": (16, 224, 4.0, 32, None),
     "tiny": (4, 32, 1.0, 4, {"dim": 32, "depth": 1, "heads": 4}),
 }
+MACBDF_TARGET, SHARE_TARGET, BUSY_TARGET = 1000.0, 0.80, 80.0
 
 
-def params_for(scale: str) -> dict:
+def params_for(scale: str, compiled: bool) -> dict:
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     paper = yaml.safe_load((REPO_ROOT / "workflow/profiles/paper/params.yaml").read_text())
-    frames, _, seconds, batch, model = SCALES[scale]
+    frames, side, seconds, batch, model = SCALES[scale]
     params["model"].update(model or paper["model"])
     params["macbdf"].update(paper["macbdf"] if model is None else {"ms_depth": 1})
-    params["train"].update(batch_size=batch)
+    params["train"].update(batch_size=batch, compile=compiled)
     params["input"].update(frames=frames, window_s=seconds)
+    params["faces"].update(crop_size=side)
+    params["localiser"].update(window_s=seconds)
     return params
 
 
@@ -72,31 +82,36 @@ def talking_faces(params: dict, side: int, seconds: float, n: int = 4) -> list[n
     ]
 
 
-def write_cache(root: Path, scale: str, n_clips: int, params: dict) -> tuple[pd.DataFrame, dict]:
-    """Clips in the cache format: JPEG crops of rendered talking faces at the model's rate
-    (avdf.media.crop_cache) of a 25-fps clip of ``seconds``, log-Mel float16."""
-    frames, side, seconds, _, _ = SCALES[scale]
+def write_cache(
+    root: Path, scale: str, n_clips: int, params: dict, crop_fps: float
+) -> tuple[pd.DataFrame, dict]:
+    """Clips in the cache format: JPEG crops (avdf.media.crop_cache) of a 25-fps clip of ``seconds``
+    kept at ``crop_fps``, log-Mel float16, 16-kHz WAVs."""
+    _, side, seconds, _, _ = SCALES[scale]
     rng = np.random.default_rng(0)
     portraits = talking_faces(params, side, seconds)
-    crops, mels = root / "face_crops", root / "log_mel"
-    crops.mkdir(parents=True)
-    mels.mkdir(parents=True)
-    mel_frames = int(seconds * params["media"]["sample_rate"] / params["log_mel"]["hop_length"]) + 1
+    dirs = {k: root / k for k in ("face_crops", "log_mel", "demux")}
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    rate = params["media"]["sample_rate"]
+    mel_frames = int(seconds * rate / params["log_mel"]["hop_length"]) + 1
     for i in range(n_clips):
         faces = portraits[i % len(portraits)]
-        crop_cache.write(crops / f"c{i}.npz", crop_cache.encode(faces, 25, frames / seconds, 90))
-        np.save(
-            mels / f"c{i}.npy", rng.normal(size=(params["log_mel"]["n_mels"], mel_frames)).astype(np.float16)
-        )
+        crop_cache.write(dirs["face_crops"] / f"c{i}.npz", crop_cache.encode(faces, 25, crop_fps, 90))
+        mel = rng.normal(size=(params["log_mel"]["n_mels"], mel_frames)).astype(np.float16)
+        np.save(dirs["log_mel"] / f"c{i}.npy", mel)
+        ffmpeg.write_wav(dirs["demux"] / f"c{i}.wav", rng.normal(0, 0.1, int(seconds * rate)), rate)
     table = pd.DataFrame(
         {
             "clip_id": [f"c{i}" for i in range(n_clips)],
             "label": [int(i % 4 > 0) for i in range(n_clips)],
             "audio_fake": [int(i % 2 == 1) for i in range(n_clips)],
             "video_fake": [int(i % 4 >= 2) for i in range(n_clips)],
+            "fake_periods": [f"[[{seconds / 4}, {seconds / 2}]]" if i % 4 else "[]" for i in range(n_clips)],
         }
     )
-    return table, {"crops_dir": str(crops), "log_mel_dir": str(mels)}
+    caches = {"crops_dir": str(dirs["face_crops"]), "log_mel_dir": str(dirs["log_mel"])}
+    return table, caches | {"demux_dir": str(dirs["demux"])}
 
 
 class GpuSampler(threading.Thread):
@@ -109,123 +124,178 @@ class GpuSampler(threading.Thread):
     def run(self) -> None:
         if shutil.which("nvidia-smi") is None:
             return
+        query = [f"--id={self.index}", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"]
         while self.running:
-            out = subprocess.run(
-                [
-                    "nvidia-smi",
-                    f"--id={self.index}",
-                    "--query-gpu=utilization.gpu",
-                    "--format=csv,noheader,nounits",
-                ],
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+            out = subprocess.run(["nvidia-smi", *query], capture_output=True, text=True).stdout.strip()
             if out.isdigit():
                 self.samples.append(int(out))
             time.sleep(0.2)
 
 
-def measure(params: dict, om: bool, data, dev: torch.device, steps: int, workers: int) -> dict:
-    p = copy.deepcopy(params)
-    p["macbdf"]["om_pareto"] = om
-    torch.manual_seed(0)
-    model = models.build("macbdf", p["log_mel"]["n_mels"], ModelSpec.of(p), p["macbdf"]).to(dev)
-    ctx = Context(device=dev)
-    if dev.type == "cuda" and p["train"]["channels_last"]:
-        placement.memory_format(model)
-    spec = TrainSpec.of(p, Run("bench", "macbdf", "default", 0), "bench", False)
-    step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
-    step.objective.to(dev)
-    opt = make_optimizer(trainable, p["train"]["lr"], p["train"]["weight_decay"], "macbdf")
-    loader = torch.utils.data.DataLoader(
-        data,
-        batch_size=p["train"]["batch_size"],
-        shuffle=True,
-        drop_last=True,
-        num_workers=workers,
-        pin_memory=dev.type == "cuda",
-        persistent_workers=workers > 0,
-        prefetch_factor=4 if workers > 0 else None,
-    )
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    warmup, waits, computes = 3, [], []
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-    sampler = GpuSampler(dev.index or 0) if dev.type == "cuda" else None
-    it, done = iter(loader), 0
-    while done < warmup + steps:
+class ThreadCount(torch.utils.data.Dataset):
+    """Answers with the intra-op threads of the process that reads it (a loader worker)."""
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, k: int) -> int:
+        return torch.get_num_threads()
+
+
+def worker_threads() -> int:
+    """Intra-op threads in a worker of the training loader."""
+    batches = torch.utils.data.BatchSampler(range(1), 1, drop_last=False)
+    return int(next(iter(make_loader(ThreadCount(), batches, 1, torch.device("cpu"))))[0])
+
+
+class Setup:
+    """One method's step, optimiser and loader on ``dev``, as a training run builds them."""
+
+    def __init__(self, params: dict, method: str, table: pd.DataFrame, caches: dict, dev, workers: int):
+        spec = TrainSpec.of(params, Run("bench", method, "default", 0), "bench", False)
+        self.batch_size, self.dev = spec.optim.batch_size, dev
+        torch.manual_seed(0)
+        model = models.build(method, spec.input.n_mels, spec.model, spec.method)
+        model = placement.place(model, dev, spec.optim.channels_last)
+        ctx = Context(device=dev)
+        self.step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
+        if hasattr(self.step, "objective"):
+            self.step.objective.to(dev)
+        self.opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, method)
+        data = clips.make_clipset(table, caches, spec.input, True, 0, reads_waveform(spec))
+        order = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(0))
+        batches = torch.utils.data.BatchSampler(order, self.batch_size, drop_last=True)
+        self.loader = make_loader(data, batches, workers, dev)
+
+    def sync(self) -> None:
+        if self.dev.type == "cuda":
+            torch.cuda.synchronize(self.dev)
+
+    def batches(self):
+        """The loader's batches on the device, endlessly (epoch after epoch)."""
+        while True:
+            for batch in self.loader:
+                yield to_device(batch, self.dev)
+
+
+def pure_step(s: Setup, steps: int, warmup: int) -> float:
+    """Clips per second of the step alone: one batch on the device, stepped ``steps`` times."""
+    batch = next(s.batches())
+    for _ in range(warmup):
+        s.step(batch, s.opt)
+    s.sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        s.step(batch, s.opt)
+    s.sync()
+    return steps * s.batch_size / (time.perf_counter() - start)
+
+
+def end_to_end(s: Setup, steps: int, warmup: int) -> dict:
+    """Clips per second through the loader, the share of wall time the host waited for a batch,
+    GPU utilisation and peak memory."""
+    feed = s.batches()
+    for _ in range(warmup):
+        s.step(next(feed), s.opt)
+    s.sync()
+    if s.dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(s.dev)
+    sampler = GpuSampler(s.dev.index or 0) if s.dev.type == "cuda" else None
+    if sampler is not None:
+        sampler.start()
+    waited, start = 0.0, time.perf_counter()
+    for _ in range(steps):
         t0 = time.perf_counter()
-        try:
-            batch = next(it)
-        except StopIteration:
-            it = iter(loader)
-            batch = next(it)
-        batch = to_device(batch, dev)
-        t1 = time.perf_counter()
-        step(batch, opt)
-        sync()
-        t2 = time.perf_counter()
-        if done == warmup and sampler is not None:
-            sampler.start()
-        if done >= warmup:
-            waits.append(t1 - t0)
-            computes.append(t2 - t1)
-        done += 1
+        batch = next(feed)
+        waited += time.perf_counter() - t0
+        s.step(batch, s.opt)
+    s.sync()
+    wall = time.perf_counter() - start
     if sampler is not None:
         sampler.running = False
         sampler.join()
-    wall = sum(waits) + sum(computes)
+    cuda = s.dev.type == "cuda"
     return {
-        "clips_per_s": steps * p["train"]["batch_size"] / wall,
-        "loader_busy_pct": 100 * sum(computes) / wall,
-        "median_step_s": statistics.median(computes),
+        "clips_per_s": steps * s.batch_size / wall,
+        "wait_pct": 100 * waited / wall,
         "gpu_util_pct": statistics.mean(sampler.samples) if sampler is not None and sampler.samples else None,
-        "peak_mem_gib": torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None,
+        "peak_mem_gib": torch.cuda.max_memory_allocated(s.dev) / 2**30 if cuda else None,
     }
+
+
+def measure(params: dict, method: str, cache: tuple, dev, steps: int, workers: int) -> dict:
+    s = Setup(params, method, *cache, dev, workers)
+    warmup = 3
+    pure = pure_step(s, steps, warmup)
+    result = {"pure_clips_per_s": pure, **end_to_end(s, steps, warmup)}
+    result["share"] = result["clips_per_s"] / pure
+    del s
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+    return result
+
+
+def verdict(method: str, r: dict, dev) -> str:
+    """The issue's targets, where they can be read (GPU figures on a GPU only)."""
+    if method == "macbdf":
+        if dev.type != "cuda":
+            return "targets are GPU figures"
+        busy = r["gpu_util_pct"] or 0.0
+        ok = r["clips_per_s"] >= MACBDF_TARGET and busy >= BUSY_TARGET
+        return (
+            f"target >= {MACBDF_TARGET:,.0f} clips/s, GPU >= {BUSY_TARGET:.0f} %: {'PASS' if ok else 'FAIL'}"
+        )
+    return f"target share >= {SHARE_TARGET:.2f}: {'PASS' if r['share'] >= SHARE_TARGET else 'FAIL'}"
+
+
+def crop_rate(params: dict, method: str) -> float:
+    """Crops a second the method samples (its crop cache's rate)."""
+    window = methods.method_params(method, params)["input"]
+    return window["frames"] / window["window_s"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--scale", default="paper", choices=sorted(SCALES))
+    ap.add_argument("--methods", nargs="+", default=list(methods.METHODS), choices=list(methods.METHODS))
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--compile", action="store_true", help="train.compile: true (compiles in the warm-up)")
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    params = params_for(args.scale)
+    params = params_for(args.scale, args.compile)
     frames, side, seconds, batch, _ = SCALES[args.scale]
-    with tempfile.TemporaryDirectory() as tmp:
-        table, spec = write_cache(Path(tmp), args.scale, args.clips, params)
-        data = clips.ClipSet(table, spec["crops_dir"], spec["log_mel_dir"], InputSpec.of(params), train=True)
-        results = {om: measure(params, om, data, dev, args.steps, args.workers) for om in (False, True)}
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
     m = params["model"]
     print(
-        f"scale={args.scale} device={dev} ({name}) batch={batch} frames={frames} face={side}x{side} "
-        f"audio={seconds:g}s model dim={m['dim']} depth={m['depth']} ms_depth={params['macbdf']['ms_depth']} "
-        f"bf16={dev.type == 'cuda' and params['train']['bf16']} workers={args.workers} steps={args.steps}"
+        f"scale={args.scale} device={dev} ({name}) torch={torch.__version__} batch={batch} frames={frames} "
+        f"face={side}x{side} audio={seconds:g}s model dim={m['dim']} depth={m['depth']} "
+        f"bf16={dev.type == 'cuda' and params['train']['bf16']} compile={args.compile} "
+        f"workers={args.workers} steps={args.steps}; intra-op threads per loader worker: {worker_threads()}"
     )
-    for om, r in results.items():
-        gpu = f"{r['gpu_util_pct']:.0f} %" if r["gpu_util_pct"] is not None else "n/a"
-        mem = f"{r['peak_mem_gib']:.1f} GiB" if r["peak_mem_gib"] is not None else "n/a"
-        print(
-            f"  OM-Pareto {'on ' if om else 'off'}: {r['clips_per_s']:8.1f} clips/s  loader keeps the device "
-            f"busy {r['loader_busy_pct']:5.1f} % (target >= 90)  GPU utilisation {gpu}  peak memory {mem}"
-        )
-    ratio = results[False]["clips_per_s"] / results[True]["clips_per_s"]
-    print(f"  cost of OM-Pareto: {ratio:.2f}x the time of a plain step")
+    results, caches = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for method in args.methods:
+            fps = crop_rate(params, method)
+            if fps not in caches:
+                caches[fps] = write_cache(Path(tmp) / f"fps{fps:g}", args.scale, args.clips, params, fps)
+            r = results[method] = measure(params, method, caches[fps], dev, args.steps, args.workers)
+            gpu = f"{r['gpu_util_pct']:.0f} %" if r["gpu_util_pct"] is not None else "n/a"
+            mem = f"{r['peak_mem_gib']:.2f} GiB" if r["peak_mem_gib"] is not None else "n/a"
+            print(
+                f"  {method:<12} pure step {r['pure_clips_per_s']:8.1f} clips/s  end to end "
+                f"{r['clips_per_s']:8.1f} clips/s  share {r['share']:.2f}  waiting for data "
+                f"{r['wait_pct']:5.1f} %  GPU {gpu}  peak memory {mem}  ({verdict(method, r, dev)})",
+                flush=True,
+            )
     if not args.no_record:
-        flat = {
-            f"{'om' if om else 'plain'}_{k}": v
-            for om, r in results.items()
-            for k, v in r.items()
-            if v is not None
-        }
-        record("train_throughput", {"scale": args.scale, "device": str(dev), **flat, "om_cost": ratio})
+        flat = {f"{k}_{key}": v for k, r in results.items() for key, v in r.items() if v is not None}
+        record("train_throughput", {"scale": args.scale, "device": str(dev), "compile": args.compile, **flat})
 
 
 if __name__ == "__main__":

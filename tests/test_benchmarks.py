@@ -13,7 +13,9 @@ from conftest import REPO
 
 
 @pytest.mark.slow
-def test_train_throughput_runs_on_cpu_and_reports_each_number():
+def test_train_throughput_runs_every_method_on_cpu_and_reports_each_number():
+    from avdf.contracts import methods
+
     run = subprocess.run(
         [sys.executable, "benchmarks/train_throughput.py", "--device", "cpu", "--scale", "tiny"]
         + ["--steps", "2", "--workers", "1", "--clips", "12", "--no-record"],
@@ -22,10 +24,17 @@ def test_train_throughput_runs_on_cpu_and_reports_each_number():
         cwd=REPO,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    rows = re.findall(r"OM-Pareto (on |off): +([\d.]+) clips/s .* busy +([\d.]+) %", run.stdout)
-    assert [r[0].strip() for r in rows] == ["off", "on"]
-    assert all(float(clips) > 0 and 0 < float(busy) <= 100 for _, clips, busy in rows)
-    assert "cost of OM-Pareto" in run.stdout
+    assert "intra-op threads per loader worker: 1" in run.stdout
+    rows = re.findall(
+        r"^  (\w+) +pure step +([\d.]+) clips/s +end to end +([\d.]+) clips/s +share ([\d.]+) +"
+        r"waiting for data +([\d.]+) %",
+        run.stdout,
+        re.M,
+    )
+    assert [r[0] for r in rows] == list(methods.METHODS)
+    for _, pure, e2e, share, wait in rows:
+        assert float(pure) > 0 and float(e2e) > 0 and 0 <= float(wait) <= 100
+        assert float(share) == pytest.approx(float(e2e) / float(pure), rel=0.02, abs=0.01)
 
 
 def test_reference_comparison_flags_a_cell_outside_its_interval(tmp_path):
@@ -68,6 +77,7 @@ SMALLEST = {
     "step_operators.py": ["--profile", "", "--batch", "2", "--methods", "ecapa_tdnn"],
     "depthwise.py": ["--profile", "", "--batch", "2", "--repeats", "1"],
     "golden.py": ["--clips", "2", "--workers", "1"],
+    "jpeg_decode.py": ["--batch", "2", "--frames", "2", "--side", "64", "--repeats", "1"],
     "loader.py": ["--scale", "embedded", "--epochs", "1", "--steps", "1"],
     "million_rows.py": ["--sizes", "2000", "4000"],
     "model_sizes.py": ["--out", "{tmp}/model-sizes.md"],
@@ -79,7 +89,7 @@ SMALLEST = {
     "reference.py": ["docs/reference/table1.csv"],
     "synth_memory.py": ["--seconds", "0.5", "1", "--size", "160", "120", "--fps", "10"],
     "train_memory.py": ["--batches", "2", "--methods", "ecapa_tdnn"],
-    "train_throughput.py": None,  # test_train_throughput_runs_on_cpu_and_reports_each_number
+    "train_throughput.py": None,  # test_train_throughput_runs_every_method_on_cpu_and_reports_each_number
 }
 
 
