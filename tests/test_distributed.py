@@ -10,6 +10,8 @@ attention) into full-size updates, in one process as in two; the losses still ag
 import copy
 import os
 import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -112,3 +114,49 @@ def test_rank_slices_cut_the_one_process_batches():
         distributed.RankSlices(
             torch.utils.data.BatchSampler(range(12), 3, drop_last=True), distributed.Context(0, 2)
         )
+
+
+def _torchrun(device: str, out, stop: int) -> dict:
+    """tests/ddp_resume.py as one process under torchrun, trained until epoch ``stop``."""
+    out.mkdir(exist_ok=True)
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "1"]
+    run = subprocess.run(
+        [*launch, str(REPO_ROOT / "tests/ddp_resume.py"), device, str(out), str(stop)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return torch.load(out / f"model_{stop}.pt")
+
+
+def _whole_and_resumed(tmp_path, device: str) -> tuple[dict, dict]:
+    """A run of every epoch, and one stopped after its first epoch (as if killed) then resumed."""
+    from ddp_resume import EPOCHS
+
+    whole = _torchrun(device, tmp_path / "whole", EPOCHS)
+    _torchrun(device, tmp_path / "killed", 1)
+    return whole, _torchrun(device, tmp_path / "killed", EPOCHS)
+
+
+@pytest.mark.slow
+def test_torchrun_one_process_trains_data_parallel_on_gloo_and_resumes_to_the_same_model(tmp_path):
+    """``torchrun --nproc_per_node 1`` joins a process group (the path a GPU runs with NCCL):
+    trained, saved after an epoch, stopped and resumed, it ends bit-identical to a whole run."""
+    whole, resumed = _whole_and_resumed(tmp_path, "cpu")
+    assert whole["backend"] == resumed["backend"] == "gloo"
+    assert resumed["losses"] == whole["losses"] and len(whole["losses"]) == 6
+    assert whole["state"].keys() == resumed["state"].keys()
+    assert all(torch.equal(whole["state"][k], resumed["state"][k]) for k in whole["state"])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_torchrun_one_process_trains_on_nccl_checkpoints_and_resumes(tmp_path):
+    """Issue 30, item 6: the same on a GPU with NCCL; within 1e-4 (cuDNN's backward passes may sum
+    in another order from one run to the next)."""
+    whole, resumed = _whole_and_resumed(tmp_path, "cuda")
+    assert whole["backend"] == resumed["backend"] == "nccl"
+    np.testing.assert_allclose(resumed["losses"], whole["losses"], rtol=1e-4, atol=1e-5)
+    for k, v in whole["state"].items():
+        torch.testing.assert_close(resumed["state"][k].float(), v.float(), rtol=1e-4, atol=1e-4, msg=k)

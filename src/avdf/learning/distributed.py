@@ -46,10 +46,12 @@ class Context:
     rank: int = 0
     world: int = 1
     device: torch.device = torch.device("cpu")
+    launched: bool = False  # started by torchrun: in a process group even when it is the only process
 
     @property
     def active(self) -> bool:
-        return self.world > 1
+        """Data-parallel: the encoders wrapped in DDP, batches cut per process, BatchNorm synced."""
+        return self.world > 1 or self.launched
 
     @property
     def main(self) -> bool:
@@ -62,16 +64,19 @@ ALONE = Context()  # one process, on the CPU
 
 def setup(device: str = "auto") -> Context:
     """Join the process group that ``torchrun`` describes (RANK, WORLD_SIZE, LOCAL_RANK), or run
-    alone when there is none. NCCL on GPUs, gloo on CPU."""
+    alone when there is none. NCCL on GPUs, gloo on CPU. Under torchrun a single process joins one
+    too (``torchrun --nproc_per_node 1``), so that one GPU runs the data-parallel path: DDP, its
+    NCCL all-reduce and the gathered batch."""
     want_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    launched = "TORCHELASTIC_RUN_ID" in os.environ  # set by torchrun, not by a plain start
     dev = torch.device(f"cuda:{local}" if want_cuda else "cpu")
     if want_cuda:
         torch.cuda.set_device(dev)
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if want_cuda else "gloo")
-    return Context(rank, world, dev)
+    if (world > 1 or launched) and not dist.is_initialized():
+        dist.init_process_group("nccl" if want_cuda else "gloo", device_id=dev if want_cuda else None)
+    return Context(rank, world, dev, launched)
 
 
 def _many() -> bool:
