@@ -50,6 +50,40 @@ def test_the_paper_profile_is_valid_and_switches_the_datasets():
     assert params["input"]["frames"] == 16 and params["faces"]["crop_size"] == 224
 
 
+@pytest.mark.parametrize(
+    "profile", sorted(p.parent.name for p in (REPO_ROOT / "workflow/profiles").glob("*/config.yaml"))
+)
+def test_profiles_merge_as_snakemake_merges_them(profile):
+    """avdf's own merge (for places without Snakemake: scoring, the GPU check) gives what Snakemake's
+    update_config gives, on every profile's config files."""
+    import copy
+
+    from snakemake.utils import update_config
+
+    from avdf.contracts.config import merge
+
+    config = yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "config.yaml").read_text())
+    files = config.get("configfile", [])
+    theirs = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
+    ours = copy.deepcopy(theirs)
+    for path in [files] if isinstance(files, str) else files:
+        over = yaml.safe_load((REPO_ROOT / path).read_text())
+        update_config(theirs, over)
+        merge(ours, over)
+    assert ours == theirs
+
+
+def test_merge_replaces_a_value_by_a_section_and_a_section_by_a_value():
+    from avdf.contracts.config import merge
+
+    base = {"a": {"b": 1, "c": 2}, "d": 3, "e": {"f": 4}}
+    assert merge(base, {"a": {"b": 5}, "d": {"g": 6}, "e": 7}) == {
+        "a": {"b": 5, "c": 2},
+        "d": {"g": 6},
+        "e": 7,
+    }
+
+
 def test_table1_is_on_the_seeds_of_record_whichever_profile_builds_it():
     """results/table1.csv means one thing (issue 31): make run (params.yaml) and make all (profile
     full, through dvc repro) train Table 1 on the same seeds of record, 0-2, with the same specs; the

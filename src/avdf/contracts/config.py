@@ -7,6 +7,7 @@ stops the run with a message that names the key.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import jsonschema
@@ -29,20 +30,27 @@ def load_params(path: str | Path) -> dict:
 
 def profile_params(profile: str | None = None) -> dict:
     """``params.yaml`` with a profile's config files (its ``config.yaml``: ``configfile``, one or a
-    list, in order) merged over it as Snakemake merges them (nested keys replace nested keys),
-    validated."""
-    import copy
-
-    from snakemake.utils import update_config
-
+    list, in order) merged over it as Snakemake merges them (:func:`merge`), validated."""
     params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     if profile:
         config = yaml.safe_load((REPO_ROOT / "workflow/profiles" / profile / "config.yaml").read_text())
         files = config.get("configfile", [])
         for path in [files] if isinstance(files, str) else files:
-            update_config(params, yaml.safe_load((REPO_ROOT / path).read_text()))
+            merge(params, yaml.safe_load((REPO_ROOT / path).read_text()))
     validate_params(params, source=f"profile {profile or 'default'}")
     return copy.deepcopy(params)
+
+
+def merge(base: dict, over: dict) -> dict:
+    """``over`` merged into ``base`` in place, nested keys replacing nested keys, as Snakemake's
+    ``update_config`` merges config files (tests/test_config.py compares the two on every profile).
+    Its own: scoring, predict and the GPU check read profiles where Snakemake is not installed."""
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
