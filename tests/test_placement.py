@@ -115,3 +115,56 @@ def test_a_training_step_and_scoring_run_on_cuda(method, variant):
         out = model(batch)
     assert logits.device.type == "cuda" and out["logit"].device.type == "cuda"
     assert torch.isfinite(out["logit"]).all() and loss == loss
+
+
+PAPER_METHODS = list(methods.METHODS)  # every registered method
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("method", PAPER_METHODS)
+def test_every_method_trains_and_scores_on_cuda_at_the_paper_profile(method):
+    """Issue 30, item 1: at the paper profile's sizes, placed as training places the model, bf16
+    autocast as train.bf16; a few steps, then its windows scored as evaluation scores them."""
+    from avdf.learning import scoring
+    from avdf.learning.distributed import Context, to_device
+    from avdf.learning.train import accelerator
+
+    params = profile_params("paper")
+    train = TrainSpec.of(params, Run("cuda", method, "default", 0), "cuda", False)
+    ctx = Context(device=torch.device("cuda"))
+    model = models.build(method, train.input.n_mels, train.model, train.method)
+    model = placement.place(model, ctx.device, train.optim.channels_last)
+    step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
+    if hasattr(step, "objective"):
+        step.objective.to(ctx.device)
+    opt = make_optimizer(trainable, 1e-4, 0.0, method)
+    batch = model_sizes.one_batch(params, 4, method)
+    for _ in range(3):
+        logits, loss, _ = step(to_device(batch, ctx.device), opt)
+    out = scoring.window_outputs(model.eval(), batch)
+    assert logits.device.type == "cuda" and loss == loss
+    assert out["logit"].shape == (4,) and torch.isfinite(out["logit"]).all()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("method", PAPER_METHODS)
+def test_predict_scores_a_video_on_cuda_as_on_the_cpu(method, face_clip, tmp_path):
+    """``avdf predict --device cuda`` at the paper profile: the scores of the CPU within 1e-3."""
+    from avdf.evaluation import predict
+    from avdf.learning import train as training
+
+    params = profile_params("paper")
+    spec = TrainSpec.of(params, Run("cuda", method, "default", 0), "cuda", False)
+    torch.manual_seed(0)
+    model = models.build(method, spec.input.n_mels, spec.model, spec.method).eval()
+    ckpt = training.save_checkpoint(model, spec, (0.0, 1.0), {"val_threshold": 0.5}, tmp_path / "model.pt")
+    model, ckpt = predict.load(str(tmp_path / "model.pt"), None)
+    on_cpu = predict.predict([str(face_clip)], model, ckpt, device="cpu")[0]
+    on_gpu = predict.predict([str(face_clip)], model, ckpt, device="cuda")[0]
+    assert "error" not in on_gpu, on_gpu
+    assert on_gpu["prob_fake"] == pytest.approx(on_cpu["prob_fake"], abs=1e-3)
+    assert [w["prob_fake"] for w in on_gpu["windows"]] == pytest.approx(
+        [w["prob_fake"] for w in on_cpu["windows"]], abs=1e-3
+    )

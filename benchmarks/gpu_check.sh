@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# One GPU check (issue 30, item 7): items 1, 4 and 6 on a CUDA machine, in one run, aiming at 8
+# minutes or less, its numbers and logs written to OUT (default results/gpu_check/).
+#   1. every test with the `gpu` marker: every method trains, scores and predicts on CUDA at the
+#      paper profile (tests/test_placement.py), torchrun --nproc_per_node 1 on NCCL trains, saves
+#      and resumes (tests/test_distributed.py);
+#   2. benchmarks/train_throughput.py --scale paper: every method's own step and end to end through
+#      the loader, GPU utilisation, peak memory;
+#   3. benchmarks/jpeg_decode.py: a batch of face crops decoded on the CPU and on the GPU.
+# On a machine with avdf's environment, run it as it is; on one with PyTorch only (the lent H200),
+# first run benchmarks/gpu_deps.sh here and carry .gpu-deps with the tree. Each part's seconds and
+# the total against 480 s are in OUT/summary.txt. Usage: bash benchmarks/gpu_check.sh [OUT]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=$(realpath -m "${1:-results/gpu_check}")
+mkdir -p "$out"
+export PYTHONPATH="$PWD/src:$PWD/benchmarks:$PWD/tests:$PWD/.gpu-deps${PYTHONPATH:+:$PYTHONPATH}"
+export AVDF_BENCH_DIR="$out" PYTHONDONTWRITEBYTECODE=1
+if [ -d .gpu-deps/wheels ]; then  # gpu_deps.sh's wheels too large to travel unpacked
+  unpacked=$(mktemp -d)
+  for wheel in .gpu-deps/wheels/*.whl; do python -m zipfile -e "$wheel" "$unpacked"; done
+  chmod -R u+x "$unpacked"/imageio_ffmpeg/binaries 2>/dev/null
+  export PYTHONPATH="$PYTHONPATH:$unpacked"
+fi
+workers=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
+status=0
+: > "$out/summary.txt"
+
+part() {  # part NAME COMMAND...: run, log to OUT/NAME.log, time it, remember a failure
+  local name=$1 start=$SECONDS
+  shift
+  "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  echo "$name: exit $rc, $((SECONDS - start)) s" | tee -a "$out/summary.txt"
+  tail -n 25 "$out/$name.log"
+  [ $rc -eq 0 ] || status=1
+}
+
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python -c 'import torch, platform; print("torch", torch.__version__, "cuda", torch.version.cuda, "python", platform.python_version())'
+  echo "cores $(nproc)"; } > "$out/machine.txt" 2>&1
+cat "$out/machine.txt"
+python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device: nothing to check")' || exit 2
+
+part gpu_tests python -m pytest -q -m gpu -p no:cacheprovider --junitxml "$out/gpu_tests.xml" \
+  tests/test_placement.py tests/test_distributed.py
+part train_throughput python benchmarks/train_throughput.py --device cuda --scale paper \
+  --workers "$workers" --threads 2 --clips 128 --steps 20
+part jpeg_decode python benchmarks/jpeg_decode.py
+echo "total: $SECONDS s (target 480 s)" | tee -a "$out/summary.txt"
+exit $status
