@@ -13,7 +13,8 @@ waveform), and for each method:
 - on a GPU: utilisation (nvidia-smi, sampled every 0.2 s, end to end) and peak memory per method
   (MACB-DF's targets: >= 1,000 clips/s end to end at batch 32, GPU busy >= 80 %).
 
-Also reports how many intra-op threads a loader worker runs (one, as PyTorch's DataLoader sets it).
+Also reports how many intra-op threads a loader worker runs (one, as PyTorch's DataLoader sets it),
+and the loader's rate alone (``--loader-only``: that only, which a CPU can measure at paper scale).
 ``--scale paper``: 16 frames of 224 x 224 faces and 4 s of audio per window, the paper profile's model
 and batch 32 (workflow/profiles/paper/params.yaml); the localiser reads its own window, every frame.
 ``--scale tiny`` is for a CPU check. ``--compile`` runs each step as ``train.compile: true`` does.
@@ -223,12 +224,26 @@ def end_to_end(s: Setup, steps: int, warmup: int) -> dict:
     }
 
 
-def measure(params: dict, method: str, cache: tuple, dev, steps: int, workers: int) -> dict:
+def loader_alone(s: Setup, steps: int) -> float:
+    """Clips per second the loader delivers to the device with no step taken (after a first batch)."""
+    feed = s.batches()
+    next(feed)
+    start = time.perf_counter()
+    for _ in range(steps):
+        next(feed)
+    s.sync()
+    return steps * s.batch_size / (time.perf_counter() - start)
+
+
+def measure(
+    params: dict, method: str, cache: tuple, dev, steps: int, workers: int, loader_only: bool
+) -> dict:
     s = Setup(params, method, *cache, dev, workers)
-    warmup = 3
-    pure = pure_step(s, steps, warmup)
-    result = {"pure_clips_per_s": pure, **end_to_end(s, steps, warmup)}
-    result["share"] = result["clips_per_s"] / pure
+    result, warmup = {"loader_clips_per_s": loader_alone(s, steps)}, 3
+    if not loader_only:
+        pure = pure_step(s, steps, warmup)
+        result |= {"pure_clips_per_s": pure, **end_to_end(s, steps, warmup)}
+        result["share"] = result["clips_per_s"] / pure
     del s
     if dev.type == "cuda":
         torch.cuda.empty_cache()
@@ -264,6 +279,9 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compile", action="store_true", help="train.compile: true (compiles in the warm-up)")
+    ap.add_argument(
+        "--loader-only", action="store_true", help="the loader's rate only, no step (a CPU check)"
+    )
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -284,18 +302,25 @@ def main() -> None:
             fps = crop_rate(params, method)
             if fps not in caches:
                 caches[fps] = write_cache(Path(tmp) / f"fps{fps:g}", args.scale, args.clips, params, fps)
-            r = results[method] = measure(params, method, caches[fps], dev, args.steps, args.workers)
+            r = results[method] = measure(
+                params, method, caches[fps], dev, args.steps, args.workers, args.loader_only
+            )
+            if args.loader_only:
+                print(f"  {method:<12} loader alone {r['loader_clips_per_s']:8.1f} clips/s", flush=True)
+                continue
             gpu = f"{r['gpu_util_pct']:.0f} %" if r["gpu_util_pct"] is not None else "n/a"
             mem = f"{r['peak_mem_gib']:.2f} GiB" if r["peak_mem_gib"] is not None else "n/a"
             print(
                 f"  {method:<12} pure step {r['pure_clips_per_s']:8.1f} clips/s  end to end "
                 f"{r['clips_per_s']:8.1f} clips/s  share {r['share']:.2f}  waiting for data "
-                f"{r['wait_pct']:5.1f} %  GPU {gpu}  peak memory {mem}  ({verdict(method, r, dev)})",
+                f"{r['wait_pct']:5.1f} %  GPU {gpu}  peak memory {mem}  loader alone "
+                f"{r['loader_clips_per_s']:.1f} clips/s  ({verdict(method, r, dev)})",
                 flush=True,
             )
     if not args.no_record:
         flat = {f"{k}_{key}": v for k, r in results.items() for key, v in r.items() if v is not None}
-        record("train_throughput", {"scale": args.scale, "device": str(dev), "compile": args.compile, **flat})
+        how = {"scale": args.scale, "device": str(dev), "compile": args.compile, "workers": args.workers}
+        record("train_throughput", how | flat)
 
 
 if __name__ == "__main__":
