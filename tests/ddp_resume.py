@@ -25,16 +25,16 @@ EPOCHS, BATCHES, BATCH = 3, 2, 8
 
 
 def params() -> dict:
+    """MACB-DF small enough for a test, dropout off (its masks are other draws in each process)."""
     p = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
     p["model"].update(dim=32, depth=1, dropout=0.0)
     p["macbdf"].update(ms_depth=1, queue_size=16, k_nearest=8)
     p["train"]["batch_size"] = BATCH
-    p["input"].update(frames=4)
-    p["faces"].update(crop_size=32)
     return p
 
 
-def batches() -> list[dict]:
+def batches(n: int = BATCHES) -> list[dict]:
+    """``n`` fixed random global batches of 4 crops of 32 px and 48 log-Mel frames."""
     g = torch.Generator().manual_seed(0)
     return [
         {
@@ -44,7 +44,7 @@ def batches() -> list[dict]:
             "audio_fake": (torch.arange(BATCH) % 2 == 1).float(),
             "video_fake": (torch.arange(BATCH) % 4 >= 2).float(),
         }
-        for _ in range(BATCHES)
+        for _ in range(n)
     ]
 
 

@@ -13,10 +13,10 @@ import socket
 import subprocess
 import sys
 
+import ddp_resume
 import numpy as np
 import pytest
 import torch
-import yaml
 from conftest import train_spec
 
 from avdf.contracts.config import REPO_ROOT
@@ -24,29 +24,17 @@ from avdf.contracts.specs import ModelSpec
 from avdf.learning import distributed, models
 from avdf.learning.train import make_step
 
-STEPS, GLOBAL_BATCH = 3, 8
+STEPS, GLOBAL_BATCH = 3, ddp_resume.BATCH
 
 
 def _params(om_pareto: bool) -> dict:
-    params = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())
-    params["model"].update(dim=32, depth=1, dropout=0.0)
-    params["macbdf"].update(om_pareto=om_pareto, ms_depth=1, queue_size=16, k_nearest=8)
-    params["train"]["batch_size"] = GLOBAL_BATCH
+    params = ddp_resume.params()
+    params["macbdf"]["om_pareto"] = om_pareto
     return params
 
 
 def _batches() -> list[dict]:
-    g = torch.Generator().manual_seed(0)
-    return [
-        {
-            "video": torch.randn(GLOBAL_BATCH, 4, 3, 32, 32, generator=g),
-            "audio": torch.randn(GLOBAL_BATCH, 64, 48, generator=g),
-            "label": (torch.arange(GLOBAL_BATCH) % 4 > 0).float(),
-            "audio_fake": (torch.arange(GLOBAL_BATCH) % 2 == 1).float(),
-            "video_fake": (torch.arange(GLOBAL_BATCH) % 4 >= 2).float(),
-        }
-        for _ in range(STEPS)
-    ]
+    return ddp_resume.batches(STEPS)
 
 
 def _train(rank: int, world: int, port: int, params: dict, out: str) -> None:
@@ -132,11 +120,9 @@ def _torchrun(device: str, out, stop: int) -> dict:
 
 def _whole_and_resumed(tmp_path, device: str) -> tuple[dict, dict]:
     """A run of every epoch, and one stopped after its first epoch (as if killed) then resumed."""
-    from ddp_resume import EPOCHS
-
-    whole = _torchrun(device, tmp_path / "whole", EPOCHS)
+    whole = _torchrun(device, tmp_path / "whole", ddp_resume.EPOCHS)
     _torchrun(device, tmp_path / "killed", 1)
-    return whole, _torchrun(device, tmp_path / "killed", EPOCHS)
+    return whole, _torchrun(device, tmp_path / "killed", ddp_resume.EPOCHS)
 
 
 @pytest.mark.slow
