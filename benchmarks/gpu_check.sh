@@ -14,9 +14,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-results/gpu_check}")
 mkdir -p "$out"
-export PYTHONPATH="$PWD/src:$PWD/benchmarks:$PWD/tests:$PWD/.gpu-deps${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD/src:$PWD/benchmarks:$PWD/tests${PYTHONPATH:+:$PYTHONPATH}"
 export AVDF_BENCH_DIR="$out" PYTHONDONTWRITEBYTECODE=1
-if [ -d .gpu-deps/wheels ]; then  # gpu_deps.sh's wheels too large to travel unpacked
+[ -d .gpu-deps/faces ] && export AVDF_BENCH_FACES="$PWD/.gpu-deps/faces"  # rendered by gpu_deps.sh
+[ -f .gpu-deps/face_clip.mp4 ] && export AVDF_GPU_CLIP="$PWD/.gpu-deps/face_clip.mp4"
+if [ -d .gpu-deps/wheels ]; then  # gpu_deps.sh's packages, unpacked here
   unpacked=$(mktemp -d)
   for wheel in .gpu-deps/wheels/*.whl; do python -m zipfile -e "$wheel" "$unpacked"; done
   chmod -R u+x "$unpacked"/imageio_ffmpeg/binaries 2>/dev/null

@@ -25,6 +25,7 @@ Usage: ``python benchmarks/train_throughput.py [--device cuda] [--scale paper] [
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -69,10 +70,18 @@ def params_for(scale: str, compiled: bool) -> dict:
     return params
 
 
+FACES = "AVDF_BENCH_FACES"  # a folder of faces rendered ahead (--save-faces), for a node without the renderer
+
+
 def talking_faces(params: dict, side: int, seconds: float, n: int = 4) -> list[np.ndarray]:
     """``n`` rendered talking-face clips (T, side, side, 3) at 25 fps, as the synthetic generator draws
     them: crops that compress like faces (a 4-s clip's 16 crops at 224 px: 195 KB of JPEG, where
-    random noise, which this benchmark used before, took 731 KB)."""
+    random noise, which this benchmark used before, took 731 KB). Read from ``$AVDF_BENCH_FACES``
+    where they were saved at this size (the renderer needs scikit-image and matplotlib, which a GPU
+    node may not have: benchmarks/gpu_deps.sh saves them)."""
+    saved = sorted(_faces_folder(side, seconds).glob("*.npz")) if os.environ.get(FACES) else []
+    if saved:
+        return [crop_cache.read(p)[np.arange(crop_cache.frame_count(p))] for p in saved[:n]]
     cfg = dict(params["synth"], duration_s=seconds, frame_size=side, fps=25)
     people = synthetic.identities(cfg["seed"], "fakeavceleb", n + 1)
     return [
@@ -81,6 +90,20 @@ def talking_faces(params: dict, side: int, seconds: float, n: int = 4) -> list[n
         )[0]
         for k in range(n)
     ]
+
+
+def _faces_folder(side: int, seconds: float) -> Path:
+    return Path(os.environ[FACES]) / f"{side}px_{seconds:g}s"
+
+
+def save_faces(params: dict, scale: str) -> None:
+    """The talking faces of ``scale`` into ``$AVDF_BENCH_FACES``, as the crop cache keeps crops (JPEG 90)."""
+    _, side, seconds, _, _ = SCALES[scale]
+    folder = _faces_folder(side, seconds)
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, clip in enumerate(talking_faces(params, side, seconds)):
+        crop_cache.write(folder / f"c{k}.npz", crop_cache.encode(clip, 25, 25, 90))
+    print(f"saved {k + 1} talking-face clips of {side} px, {seconds:g} s, in {folder}")
 
 
 def write_cache(
@@ -283,11 +306,16 @@ def main() -> None:
         "--loader-only", action="store_true", help="the loader's rate only, no step (a CPU check)"
     )
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
+    ap.add_argument("--save-faces", action="store_true", help=f"render the faces into ${FACES}, and stop")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     params = params_for(args.scale, args.compile)
+    if args.save_faces:
+        return save_faces(params, args.scale)
     frames, side, seconds, batch, _ = SCALES[args.scale]
+    if args.clips < batch:
+        ap.error(f"--clips {args.clips} holds no full batch of {batch} at --scale {args.scale}")
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
     m = params["model"]
     print(
