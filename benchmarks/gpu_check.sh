@@ -9,7 +9,7 @@
 #   3. benchmarks/jpeg_decode.py: a batch of face crops decoded on the CPU and on the GPU.
 # On a machine with avdf's environment, run it as it is; on one with PyTorch only (the lent H200),
 # first run benchmarks/gpu_deps.sh here and carry .gpu-deps with the tree. Each part's seconds and
-# the total against 480 s are in OUT/summary.txt. Usage: bash benchmarks/gpu_check.sh [OUT]
+# the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 90 s). Usage: bash benchmarks/gpu_check.sh [OUT]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-results/gpu_check}")
@@ -28,12 +28,15 @@ workers=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 status=0
 : > "$out/summary.txt"
 
-part() {  # part NAME COMMAND...: run, log to OUT/NAME.log, time it, remember a failure
-  local name=$1 start=$SECONDS
-  shift
-  "$@" > "$out/$name.log" 2>&1
+part() {  # part NAME SECONDS COMMAND...: run for at most SECONDS (a hang cannot spend the machine's
+  # time), log to OUT/NAME.log, time it, remember a failure
+  local name=$1 limit=$2 start=$SECONDS
+  shift 2
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
   local rc=$?
-  echo "$name: exit $rc, $((SECONDS - start)) s" | tee -a "$out/summary.txt"
+  local said="exit $rc"
+  [ $rc -eq 124 ] && said="stopped at its limit of $limit s"
+  echo "$name: $said, $((SECONDS - start)) s" | tee -a "$out/summary.txt"
   tail -n 25 "$out/$name.log"
   [ $rc -eq 0 ] || status=1
 }
@@ -44,10 +47,10 @@ part() {  # part NAME COMMAND...: run, log to OUT/NAME.log, time it, remember a 
 cat "$out/machine.txt"
 python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device: nothing to check")' || exit 2
 
-part gpu_tests python -m pytest -q -m gpu -p no:cacheprovider --junitxml "$out/gpu_tests.xml" \
+part gpu_tests 240 python -m pytest -q -m gpu -p no:cacheprovider --junitxml "$out/gpu_tests.xml" \
   tests/test_placement.py tests/test_distributed.py
-part train_throughput python benchmarks/train_throughput.py --device cuda --scale paper \
+part train_throughput 300 python benchmarks/train_throughput.py --device cuda --scale paper \
   --workers "$workers" --threads 2 --clips 128 --steps 20
-part jpeg_decode python benchmarks/jpeg_decode.py
+part jpeg_decode 90 python benchmarks/jpeg_decode.py
 echo "total: $SECONDS s (target 480 s)" | tee -a "$out/summary.txt"
 exit $status
