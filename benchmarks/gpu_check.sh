@@ -9,7 +9,8 @@
 #   3. benchmarks/jpeg_decode.py: a batch of face crops decoded on the CPU and on the GPU.
 # On a machine with avdf's environment, run it as it is; on one with PyTorch only (the lent H200),
 # first run benchmarks/gpu_deps.sh here and carry .gpu-deps with the tree. Each part's seconds and
-# the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 90 s). Usage: bash benchmarks/gpu_check.sh [OUT]
+# the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 90 s).
+# Usage: bash benchmarks/gpu_check.sh [OUT]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-results/gpu_check}")
