@@ -175,7 +175,10 @@ def worker_threads() -> int:
 class Setup:
     """One method's step, optimiser and loader on ``dev``, as a training run builds them."""
 
-    def __init__(self, params: dict, method: str, table: pd.DataFrame, caches: dict, dev, workers: int):
+    def __init__(
+        self, params: dict, method: str, table: pd.DataFrame, caches: dict, dev, workers: int, pixels: str
+    ):
+        on_device = {"auto": dev.type == "cuda", "workers": False, "device": True}[pixels]
         spec = TrainSpec.of(params, Run("bench", method, "default", 0), "bench", False)
         self.batch_size, self.dev = spec.optim.batch_size, dev
         torch.manual_seed(0)
@@ -187,6 +190,7 @@ class Setup:
             self.step.objective.to(dev)
         self.opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, method)
         data = clips.make_clipset(table, caches, spec.input, True, 0, reads_waveform(spec))
+        data.pixels_on_device = on_device  # auto: as a run sets it (avdf.learning.train)
         order = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(0))
         batches = torch.utils.data.BatchSampler(order, self.batch_size, drop_last=True)
         self.loader = make_loader(data, batches, workers, dev)
@@ -247,10 +251,12 @@ def end_to_end(s: Setup, steps: int, warmup: int) -> dict:
     }
 
 
-def loader_alone(s: Setup, steps: int) -> float:
-    """Clips per second the loader delivers to the device with no step taken (after a first batch)."""
+def loader_alone(s: Setup, steps: int, workers: int) -> float:
+    """Clips per second the loader delivers to the device with no step taken, once the batches its
+    workers prepared ahead (two each) are spent: timed from there, not from a full queue."""
     feed = s.batches()
-    next(feed)
+    for _ in range(2 * workers + 1):
+        next(feed)
     start = time.perf_counter()
     for _ in range(steps):
         next(feed)
@@ -258,12 +264,11 @@ def loader_alone(s: Setup, steps: int) -> float:
     return steps * s.batch_size / (time.perf_counter() - start)
 
 
-def measure(
-    params: dict, method: str, cache: tuple, dev, steps: int, workers: int, loader_only: bool
-) -> dict:
-    s = Setup(params, method, *cache, dev, workers)
-    result, warmup = {"loader_clips_per_s": loader_alone(s, steps)}, 3
-    if not loader_only:
+def measure(params: dict, method: str, cache: tuple, dev, args: argparse.Namespace) -> dict:
+    steps, workers = args.steps, args.workers
+    s = Setup(params, method, *cache, dev, workers, args.pixels)
+    result, warmup = {"loader_clips_per_s": loader_alone(s, steps, workers)}, 3
+    if not args.loader_only:
         pure = pure_step(s, steps, warmup)
         result |= {"pure_clips_per_s": pure, **end_to_end(s, steps, warmup)}
         result["share"] = result["clips_per_s"] / pure
@@ -303,6 +308,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compile", action="store_true", help="train.compile: true (compiles in the warm-up)")
     ap.add_argument(
+        "--pixels",
+        default="auto",
+        choices=["auto", "workers", "device"],
+        help="where uint8 crops become pixel values (auto: on a GPU the device, as a run does)",
+    )
+    ap.add_argument(
         "--loader-only", action="store_true", help="the loader's rate only, no step (a CPU check)"
     )
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
@@ -322,7 +333,8 @@ def main() -> None:
         f"scale={args.scale} device={dev} ({name}) torch={torch.__version__} batch={batch} frames={frames} "
         f"face={side}x{side} audio={seconds:g}s model dim={m['dim']} depth={m['depth']} "
         f"bf16={dev.type == 'cuda' and params['train']['bf16']} compile={args.compile} "
-        f"workers={args.workers} steps={args.steps}; intra-op threads per loader worker: {worker_threads()}"
+        f"workers={args.workers} steps={args.steps} pixels={args.pixels}; "
+        f"intra-op threads per loader worker: {worker_threads()}"
     )
     results, caches = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -330,9 +342,7 @@ def main() -> None:
             fps = crop_rate(params, method)
             if fps not in caches:
                 caches[fps] = write_cache(Path(tmp) / f"fps{fps:g}", args.scale, args.clips, params, fps)
-            r = results[method] = measure(
-                params, method, caches[fps], dev, args.steps, args.workers, args.loader_only
-            )
+            r = results[method] = measure(params, method, caches[fps], dev, args)
             if args.loader_only:
                 print(f"  {method:<12} loader alone {r['loader_clips_per_s']:8.1f} clips/s", flush=True)
                 continue
@@ -348,6 +358,7 @@ def main() -> None:
     if not args.no_record:
         flat = {f"{k}_{key}": v for k, r in results.items() for key, v in r.items() if v is not None}
         how = {"scale": args.scale, "device": str(dev), "compile": args.compile, "workers": args.workers}
+        how["pixels"] = args.pixels
         record("train_throughput", how | flat)
 
 

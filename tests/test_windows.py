@@ -67,6 +67,20 @@ def test_training_windows_come_from_anywhere_and_follow_the_fake_segments(tmp_pa
     assert torch.equal(data[1]["video"], data[1]["video"])  # the same draw for the same epoch
 
 
+def test_crops_made_pixel_values_on_the_device_are_those_the_workers_make(tmp_path):
+    """A GPU run keeps a batch's crops uint8 until the device (a quarter of the bytes through the
+    workers' shared memory and the copy); there they become the values a CPU run's workers make,
+    bit for bit."""
+    from avdf.learning.distributed import to_device
+
+    data = clips.ClipSet(_caches(tmp_path, n=2), str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, True)
+    here = data[1]
+    data.pixels_on_device = True
+    there = torch.utils.data.default_collate([data[1]])
+    assert there["video"].dtype == torch.uint8 and here["video"].dtype == torch.float32
+    assert torch.equal(to_device(there, torch.device("cpu"))["video"][0], here["video"])
+
+
 def test_a_manipulation_after_the_first_window_is_detected(tmp_path):
     """A visual-only model trained on windows drawn from whole clips detects fakes whose
     manipulation starts after the first window; scored on the first window alone they look real."""

@@ -71,6 +71,10 @@ class ClipSet(torch.utils.data.Dataset):
         periods = table["fake_periods"] if "fake_periods" in table else pd.Series("", index=table.index)
         self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
         self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)
+        # crops kept uint8 until the device makes them pixel values (training on a GPU: a quarter of
+        # the bytes through the workers' shared memory, pinning and the copy; a localiser batch at the
+        # paper profile is 1.9 GB as float32). On a CPU the workers make them, where it is faster.
+        self.pixels_on_device = False
         windows = (
             [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
         )
@@ -112,7 +116,7 @@ class ClipSet(torch.utils.data.Dataset):
             start = int(draw.integers(0, max(1, len(crops) - self.spec.video_len + 1)))
         else:
             start, draw = int(self.starts[k]), None
-        video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw)
+        video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw, self.pixels_on_device)
         item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
         item["segments"] = self.window_segments(i, start, item["label"])
         if self.wavs is not None:
@@ -197,13 +201,14 @@ def window_inputs(
     spec: InputSpec,
     mel_norm: tuple[float, float],
     draw: np.random.Generator | None = None,
+    pixels_on_device: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The model inputs of the window of a clip that starts at video frame ``start``: crops (F, 3, H, W)
     and its log-Mel frames (n_mels, spec.audio_len), as :func:`model_inputs` makes them. ``crops``
     is indexed by video frame (a cache answers with its nearest kept crop)."""
     idx = frame_indices(len(crops), start, spec, draw)
     first_mel = int(start * spec.mel_frames_per_second / spec.fps)
-    return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm)
+    return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm, pixels_on_device)
 
 
 def window_waveform(source, start: int, spec: InputSpec) -> torch.Tensor:
@@ -219,15 +224,28 @@ def window_waveform(source, start: int, spec: InputSpec) -> torch.Tensor:
 
 
 def model_inputs(
-    crops: np.ndarray, mel: np.ndarray, audio_len: int, mel_mean: float, mel_std: float
+    crops: np.ndarray,
+    mel: np.ndarray,
+    audio_len: int,
+    mel_mean: float,
+    mel_std: float,
+    pixels_on_device: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sampled uint8 face crops (F, H, W, 3) and a float16 log-Mel (n_mels, T) as the models take
-    them: video (F, 3, H, W) in [-0.5, 0.5], audio (n_mels, audio_len) normalised, edge-padded."""
-    video = torch.from_numpy(np.asarray(crops, np.float32) / 255.0 - 0.5).permute(0, 3, 1, 2)
+    them: video (F, 3, H, W) in [-0.5, 0.5] (:func:`pixels`), audio (n_mels, audio_len) normalised,
+    edge-padded. ``pixels_on_device``: the crops stay uint8, made pixel values where the batch goes
+    (avdf.learning.distributed.to_device)."""
+    video = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2)
     mel = np.asarray(mel[:, :audio_len], np.float32)
     if mel.shape[1] < audio_len:
         mel = np.pad(mel, ((0, 0), (0, audio_len - mel.shape[1])), mode="edge")
-    return video, torch.from_numpy((mel - mel_mean) / mel_std)
+    return video if pixels_on_device else pixels(video), torch.from_numpy((mel - mel_mean) / mel_std)
+
+
+def pixels(video: torch.Tensor) -> torch.Tensor:
+    """uint8 crops as the models take them: float32 x / 255 - 0.5, where the tensor is (the values
+    numpy's float32 arithmetic gives, bit for bit); crops already in float are returned as they are."""
+    return video.float() / 255.0 - 0.5 if video.dtype == torch.uint8 else video
 
 
 def mel_stats(dataset: ClipSet) -> tuple[float, float]:

@@ -33,12 +33,15 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from avdf.data import clips
+
 
 def to_device(batch: dict, device: torch.device) -> dict:
-    """A batch's tensors on ``device`` (on a CPU, the batch as it is)."""
-    if device.type == "cpu":
-        return batch
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    """A batch's tensors on ``device``, crops that came as uint8 made pixel values there
+    (avdf.data.clips: ``pixels_on_device``); on a CPU, a batch of pixel values as it is."""
+    if device.type != "cpu":
+        batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+    return batch | {"video": clips.pixels(batch["video"])} if "video" in batch else batch
 
 
 @dataclass(frozen=True)
