@@ -186,8 +186,6 @@ class Setup:
         model = placement.place(model, dev, spec.optim.channels_last)
         ctx = Context(device=dev)
         self.step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
-        if hasattr(self.step, "objective"):
-            self.step.objective.to(dev)
         self.opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, method)
         data = clips.make_clipset(table, caches, spec.input, True, 0, reads_waveform(spec))
         data.pixels_on_device = on_device  # auto: as a run sets it (avdf.learning.train)

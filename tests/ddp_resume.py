@@ -60,7 +60,6 @@ def main(device: str, out: Path, stop: int) -> None:
         distributed.sync_batchnorm(encoder, ctx.device)
     model = placement.place(model, ctx.device)
     step, trainable = make_step(spec, model, ctx)
-    step.objective.to(ctx.device)
     opt = make_optimizer(trainable, 1e-3, 0.0, "macbdf")
     sched = one_cycle(opt, 1e-3, EPOCHS * BATCHES)
     gen = torch.Generator().manual_seed(0)

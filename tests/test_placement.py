@@ -105,8 +105,6 @@ def test_a_training_step_and_scoring_run_on_cuda(method, variant):
     ctx = Context(device=torch.device("cuda"))
     model = placement.place(models.build(method, spec.n_mels, ModelSpec.of(params), train.method), ctx.device)
     step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
-    if hasattr(step, "objective"):
-        step.objective.to(ctx.device)
     opt = make_optimizer(trainable, 1e-4, 0.0)
     batch = to_device(model_sizes.one_batch(params, method=method), ctx.device)
     for _ in range(3):
@@ -137,8 +135,6 @@ def test_every_method_trains_and_scores_on_cuda_at_the_paper_profile(method):
     model = models.build(method, train.input.n_mels, train.model, train.method)
     model = placement.place(model, ctx.device, train.optim.channels_last)
     step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
-    if hasattr(step, "objective"):
-        step.objective.to(ctx.device)
     opt = make_optimizer(trainable, 1e-4, 0.0, method)
     batch = model_sizes.one_batch(params, 4, method)
     for _ in range(3):

@@ -48,7 +48,8 @@ def make_step(
     ctx: distributed.Context = distributed.ALONE,
     autocast=contextlib.nullcontext,
 ):
-    """The optimisation step of the run's method (avdf.contracts.methods: ``step``), and what it trains."""
+    """The optimisation step of the run's method (avdf.contracts.methods: ``step``), and what it trains,
+    its objective on the run's device (``ctx.device``) beside the model."""
     if methods.get(spec.run.method).step == "baseline":
         step = steps.BaselineStep(
             model, ctx, autocast, spec.target, spec.optim.micro_batch, spec.optim.compile
@@ -62,7 +63,7 @@ def make_step(
             m.objective, spec.model.dim, section, spec.objective, spec.optim.batch_size
         )
     om = OMParetoConfig(m.om_lambda0, m.om_kappa, m.om_pgd_steps) if m.om_pareto else None
-    objective = MACBDFObjective(contrast, m.lambda_c)
+    objective = MACBDFObjective(contrast, m.lambda_c).to(ctx.device)
     step = steps.MACBDFStep(model, objective, om, ctx, autocast, spec.optim.micro_batch, spec.optim.compile)
     return step, step.parameters()
 
@@ -249,8 +250,6 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
             distributed.sync_batchnorm(part, ctx.device)
     model = placement.place(model, ctx.device, spec.optim.channels_last)
     step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
-    if hasattr(step, "objective"):
-        step.objective.to(ctx.device)
     opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, spec.run.method)
     sched = one_cycle(opt, spec.optim.lr, spec.optim.epochs * len(loader))
     return Training(data, loader, test_data, model, step, opt, sched, gen, ctx, runtime.scoring_batch)
