@@ -42,7 +42,7 @@ from record import record
 
 from avdf.contracts import methods
 from avdf.contracts.config import REPO_ROOT
-from avdf.contracts.specs import Run, TrainSpec
+from avdf.contracts.specs import InputSpec, Run, TrainSpec
 from avdf.data import clips
 from avdf.learning import models, placement
 from avdf.learning.distributed import Context
@@ -291,8 +291,7 @@ def verdict(method: str, r: dict, dev) -> str:
 
 def crop_rate(params: dict, method: str) -> float:
     """Crops a second the method samples (its crop cache's rate)."""
-    window = methods.method_params(method, params)["input"]
-    return window["frames"] / window["window_s"]
+    return InputSpec.of(methods.method_params(method, params)).crop.fps
 
 
 def main() -> None:

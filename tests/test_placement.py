@@ -96,17 +96,11 @@ def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
 @pytest.mark.parametrize(("method", "variant"), _cases())
 def test_a_training_step_and_scoring_run_on_cuda(method, variant):
     """The same steps on a GPU, placed as training places them (bf16 autocast as train.bf16)."""
-    from avdf.learning.distributed import Context, to_device
-    from avdf.learning.train import accelerator
+    from avdf.learning.distributed import to_device
 
     params = studies.apply_variant(PARAMS, variant)
-    spec = InputSpec.of(params)
-    train = TrainSpec.of(params, Run("cuda", method, variant, 0), "cuda", False)
-    ctx = Context(device=torch.device("cuda"))
-    model = placement.place(models.build(method, spec.n_mels, ModelSpec.of(params), train.method), ctx.device)
-    step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
-    opt = make_optimizer(trainable, 1e-4, 0.0)
-    batch = to_device(model_sizes.one_batch(params, method=method), ctx.device)
+    model, step, opt = _on_cuda(params, method, variant)
+    batch = to_device(model_sizes.one_batch(params, method=method), torch.device("cuda"))
     for _ in range(3):
         logits, loss, _ = step(batch, opt)
     model.eval()
@@ -114,6 +108,20 @@ def test_a_training_step_and_scoring_run_on_cuda(method, variant):
         out = model(batch)
     assert logits.device.type == "cuda" and out["logit"].device.type == "cuda"
     assert torch.isfinite(out["logit"]).all() and loss == loss
+
+
+def _on_cuda(params: dict, method: str, variant: str = "default"):
+    """The run's model placed on the GPU as training places it, its step (bf16 autocast as
+    train.bf16) and optimiser."""
+    from avdf.learning.distributed import Context
+    from avdf.learning.train import accelerator
+
+    train = TrainSpec.of(params, Run("cuda", method, variant, 0), "cuda", False)
+    ctx = Context(device=torch.device("cuda"))
+    model = models.build(method, train.input.n_mels, train.model, train.method)
+    model = placement.place(model, ctx.device, train.optim.channels_last)
+    step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
+    return model, step, make_optimizer(trainable, 1e-4, 0.0, method)
 
 
 PAPER_METHODS = list(methods.METHODS)  # every registered method
@@ -126,19 +134,13 @@ def test_every_method_trains_and_scores_on_cuda_at_the_paper_profile(method):
     """Issue 30, item 1: at the paper profile's sizes, placed as training places the model, bf16
     autocast as train.bf16; a few steps, then its windows scored as evaluation scores them."""
     from avdf.learning import scoring
-    from avdf.learning.distributed import Context, to_device
-    from avdf.learning.train import accelerator
+    from avdf.learning.distributed import to_device
 
     params = profile_params("paper")
-    train = TrainSpec.of(params, Run("cuda", method, "default", 0), "cuda", False)
-    ctx = Context(device=torch.device("cuda"))
-    model = models.build(method, train.input.n_mels, train.model, train.method)
-    model = placement.place(model, ctx.device, train.optim.channels_last)
-    step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
-    opt = make_optimizer(trainable, 1e-4, 0.0, method)
+    model, step, opt = _on_cuda(params, method)
     batch = model_sizes.one_batch(params, 4, method)
     for _ in range(3):
-        logits, loss, _ = step(to_device(batch, ctx.device), opt)
+        logits, loss, _ = step(to_device(batch, torch.device("cuda")), opt)
     out = scoring.window_outputs(model.eval(), batch)
     assert logits.device.type == "cuda" and loss == loss
     assert out["logit"].shape == (4,) and torch.isfinite(out["logit"]).all()
@@ -160,7 +162,7 @@ def test_predict_scores_a_video_on_cuda_as_on_the_cpu(method, request, tmp_path)
     spec = TrainSpec.of(params, Run("cuda", method, "default", 0), "cuda", False)
     torch.manual_seed(0)
     model = models.build(method, spec.input.n_mels, spec.model, spec.method).eval()
-    ckpt = training.save_checkpoint(model, spec, (0.0, 1.0), {"val_threshold": 0.5}, tmp_path / "model.pt")
+    training.save_checkpoint(model, spec, (0.0, 1.0), {"val_threshold": 0.5}, tmp_path / "model.pt")
     model, ckpt = predict.load(str(tmp_path / "model.pt"), None)
     on_cpu = predict.predict([str(face_clip)], model, ckpt, device="cpu")[0]
     on_gpu = predict.predict([str(face_clip)], model, ckpt, device="cuda")[0]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 
 STAGES = ("demux", "faces", "face-crops", "log-mel")
@@ -278,9 +277,9 @@ def _mlflow_init(a):
 def _train(a):
     from avdf.contracts import layout
     from avdf.contracts.specs import TrainSpec
-    from avdf.learning import train
+    from avdf.learning import distributed, train
 
-    if a.runtime.processes > 1 and "LOCAL_RANK" not in os.environ:  # data-parallel: under torchrun
+    if a.runtime.processes > 1 and not distributed.launched_by_torchrun():  # data-parallel: under torchrun
         import subprocess
 
         n = a.runtime.processes

@@ -65,6 +65,11 @@ class Context:
 ALONE = Context()  # one process, on the CPU
 
 
+def launched_by_torchrun() -> bool:
+    """Whether torchrun started this process (it sets TORCHELASTIC_RUN_ID; a plain start does not)."""
+    return "TORCHELASTIC_RUN_ID" in os.environ
+
+
 def setup(device: str = "auto") -> Context:
     """Join the process group that ``torchrun`` describes (RANK, WORLD_SIZE, LOCAL_RANK), or run
     alone when there is none. NCCL on GPUs, gloo on CPU. Under torchrun a single process joins one
@@ -73,7 +78,7 @@ def setup(device: str = "auto") -> Context:
     want_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    launched = "TORCHELASTIC_RUN_ID" in os.environ  # set by torchrun, not by a plain start
+    launched = launched_by_torchrun()
     dev = torch.device(f"cuda:{local}" if want_cuda else "cpu")
     if want_cuda:
         torch.cuda.set_device(dev)
