@@ -24,10 +24,13 @@ def record(name: str, result: dict) -> Path:
     row = pd.DataFrame([result | {"when": time.strftime("%Y-%m-%d %H:%M:%S")}])
     atomic.write_csv(out, pd.concat([pd.read_csv(out), row], ignore_index=True) if out.exists() else row)
     uri = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["mlflow"]["tracking_uri"]
+    store = REPO_ROOT  # a relative store is the repository's, wherever the benchmark was started
     if "AVDF_BENCH_DIR" in os.environ:
-        uri = f"sqlite:///{folder.resolve() / 'mlflow.db'}"
+        store, uri = folder.resolve(), f"sqlite:///{folder.resolve() / 'mlflow.db'}"
+    elif uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{REPO_ROOT / uri.removeprefix('sqlite:///')}"
     try:
-        tracking.init_store(uri, "avdf-benchmarks")
+        tracking.init_store(uri, "avdf-benchmarks", str(store / "mlartifacts"))
         numbers = {k: [(0, float(v))] for k, v in result.items() if isinstance(v, int | float)}
         runtime = Runtime(1, 1, 0, uri, "avdf-benchmarks", "benchmark", [])
         tracking.log_run(runtime, name, {"benchmark": name}, {}, numbers)
