@@ -1,5 +1,7 @@
 """A stage resumes finished clips, and never reuses clips made with other parameters."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -10,8 +12,9 @@ from avdf.media.ffmpeg import MediaError
 CLIPS = [("a", "a.mp4"), ("bad", "bad.mp4"), ("b", "b.mp4")]
 
 
-def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
+def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS, executor=None):
     def process(cid, path, outs):
+        time.sleep(0.2 if cid == "a" else 0.0)  # with an executor, "a" finishes last
         calls.append(cid)
         if cid == "bad":
             raise MediaError("no audio stream")
@@ -25,10 +28,21 @@ def _run(tmp_path, params, calls, shard=(0, 1), clips=CLIPS):
         lambda cid: [Path(tmp_path) / "stage" / f"{cid}.txt"],
         process,
         index,
-        params,
+        stage_runner.fingerprint(params, "avdf.contracts.stage_runner"),
         shard,
-        code="avdf.contracts.stage_runner",
+        executor,
     )
+
+
+def test_clips_processed_in_an_executor_are_indexed_in_their_order_and_rejected_alike(tmp_path):
+    calls = []
+    with ThreadPoolExecutor(3) as executor:
+        index = _run(tmp_path, {"x": 1}, calls, executor=executor)
+    assert calls[-1] == "a"  # finished last ...
+    assert list(index["clip_id"]) == ["a", "bad", "b"]  # ... indexed first
+    assert list(index["status"]) == ["ok", "rejected", "ok"]
+    assert (tmp_path / "stage" / "bad.rejected").read_text() == "no audio stream"
+    assert _run(tmp_path, {"x": 1}, calls := []).equals(index) and calls == []  # all finished work
 
 
 def test_finished_clips_are_reused(tmp_path):

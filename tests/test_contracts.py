@@ -272,7 +272,7 @@ def test_the_window_is_its_own_key_not_the_generators():
 
 
 def test_constructors_take_the_spec_without_defaults_of_their_own():
-    assert list(inspect.signature(FaceTracker).parameters) == ["spec", "device"]
+    assert list(inspect.signature(FaceTracker).parameters) == ["spec", "device", "detector"]  # no settings
     from avdf.learning.models.baselines import AASIST, ECAPATDNN, MCL
     from avdf.learning.models.macbdf import MACBDF
 

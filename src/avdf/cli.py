@@ -129,6 +129,13 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--dataset", required=True)
         p.add_argument("--shard", help="k/n: only shard k of n (from 0), for a cluster job")
         p.add_argument("--index-out", help="where this run's index goes (default: the stage's index.csv)")
+        if name == "faces":
+            p.add_argument(
+                "--workers",
+                type=int,
+                default=1,
+                help="clips tracked at once, in processes sharing one MTCNN (a GPU node: one per core)",
+            )
 
     p = command("mlflow-init", "create the MLflow store and experiment once", runtime=True)
     p.add_argument("--marker", required=True)
@@ -256,7 +263,8 @@ def _stage(a):
         demux.run(layout.manifest(ds), d["demux"], index_out, specs.from_dict(specs.DemuxSpec, a.spec), shard)
     elif stage == "faces":
         spec = specs.from_dict(specs.FacesSpec, a.spec)
-        face_tracks.run(i["demux"], d["demux"], d["faces"], index_out, spec, shard)
+        with face_tracks.trackers(spec, a.workers) as executor:
+            face_tracks.run(i["demux"], d["demux"], d["faces"], index_out, spec, shard, executor)
     elif stage == "face_crops":
         spec = specs.from_dict(specs.CropSpec, a.spec)
         face_crops.run(i["faces"], d["demux"], d["faces"], d["face_crops"], index_out, spec, shard)

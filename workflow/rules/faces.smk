@@ -1,5 +1,7 @@
 # Stage 3: face detection (MTCNN on keyframes) and tracking.
 # Shards (params.yaml: resources.preprocess_shards) are separate jobs on a cluster; faces merges them.
+# A job tracks resources.face_workers clips at once, its processes sharing one MTCNN (on a GPU node,
+# one detector per GPU; avdf.media.shared_detector).
 
 
 rule faces_shard:
@@ -12,6 +14,7 @@ rule faces_shard:
         spec=as_json(specs.FacesSpec.of(config)),
         code=code("avdf.stages.face_tracks"),
         isa=ISA,
+    threads: config["resources"]["face_workers"]
     resources:
         **job_resources("preprocess"),
     priority: 40  # preprocess every dataset first, so training jobs keep both cores busy
@@ -23,7 +26,7 @@ rule faces_shard:
         "logs/bench/faces/{dataset}.{shard}.tsv"
     shell:
         "{params.isa} avdf faces --dataset {wildcards.dataset} --spec {params.spec}"
-        " --shard {wildcards.shard}/{params.shards} --index-out {output} 2> {log}"
+        " --shard {wildcards.shard}/{params.shards} --workers {threads} --index-out {output} 2> {log}"
 
 
 rule faces:

@@ -11,6 +11,9 @@ A stage can be split into shards (jobs on a cluster): shard k of n takes the cli
 k, k + n, k + 2n, ... and writes its own index; :func:`merge_shards` interleaves the shard indexes
 back into the order of one unsharded run. Shards share the stage folder; the check of its
 fingerprint holds a file lock, so only the first shard to see a change clears it.
+
+A stage may also process its clips in an ``executor``'s processes (the faces stage's tracking
+workers, avdf.media.shared_detector); the index keeps the clips' order all the same.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
@@ -129,6 +133,7 @@ def run_after(
     shard: tuple[int, int] = (0, 1),
     *,
     code: str,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """:func:`run` over the clips an upstream stage accepted, one ``<clip_id><suffix>`` file each
     in ``out.folder``, indexed in ``out.index``.
@@ -143,9 +148,9 @@ def run_after(
         lambda cid: [folder / f"{cid}{out.suffix}"],
         process,
         out.index,
-        {**params, "upstream": stamp_of(upstream.folder)},
+        fingerprint({**params, "upstream": stamp_of(upstream.folder)}, code),
         shard,
-        code=code,
+        executor=executor,
     )
 
 
@@ -155,59 +160,78 @@ def accepted(index_csv: str | Path) -> pd.DataFrame:
     return index[index["status"] == "ok"]
 
 
+def _attempt(process: Callable, clip_id: str, path: str, outs: list[Path]) -> MediaError | None:
+    """Process one clip; its rejection (a MediaError) is returned, any other error raised."""
+    try:
+        process(clip_id, path, outs)
+    except MediaError as e:
+        return e
+    return None
+
+
+def _apply(process: Callable, todo: list, executor: Executor | None) -> Iterator[tuple]:
+    """Each ``(position, clip_id, path, outs)`` of ``todo`` with its rejection or None: one by one
+    in this process, or as they finish in ``executor``'s (``process`` must then pickle)."""
+    if executor is None:
+        for item in todo:
+            yield item, _attempt(process, *item[1:])
+        return
+    futures = {executor.submit(_attempt, process, *item[1:]): item for item in todo}
+    for future in as_completed(futures):
+        yield futures[future], future.result()
+
+
 def run(
     stage: str,
     clips: Iterable[tuple[str, str]],
     outputs: Callable[[str], list[Path]],
     process: Callable[[str, str, list[Path]], None],
     index_out: str | Path,
-    params: dict,
+    stamp: str,
     shard: tuple[int, int] = (0, 1),
-    *,
-    code: str,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Apply ``process(clip_id, path, outputs)`` to each ``(clip_id, path)`` of ``shard`` (k, n)
     and write the index.
 
     ``outputs(clip_id)`` lists the files the clip produces; ``process`` must write each of them
-    atomically, so that their existence means the clip is finished. ``params`` are the parameters
-    the stage uses; with the stage's code (the import closure of module ``code``, the stage's
-    own module) they decide whether earlier outputs can be reused.
+    atomically, so that their existence means the clip is finished. ``stamp`` is the
+    :func:`fingerprint` of the stage's parameters and code: it decides whether earlier outputs
+    can be reused. With ``executor``, the clips are processed in its processes, several at once.
     """
     k, n = shard
-    claim(stage_dir_of(index_out), fingerprint(params, code))
+    claim(stage_dir_of(index_out), stamp)
     clips = list(clips)[k::n]
-    rows, started, reused = [], time.monotonic(), 0
-    for n, (clip_id, path) in enumerate(clips, start=1):
+    rows, todo, started = {}, [], time.monotonic()
+    for position, (clip_id, path) in enumerate(clips):
         outs = outputs(clip_id)
         rejected = outs[0].parent / f"{clip_id}.rejected"  # a rejection is a finished clip too
         if all(o.exists() for o in outs) or rejected.exists():
             reason = rejected.read_text() if rejected.exists() else ""
-            rows.append((clip_id, path, "rejected" if reason else "ok", reason))
-            reused += 1
-            continue
-        try:
-            process(clip_id, path, outs)
-            rows.append((clip_id, path, "ok", ""))
-        except MediaError as e:
-            log.warning("%s: rejected %s: %s", stage, path, e)
-            rows.append((clip_id, path, "rejected", str(e)))
-            atomic.write_text(rejected, str(e) or "rejected")
-        if n % 25 == 0 or n == len(clips):
-            elapsed = time.monotonic() - started
-            rate = (n - reused) / max(elapsed, 1e-9)
-            eta = (len(clips) - n) / max(rate, 1e-9)
+            rows[position] = (clip_id, path, "rejected" if reason else "ok", reason)
+        else:
+            todo.append((position, clip_id, path, outs))
+    reused = len(rows)
+    for done, ((position, clip_id, path, outs), error) in enumerate(_apply(process, todo, executor), 1):
+        if error is None:
+            rows[position] = (clip_id, path, "ok", "")
+        else:
+            log.warning("%s: rejected %s: %s", stage, path, error)
+            rows[position] = (clip_id, path, "rejected", str(error))
+            atomic.write_text(outs[0].parent / f"{clip_id}.rejected", str(error) or "rejected")
+        if done % 25 == 0 or done == len(todo):
+            rate = done / max(time.monotonic() - started, 1e-9)
             log.info(
                 "%s: %d/%d clips (%d reused), %.2f clips/s, ETA %.0f s",
                 stage,
-                n,
+                reused + done,
                 len(clips),
                 reused,
                 rate,
-                eta,
+                (len(todo) - done) / max(rate, 1e-9),
                 extra={"progress": True},
             )
-    index = pd.DataFrame(rows, columns=INDEX_COLUMNS)
+    index = pd.DataFrame([rows[p] for p in sorted(rows)], columns=INDEX_COLUMNS)
     atomic.write_csv(index_out, index)
     n_bad = int((index["status"] == "rejected").sum())
     log.info(

@@ -86,22 +86,18 @@ def _pick(tracks: list, policy: str) -> list[tuple[int, np.ndarray, float]]:
     return max(tracks, key=lambda tr: (len(tr), area(tr)))
 
 
-class FaceTracker:
-    """Follows one face through a clip as ``spec`` (params.yaml: faces) says; the crop settings of
-    ``spec`` are the crop stage's (avdf.media.face_crops)."""
+class MTCNNDetector:
+    """facenet-pytorch's MTCNN in this process on ``device``, one per smallest face size, called
+    ``batch_size`` frames at a time: ``detector(frames, min_face)`` gives each frame's boxes and
+    probabilities (None where MTCNN found nothing), in the pixels of ``frames`` (N, H, W, 3) uint8.
+    A FaceTracker calls it; so does the shared detector (avdf.media.shared_detector) for its workers."""
 
-    def __init__(self, spec: FacesSpec, device: str | None = None):
-        if spec.track_policy not in POLICIES:
-            raise ValueError(f"unknown face track policy {spec.track_policy!r}; choose from {POLICIES}")
+    def __init__(self, device: str | None = None, batch_size: int = 16):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.min_face_size, self.threshold = spec.min_face_size, spec.detect_threshold
-        self.interval, self.batch_size = spec.keyframe_interval, spec.batch_size
-        self.detect_max_side, self.policy = spec.detect_max_side, spec.track_policy
-        self.scene_cut_threshold, self.lost_iou = spec.scene_cut_threshold, LOST_IOU
-        self.detect_min_face = spec.detect_min_face
+        self.batch_size = batch_size
         self._mtcnn: dict[int, object] = {}
 
-    def _detector(self, min_face_size: int):
+    def mtcnn(self, min_face_size: int):
         if min_face_size not in self._mtcnn:
             from facenet_pytorch import MTCNN
 
@@ -110,6 +106,30 @@ class FaceTracker:
                 net.to(memory_format=torch.channels_last)  # above all); the same boxes up to rounding
             self._mtcnn[min_face_size] = mtcnn
         return self._mtcnn[min_face_size]
+
+    def __call__(self, frames: np.ndarray, min_face: int) -> list[tuple]:
+        mtcnn, out = self.mtcnn(min_face), []
+        for start in range(0, len(frames), self.batch_size):
+            with torch.inference_mode():
+                boxes, probs = mtcnn.detect(np.ascontiguousarray(frames[start : start + self.batch_size]))
+            out += zip(boxes, probs, strict=True)
+        return out
+
+
+class FaceTracker:
+    """Follows one face through a clip as ``spec`` (params.yaml: faces) says; the crop settings of
+    ``spec`` are the crop stage's (avdf.media.face_crops). ``detector`` runs MTCNN: by default in
+    this process (MTCNNDetector), or a shared one's client (avdf.media.shared_detector)."""
+
+    def __init__(self, spec: FacesSpec, device: str | None = None, detector=None):
+        if spec.track_policy not in POLICIES:
+            raise ValueError(f"unknown face track policy {spec.track_policy!r}; choose from {POLICIES}")
+        self.detector = detector or MTCNNDetector(device, spec.batch_size)
+        self.min_face_size, self.threshold = spec.min_face_size, spec.detect_threshold
+        self.interval, self.batch_size = spec.keyframe_interval, spec.batch_size
+        self.detect_max_side, self.policy = spec.detect_max_side, spec.track_policy
+        self.scene_cut_threshold, self.lost_iou = spec.scene_cut_threshold, LOST_IOU
+        self.detect_min_face = spec.detect_min_face
 
     def _scale(self, frames: np.ndarray) -> float:
         side = max(frames.shape[1:3])
@@ -122,33 +142,29 @@ class FaceTracker:
         (``frames`` are the source scaled by ``source_scale``; detection runs at ``detect_max_side``)."""
         scale = self._scale(frames)
         smallest = self.min_face_size * scale * source_scale  # min_face_size source pixels, as detected
-        mtcnn = self._detector(max(min(self.detect_min_face, self.min_face_size), round(smallest)))
-        out = []
-        for start in range(0, len(frames), self.batch_size):
-            batch = frames[start : start + self.batch_size]
-            if scale < 1.0:
-                size = (round(batch.shape[1] * scale), round(batch.shape[2] * scale))
-                batch = (
-                    torch.nn.functional.interpolate(
-                        torch.from_numpy(np.ascontiguousarray(batch)).permute(0, 3, 1, 2).float(),
-                        size=size,
-                        mode="area",
-                    )
-                    .round()
-                    .clamp(0, 255)
-                    .byte()
-                    .permute(0, 2, 3, 1)
-                    .numpy()
+        min_face = max(min(self.detect_min_face, self.min_face_size), round(smallest))
+        if scale < 1.0:
+            size = (round(frames.shape[1] * scale), round(frames.shape[2] * scale))
+            frames = (
+                torch.nn.functional.interpolate(
+                    torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float(),
+                    size=size,
+                    mode="area",
                 )
-            with torch.inference_mode():
-                boxes, probs = mtcnn.detect(np.ascontiguousarray(batch))
-            for b, p in zip(boxes, probs, strict=True):
-                if b is None:
-                    out.append((np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
-                else:
-                    b, p = np.asarray(b, np.float32) / (scale * source_scale), np.asarray(p, np.float32)
-                    keep = p >= self.threshold
-                    out.append((b[keep], p[keep]))
+                .round()
+                .clamp(0, 255)
+                .byte()
+                .permute(0, 2, 3, 1)
+                .numpy()
+            )
+        out = []
+        for b, p in self.detector(frames, min_face):
+            if b is None:
+                out.append((np.zeros((0, 4), np.float32), np.zeros(0, np.float32)))
+            else:
+                b, p = np.asarray(b, np.float32) / (scale * source_scale), np.asarray(p, np.float32)
+                keep = p >= self.threshold
+                out.append((b[keep], p[keep]))
         return out
 
     def _detect_at(self, frames: np.ndarray, keys: list[int], detections: dict, source_scale: float) -> None:

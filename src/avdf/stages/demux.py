@@ -25,4 +25,5 @@ def run(
 
     params = dataclasses.asdict(spec) | {"sources": stage_runner.sources_stamp(clips["path"])}
     clip_ids = zip(clips["clip_id"], clips["path"], strict=True)
-    stage_runner.run("demux", clip_ids, outputs, process, index_out, params, shard, code=__name__)
+    stamp = stage_runner.fingerprint(params, __name__)
+    stage_runner.run("demux", clip_ids, outputs, process, index_out, stamp, shard)
