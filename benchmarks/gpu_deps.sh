@@ -4,8 +4,9 @@
 # (as the lent H200 is: ../shared/gpu/README.md), as wheels for that machine's Python (3.12 unless
 # GPU_PYTHON says otherwise), which gpu_check.sh unpacks there; and what that machine cannot render
 # (the synthetic faces come from scikit-image's and matplotlib's sample photos): the benchmarks'
-# talking faces at the paper's scale and a 1-s face clip for the predict test. All in .gpu-deps/
-# (git-ignored, about 40 MB), to travel with the working tree (device: carry [".gpu-deps"]; 64 MiB
+# talking faces at the paper's scale, a 1-s face clip for the predict test, and twenty 8-s 720p
+# clips for the preprocessing benchmark (about 4 minutes to render). All in .gpu-deps/
+# (git-ignored, about 55 MB), to travel with the working tree (device: carry [".gpu-deps"]; 64 MiB
 # at most). Versions are the lock's, but imageio-ffmpeg: 0.6.0 (ffmpeg 7.0.2, a 29.5-MB wheel)
 # instead of the lock's 0.8.1, whose 68 MB would not travel.
 set -euo pipefail
@@ -27,4 +28,6 @@ people = synthetic.identities(0, "dfdc", 3)
 frames, audio = synthetic.render_clip(cfg, "dfdc", people[0], people[1], "A", np.random.default_rng(0))
 encode_clip(frames, audio, cfg["sample_rate"], cfg["fps"], ".gpu-deps/face_clip.mp4")
 PYEOF
+PYTHONPATH=benchmarks python -c 'import pathlib, preprocess as p
+p.render(pathlib.Path(".gpu-deps/clips720"), 20, 8.0, p.SHAPES["720p"])'
 du -sh .gpu-deps

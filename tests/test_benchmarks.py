@@ -84,7 +84,17 @@ SMALLEST = {
     "om_pareto.py": ["--scales", "embedded", "--reps", "1"],
     "predict.py": None,  # needs a checkpoint: test_predict_benchmark_scores_a_clip
     "predict_json.py": None,  # needs a checkpoint: test_predict_benchmark_scores_a_clip
-    "preprocess.py": ["--clips", "1", "--seconds", "1", "--workers", "1", "--chain-only"],
+    "preprocess.py": [
+        "--clips",
+        "1",
+        "--seconds",
+        "1",
+        "--workers",
+        "2",
+        "--detector",
+        "shared",
+        "--chain-only",
+    ],
     "record.py": None,  # the benchmarks' shared writer: every run above records through it
     "reference.py": ["docs/reference/table1.csv"],
     "synth_memory.py": ["--seconds", "0.5", "1", "--size", "160", "120", "--fps", "10"],
@@ -132,7 +142,7 @@ def test_the_preprocessing_benchmark_fails_over_a_rejected_clip(tmp_path, bad_cl
     args = ["--clips", "1", "--seconds", "1", "--workers", "1", "--chain-only"]
     args += ["--real", str(bad_clips["no_audio"])]
     run = _benchmark("preprocess.py", args, tmp_path)
-    assert "REJECTED c0_1: demux: no audio stream" in run.stdout, run.stdout
+    assert "REJECTED c001: demux: no audio stream" in run.stdout, run.stdout
     assert "1 of 2 clips rejected" in run.stdout
     assert "PASS" not in run.stdout
 
