@@ -59,6 +59,7 @@ def render(out_dir: Path, n: int, seconds: float, size: tuple[int, int]) -> list
     cfg = dict(yaml.safe_load((REPO_ROOT / "params.yaml").read_text())["synth"])
     cfg.update(duration_s=seconds, frame_size=list(size))
     people = synthetic.identities(cfg["seed"], "fakeavceleb", 4)
+    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n):
         rng = np.random.default_rng([7, i])
@@ -183,7 +184,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp, work = Path(tmp), Path(tmp) / "work"
-        (tmp / "clips").mkdir()
         clips = render(tmp / "clips", args.clips, args.seconds, SHAPES[args.shape]) + [
             Path(p) for p in args.real
         ]
