@@ -23,7 +23,7 @@ On a set of clips (synthetic ones avdf renders at ``--shape``: 640x360, 1280x720
 Prints the numbers and the pass/fail of each target, and records them (``benchmarks/record.py``:
 ``results/bench_preprocess.csv`` and the MLflow experiment ``avdf-benchmarks``).
 Usage: ``python benchmarks/preprocess.py [--clips N] [--seconds S] [--workers 2] [--shape 720p]
-[--profile paper] [--detector each|shared] [--chain-only] [--real a.mp4 ...]``.
+[--profile paper] [--detector each|shared] [--decode-threads 1] [--chain-only] [--real a.mp4 ...]``.
 """
 
 from __future__ import annotations
@@ -75,10 +75,11 @@ STAGES = ("demux", "face tracks", "face crops", "log-Mel")
 FOLDERS = {"demux": "demux", "face tracks": "faces", "face crops": "crops", "log-Mel": "mel"}
 
 
-def start_worker(load_mtcnn: bool) -> None:
+def start_worker(load_mtcnn: bool, decode_threads: int) -> None:
     """What a preprocessing job does once, before its first clip: imports, and MTCNN's weights
     where the shard tracks faces itself."""
     torch.set_num_threads(1)
+    ffmpeg.set_decode_threads(decode_threads)
     if load_mtcnn:
         faces.MTCNNDetector().mtcnn(20)
 
@@ -178,6 +179,12 @@ def main() -> None:
         default="each",
         help="face tracks: MTCNN in every shard's process, or one shared by the workers (face_workers)",
     )
+    ap.add_argument(
+        "--decode-threads",
+        type=int,
+        default=1,
+        help="threads per video decode (1: as stage jobs; 0: ffmpeg's)",
+    )
     ap.add_argument("--real", nargs="*", default=[], help="real clips to add")
     args = ap.parse_args()
     params = profile_params(args.profile)
@@ -199,7 +206,9 @@ def main() -> None:
         spawn = multiprocessing.get_context("spawn")
         shared = args.detector == "shared"
         with (
-            spawn.Pool(args.workers, initializer=start_worker, initargs=(not shared,)) as pool,
+            spawn.Pool(
+                args.workers, initializer=start_worker, initargs=(not shared, args.decode_threads)
+            ) as pool,
             tracking_workers(FacesSpec.of(params), args.workers, shared) as (executor, detector),
         ):
             pool.map(time.sleep, [0.5] * args.workers)  # every worker started and ready
@@ -265,6 +274,7 @@ def report(args, params, clips, video_s, chain, cache_bytes, tracking) -> None:
         "video_seconds": round(video_s, 2),
         "workers": args.workers,
         "detector": args.detector,
+        "decode_threads": args.decode_threads,
         "chain_wall_s": round(chain_s, 2),
         "worker_startup_s": round(startup_s, 2),
         "x_real_time": rt,

@@ -265,3 +265,11 @@ def test_x264_is_capped_at_avx2_only_where_the_cpu_has_all_of_it():
     assert ffmpeg.x264_cap(everything)["x264-params"].endswith(",BMI2,AVX2")
     assert ffmpeg.x264_cap(everything - {"avx2"}) == {}
     assert ffmpeg.x264_cap(set()) == {}
+
+
+def test_one_decode_thread_gives_the_pixels_of_ffmpegs_own_choice(face_clip, monkeypatch):
+    """Stage jobs decode with one thread each (ffmpeg.set_decode_threads); the frames are the same."""
+    auto = ffmpeg.read_video(face_clip, 25)[0]
+    monkeypatch.setattr(ffmpeg, "_decode_threads", 1)
+    one = ffmpeg.read_video(face_clip, 25)[0]
+    assert one.shape == auto.shape and np.array_equal(one, auto)

@@ -253,8 +253,10 @@ def _audit(a):
 
 def _stage(a):
     from avdf.contracts import layout, specs, stage_runner
+    from avdf.media import ffmpeg
     from avdf.stages import demux, face_crops, face_tracks, log_mel
 
+    ffmpeg.set_decode_threads(1)  # a one-thread job (Snakemake's default), one of several at once
     ds, stage = a.dataset, a.command.replace("-", "_")
     index_out, shard = a.index_out or layout.stage_index(ds, stage), stage_runner.parse_shard(a.shard)
     d = {s: layout.stage_dir(ds, s) for s in layout.STAGES}

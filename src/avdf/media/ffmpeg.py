@@ -57,6 +57,17 @@ X264_UP_TO_AVX2 = {
     "AVX2": "avx2",
 }
 
+# Threads each video decode may use; 0 leaves it to ffmpeg (as many as the machine has cores). A
+# process that is one of several decoding at once (a stage's shards and tracking workers, each a
+# one-thread job to Snakemake) sets 1: 3-14% more video a second with every core busy (seven
+# alternating pairs, docs/gpu.md: "Preprocessing on a GPU node"). H.264 decodes to the same pixels.
+_decode_threads = 0
+
+
+def set_decode_threads(n: int) -> None:
+    global _decode_threads
+    _decode_threads = n
+
 
 def x264_cap(cpu_flags: set[str]) -> dict:
     """``-x264-params asm=...`` capping x264 at AVX2 for a CPU with all of it; else nothing."""
@@ -266,7 +277,10 @@ def read_video(
     if not info.has_video or info.display_size is None:
         raise MediaError("no video stream")
     w, h = info.display_size
-    stream = ffmpeg.input(str(src), **({"ss": f"{start_s:.3f}"} if start_s > 0 else {})).video
+    options = ({"ss": f"{start_s:.3f}"} if start_s > 0 else {}) | (
+        {"threads": _decode_threads} if _decode_threads else {}
+    )
+    stream = ffmpeg.input(str(src), **options).video
     stream = stream.filter("fps", fps=fps)
     if keep is not None:
         stream = stream.filter("select", select_expression(keep))

@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from avdf.contracts.input_specs import FacesSpec
+from avdf.media import ffmpeg
 from avdf.media.faces import FaceTracker, MTCNNDetector
 
 
@@ -109,6 +110,7 @@ def _start_worker(spec: FacesSpec, requests, replies, ids) -> None:
 
     global _tracker
     torch.set_num_threads(1)  # the worker decodes and links; its one torch op scales frames down
+    ffmpeg.set_decode_threads(1)  # one of the job's several decoding processes
     worker = ids.get()
     _tracker = FaceTracker(spec, detector=Client(requests, replies[worker], worker))
 
