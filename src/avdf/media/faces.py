@@ -126,7 +126,7 @@ class FaceTracker:
             raise ValueError(f"unknown face track policy {spec.track_policy!r}; choose from {POLICIES}")
         self.detector = detector or MTCNNDetector(device, spec.batch_size)
         self.min_face_size, self.threshold = spec.min_face_size, spec.detect_threshold
-        self.interval, self.batch_size = spec.keyframe_interval, spec.batch_size
+        self.interval = spec.keyframe_interval
         self.detect_max_side, self.policy = spec.detect_max_side, spec.track_policy
         self.scene_cut_threshold, self.lost_iou = spec.scene_cut_threshold, LOST_IOU
         self.detect_min_face = spec.detect_min_face
