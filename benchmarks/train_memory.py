@@ -43,7 +43,7 @@ data = {"video": torch.randn(batch, spec.frames, 3, side, side),
         "audio": torch.randn(batch, spec.n_mels, spec.audio_len), "label": labels.float(),
         "audio_fake": labels.float(), "video_fake": (torch.arange(batch) // 2 % 2).float(),
         "index": torch.arange(batch)}
-if methods.needs_waveform(method, specs.to_dict(train.method)):
+if methods.reads(method, specs.to_dict(train.method)).waveform:
     data["waveform"] = torch.randn(batch, round(spec.window_s * spec.sample_rate))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 step(data, make_optimizer(trainable, 1e-4, 0.0, method))

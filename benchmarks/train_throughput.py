@@ -46,7 +46,7 @@ from avdf.contracts.specs import InputSpec, Run, TrainSpec
 from avdf.data import clips
 from avdf.learning import models, placement
 from avdf.learning.distributed import Context
-from avdf.learning.train import accelerator, make_loader, make_optimizer, make_step, reads_waveform, to_device
+from avdf.learning.train import accelerator, make_loader, make_optimizer, make_step, reads, to_device
 from avdf.media import crop_cache, ffmpeg
 from avdf.synthetic import generator as synthetic
 
@@ -187,7 +187,7 @@ class Setup:
         ctx = Context(device=dev)
         self.step, trainable = make_step(spec, model, ctx, accelerator(spec.optim, ctx))
         self.opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, method)
-        data = clips.make_clipset(table, caches, spec.input, True, 0, reads_waveform(spec))
+        data = clips.make_clipset(table, caches, spec.input, True, 0, reads(spec))
         data.pixels_on_device = on_device  # auto: as a run sets it (avdf.learning.train)
         order = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(0))
         batches = torch.utils.data.BatchSampler(order, self.batch_size, drop_last=True)
@@ -294,6 +294,17 @@ def crop_rate(params: dict, method: str) -> float:
     return InputSpec.of(methods.method_params(method, params)).crop.fps
 
 
+def variants(params: dict, method: str, crop_pools: list[int] | None) -> list[tuple[str, dict]]:
+    """The method as measured: the localiser once per ``--crop-pool`` (its crops read at 1/n of
+    their side), side by side; any other method as the profile has it."""
+    if method != "boundary" or not crop_pools:
+        return [(method, params)]
+    return [
+        (f"boundary/pool{n}", {**params, "localiser": {**params["localiser"], "crop_pool": n}})
+        for n in crop_pools
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -312,6 +323,12 @@ def main() -> None:
     )
     ap.add_argument(
         "--loader-only", action="store_true", help="the loader's rate only, no step (a CPU check)"
+    )
+    ap.add_argument(
+        "--crop-pool",
+        type=int,
+        nargs="+",
+        help="the localiser at each localiser.crop_pool (1: full-size crops)",
     )
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
     ap.add_argument("--save-faces", action="store_true", help=f"render the faces into ${FACES}, and stop")
@@ -335,21 +352,23 @@ def main() -> None:
     )
     results, caches = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        for method in args.methods:
-            fps = crop_rate(params, method)
+        for method, named, setting in (
+            (m, name, p) for m in args.methods for name, p in variants(params, m, args.crop_pool)
+        ):
+            fps = crop_rate(setting, method)
             if fps not in caches:
-                caches[fps] = write_cache(Path(tmp) / f"fps{fps:g}", args.scale, args.clips, params, fps)
-            r = results[method] = measure(params, method, caches[fps], dev, args)
+                caches[fps] = write_cache(Path(tmp) / f"fps{fps:g}", args.scale, args.clips, setting, fps)
+            r = results[named] = measure(setting, method, caches[fps], dev, args)
             if args.loader_only:
-                print(f"  {method:<12} loader alone {r['loader_clips_per_s']:8.1f} clips/s", flush=True)
+                print(f"  {named:<12} loader alone {r['loader_clips_per_s']:8.1f} clips/s", flush=True)
                 continue
             gpu = f"{r['gpu_util_pct']:.0f} %" if r["gpu_util_pct"] is not None else "n/a"
             mem = f"{r['peak_mem_gib']:.2f} GiB" if r["peak_mem_gib"] is not None else "n/a"
             print(
-                f"  {method:<12} pure step {r['pure_clips_per_s']:8.1f} clips/s  end to end "
+                f"  {named:<12} pure step {r['pure_clips_per_s']:8.1f} clips/s  end to end "
                 f"{r['clips_per_s']:8.1f} clips/s  share {r['share']:.2f}  waiting for data "
                 f"{r['wait_pct']:5.1f} %  GPU {gpu}  peak memory {mem}  loader alone "
-                f"{r['loader_clips_per_s']:.1f} clips/s  ({verdict(method, r, dev)})",
+                f"{r['loader_clips_per_s']:.1f} clips/s  ({verdict(named, r, dev)})",
                 flush=True,
             )
     if not args.no_record:

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 from conftest import FACES, LOG_MEL, run_stages, tiny_params, train_spec
 
+from avdf.contracts import methods
 from avdf.contracts.specs import DemuxSpec, InputSpec
 from avdf.data import clip_pipeline, clips, manifest
 from avdf.learning import models, train
@@ -51,3 +52,19 @@ def test_a_trimmed_clip_gives_the_same_inputs_in_the_workflow_and_in_predict(tmp
     assert len(whole.crops) == crop_cache.frame_count(tmp_path / "work/crops/c0.npz") < 25
     assert starts[0] == 0 and torch.equal(batch["video"][0], workflow["video"])
     assert torch.equal(batch["audio"][0], workflow["audio"])
+
+    # a model that reads its crops at a quarter of their side (the localiser) gets them so either way
+    quarter = methods.Reads(crop_scale=4)
+    stored = clips.make_clipset(table, _caches(tmp_path / "work"), spec, False, 0, quarter)
+    stored.mel_norm = mel_norm
+    _, batch = clip_pipeline.windows(whole, ckpt.input, ckpt.mel_norm, quarter)
+    assert batch["video"].shape[-1] == FACES.crop_size // 4
+    assert torch.equal(batch["video"][0], stored[0]["video"])
+
+
+def _caches(work):
+    return {
+        "crops_dir": str(work / "crops"),
+        "log_mel_dir": str(work / "mel"),
+        "demux_dir": str(work / "demux"),
+    }

@@ -57,3 +57,19 @@ def test_written_and_read_back_it_is_the_same(tmp_path):
     assert np.array_equal(back[np.arange(30)], cache[np.arange(30)])
     with pytest.raises(ValueError, match="no face crops"):
         crop_cache.encode(frames[:0], 30, 4.0, 90)
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_a_crop_read_at_a_fraction_of_its_side_is_close_to_its_average_pooled_pixels(tmp_path, scale):
+    """The localiser reads its crops at 1/crop_pool of their side, decoded so by libjpeg (DCT
+    scaling): within a level or two of pooling the full decode, as the model did before."""
+    face = np.asarray(Image.fromarray(images.astronaut()[20:230, 140:350]).resize((224, 224)))
+    crop_cache.write(tmp_path / "c.npz", crop_cache.encode(np.stack([face] * 25), 25, 4.0, 90))
+    full = crop_cache.read(tmp_path / "c.npz")
+    small = crop_cache.read(tmp_path / "c.npz", scale)
+    pooled = full[np.array([0])][0].reshape(224 // scale, scale, 224 // scale, scale, 3).mean((1, 3))
+    got = small[np.array([0])][0]
+    assert got.shape == (224 // scale, 224 // scale, 3) and got.dtype == np.uint8
+    assert np.abs(got - pooled).mean() < 1.5  # 0-255 levels
+    held = small.decoded()  # a clip held in memory answers as its cache does
+    assert np.array_equal(held[np.arange(25)], small[np.arange(25)])

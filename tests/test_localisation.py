@@ -280,3 +280,22 @@ def test_edge_targets_mark_segment_ends_inside_the_window_only():
     target = edge_targets(segments, 10)
     assert target[0, :, 0].nonzero().ravel().tolist() == [8]  # starts: not 0 (the window's edge)
     assert target[0, :, 1].nonzero().ravel().tolist() == [5]  # ends: not 10 (past the window)
+
+
+@pytest.mark.parametrize("pool", [1, 4])
+def test_the_localiser_reads_its_crops_at_a_fraction_of_their_side(params, pool):
+    """localiser.crop_pool: the loader decodes the crops smaller (avdf.media.crop_cache); the model
+    takes them as they come, and its step runs on them."""
+    import torch
+
+    from avdf.contracts import methods
+    from avdf.learning import model_sizes
+
+    params = {**params, "localiser": {**params["localiser"], "crop_pool": pool}}
+    assert methods.reads("boundary", methods.section("boundary", params)).crop_scale == pool
+    batch = model_sizes.one_batch(params, 2, "boundary")
+    assert batch["video"].shape[-1] == params["faces"]["crop_size"] // pool
+    model = model_sizes.build(params, "boundary")
+    loss, _ = model.loss(model(batch), batch)
+    loss.backward()
+    assert torch.isfinite(loss)

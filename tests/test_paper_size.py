@@ -21,7 +21,8 @@ def test_one_step_at_the_paper_profile_sizes(method):
     opt = train.make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay)
     before = [p.detach().clone() for p in trainable]
     batch = model_sizes.one_batch(PAPER, method=method)  # the localiser's own window
-    assert batch["video"].shape[-1] == 224 and batch["video"].shape[1] == spec.input.frames
+    side = 224 // methods.reads(method, methods.section(method, PAPER)).crop_scale  # the localiser: 56
+    assert batch["video"].shape[-1] == side and batch["video"].shape[1] == spec.input.frames
     logit, loss, _ = step(batch, opt)
     assert logit.shape == (2,) and torch.isfinite(torch.tensor(loss))
     assert any(not torch.equal(a, b) for a, b in zip(before, trainable, strict=True))  # it learned

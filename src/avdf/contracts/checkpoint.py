@@ -42,8 +42,9 @@ class Checkpoint:
     format: int = FORMAT
 
     @property
-    def reads_waveform(self) -> bool:
-        return methods.needs_waveform(self.method, self.method_cfg)
+    def reads(self) -> methods.Reads:
+        """What the model reads besides its window (the raw waveform, crops at a fraction of their side)."""
+        return methods.reads(self.method, self.method_cfg)
 
     def describes(self) -> dict:
         """What identifies the detector in a run's tags and in the evaluation JSON."""

@@ -11,6 +11,7 @@ inputs either way, leading-silence trimming included.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from avdf.contracts.input_specs import InputSpec
+from avdf.contracts.methods import LOG_MEL_AND_CROPS, Reads
 from avdf.data import clips
 from avdf.media import crop_cache, demux, faces
 from avdf.media.face_crops import cached_crops_along
@@ -52,13 +54,14 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) 
 
 
 def windows(
-    clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float], waveform: bool = False
+    clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float], reads: Reads = LOG_MEL_AND_CROPS
 ) -> tuple[list[int], dict]:
-    """Every window's model inputs, stacked as a batch (with ``waveform``, the raw audio too), and
-    the windows' start frames."""
+    """Every window's model inputs, stacked as a batch (the raw audio too and the crops at a
+    fraction of their side, as ``reads`` says), and the windows' start frames."""
     starts = clips.window_starts(len(clip.crops), spec)
-    pairs = [clips.window_inputs(clip.crops, clip.log_mel, s, spec, mel_norm) for s in starts]
+    crops = dataclasses.replace(clip.crops, scale=reads.crop_scale)  # as the cache is read for it
+    pairs = [clips.window_inputs(crops, clip.log_mel, s, spec, mel_norm) for s in starts]
     batch = {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
-    if waveform:
+    if reads.waveform:
         batch["waveform"] = torch.stack([clips.window_waveform(clip.waveform, s, spec) for s in starts])
     return starts, batch

@@ -23,6 +23,7 @@ import torch
 
 from avdf.contracts import stage_runner
 from avdf.contracts.input_specs import InputSpec
+from avdf.contracts.methods import LOG_MEL_AND_CROPS, Reads
 from avdf.data import manifest
 from avdf.media import crop_cache, ffmpeg
 
@@ -52,8 +53,9 @@ class ClipSet(torch.utils.data.Dataset):
         train: bool,
         seed: int = 0,
         waveform_dir: str | None = None,
+        crop_scale: int = 1,
     ):
-        self.clips, self.spec, self.train = table, spec, train
+        self.clips, self.spec, self.train, self.crop_scale = table, spec, train, crop_scale
         self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
         self.crops = [Path(crops_dir) / f"{c}.npz" for c in table["clip_id"]]
@@ -72,8 +74,8 @@ class ClipSet(torch.utils.data.Dataset):
         self.periods = [json.loads(p) if isinstance(p, str) and len(p) > 2 else None for p in periods]
         self.mel_norm = (0.0, 1.0)  # (mean, std), set from the training set (see mel_stats)
         # crops kept uint8 until the device makes them pixel values (training on a GPU: a quarter of
-        # the bytes through the workers' shared memory, pinning and the copy; a localiser batch at the
-        # paper profile is 1.9 GB as float32). On a CPU the workers make them, where it is faster.
+        # the bytes through the workers' shared memory, pinning and the copy; a MACB-DF batch at the
+        # paper profile is 308 MB as float32). On a CPU the workers make them, where it is faster.
         self.pixels_on_device = False
         windows = (
             [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
@@ -101,7 +103,7 @@ class ClipSet(torch.utils.data.Dataset):
         """Clip ``i``'s crops and log-Mel: from memory if held, else from its cache files."""
         if i in self.held:
             return self.held[i]
-        crops, mel = crop_cache.read(self.crops[i]), np.load(self.mels[i], mmap_mode="r")
+        crops, mel = crop_cache.read(self.crops[i], self.crop_scale), np.load(self.mels[i], mmap_mode="r")
         if self.held_bytes >= self.budget:
             return crops, mel
         self.held[i] = crops.decoded(), np.array(mel)
@@ -266,11 +268,18 @@ def mel_stats(dataset: ClipSet) -> tuple[float, float]:
 
 
 def make_clipset(
-    table: pd.DataFrame, caches: dict, spec: InputSpec, train: bool, seed: int, waveform: bool = False
+    table: pd.DataFrame,
+    caches: dict,
+    spec: InputSpec,
+    train: bool,
+    seed: int,
+    reads: Reads = LOG_MEL_AND_CROPS,
 ) -> ClipSet:
-    """``waveform``: the model also reads raw audio (from the demuxed WAVs)."""
-    wavs = caches["demux_dir"] if waveform else None
-    return ClipSet(table, caches["crops_dir"], caches["log_mel_dir"], spec, train, seed, wavs)
+    """``reads``: what else the model reads (raw audio from the demuxed WAVs; crops at a fraction
+    of their side)."""
+    wavs = caches["demux_dir"] if reads.waveform else None
+    dirs = caches["crops_dir"], caches["log_mel_dir"]
+    return ClipSet(table, *dirs, spec, train, seed, wavs, reads.crop_scale)
 
 
 def scoring_clipset(
@@ -279,11 +288,11 @@ def scoring_clipset(
     mel_norm: tuple[float, float],
     split: str | None,
     seed: int,
-    waveform: bool = False,
+    reads: Reads = LOG_MEL_AND_CROPS,
 ) -> tuple[pd.DataFrame, ClipSet]:
     """The usable clips of ``split`` (None: all) prepared as a trained model expects them: the
     clip table and its ClipSet, normalised with the training clips' log-Mel statistics."""
     table = usable_clips(caches["manifest"], caches["crops_index"], caches["log_mel_index"], split)
-    data = make_clipset(table, caches, spec, train=False, seed=seed, waveform=waveform)
+    data = make_clipset(table, caches, spec, train=False, seed=seed, reads=reads)
     data.mel_norm = mel_norm
     return table, data

@@ -58,9 +58,7 @@ def evaluate_model(
     """Score the test split of ``job.eval_dataset`` with a trained model, write the metrics JSON and
     the per-clip scores, and log an MLflow run."""
     model.eval()
-    table, data = clips.scoring_clipset(
-        job.caches, ckpt.input, ckpt.mel_norm, "test", job.seed, ckpt.reads_waveform
-    )
+    table, data = clips.scoring_clipset(job.caches, ckpt.input, ckpt.mel_norm, "test", job.seed, ckpt.reads)
     out, probs = scoring.score(
         model, data, ckpt.input, runtime.scoring_batch
     )  # clip and frame scores, one pass

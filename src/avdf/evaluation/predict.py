@@ -37,6 +37,7 @@ import torch
 from avdf.contracts.checkpoint import Checkpoint
 from avdf.contracts.errors import InputError
 from avdf.contracts.input_specs import InputSpec
+from avdf.contracts.methods import LOG_MEL_AND_CROPS, Reads
 from avdf.data import clip_pipeline, clips
 from avdf.evaluation import boundaries, frame_level, localisation
 from avdf.learning import placement, scoring
@@ -76,10 +77,10 @@ def score_video(
     tracker: faces.FaceTracker,
     rule: dict = SEGMENT_RULE,
     threshold: float = 0.5,
-    waveform: bool = False,
+    reads: Reads = LOG_MEL_AND_CROPS,
 ) -> dict:
     clip = clip_pipeline.prepare_clip(path, spec, tracker)
-    starts, batch = clip_pipeline.windows(clip, spec, mel_norm, waveform)
+    starts, batch = clip_pipeline.windows(clip, spec, mel_norm, reads)
     out = scoring.window_outputs(model, batch)
     probs = torch.sigmoid(out["logit"]).numpy()
     prob = float(clips.clip_probs(out["logit"], np.zeros(len(starts), int), 1, spec.aggregate)[0])
@@ -165,7 +166,7 @@ def predict(
                 tracker,
                 rule,
                 ckpt.val_threshold,
-                ckpt.reads_waveform,
+                ckpt.reads,
             )
         except ffmpeg.MediaError as e:
             log.warning("%s: cannot be scored: %s", path, e)

@@ -41,7 +41,8 @@ def one_batch(params: dict, batch_size: int = 2, method: str = "") -> dict:
     crops (B, frames, 3, S, S), log-Mel windows, and a fake segment in every other window."""
     spec = specs.InputSpec.of(methods.method_params(method, params) if method else params)
     g = torch.Generator().manual_seed(0)
-    side = spec.faces.crop_size
+    scale = methods.reads(method, methods.section(method, params)).crop_scale if method else 1
+    side = spec.faces.crop_size // scale  # as the method reads the crops
     segments = torch.zeros(batch_size, 4, 2)
     segments[1::2, 0] = torch.tensor([spec.video_len / 4, spec.video_len / 2])
     return {

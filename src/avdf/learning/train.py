@@ -129,9 +129,7 @@ def validation_threshold(
     """The decision threshold chosen on the run's validation split: at the EER point of its clips'
     probabilities (scored as the test split will be; :func:`avdf.learning.metrics.decision_threshold`); 0.5
     when there is no validation split with both classes (said in ``val_threshold_from``)."""
-    table, data = clips.scoring_clipset(
-        caches, spec.input, mel_norm, "val", spec.run.seed, reads_waveform(spec)
-    )
+    table, data = clips.scoring_clipset(caches, spec.input, mel_norm, "val", spec.run.seed, reads(spec))
     if table["label"].nunique() < 2:
         return {"val_threshold": 0.5, "val_threshold_from": "none: no validation split with both classes"}
     _, probs = scoring.score(model, data, spec.input, batch_size)
@@ -159,8 +157,8 @@ class Training:
     scoring_batch: int = specs.SCORING_BATCH
 
 
-def reads_waveform(spec: TrainSpec) -> bool:
-    return methods.needs_waveform(spec.run.method, specs.to_dict(spec.method))
+def reads(spec: TrainSpec) -> methods.Reads:
+    return methods.reads(spec.run.method, specs.to_dict(spec.method))
 
 
 def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
@@ -171,7 +169,7 @@ def training_data(spec: TrainSpec, caches: dict) -> clips.ClipSet:
             f"{spec.run.dataset}: {spec.run.method} learns {spec.target!r}; the training split needs "
             f"clips with it 0 and 1, found {sorted(table[spec.target].unique())}"
         )
-    data = clips.make_clipset(table, caches, spec.input, True, spec.run.seed, reads_waveform(spec))
+    data = clips.make_clipset(table, caches, spec.input, True, spec.run.seed, reads(spec))
     data.mel_norm = clips.mel_stats(data)
     return data
 
@@ -204,8 +202,8 @@ def make_loader(
     """The training loader, which ``benchmarks/train_throughput.py`` measures: ``workers`` processes,
     each with one intra-op thread (PyTorch's DataLoader sets it in every worker; the benchmark
     reports it and its test checks it), PyTorch's two batches a worker ready ahead, pinned for a GPU.
-    A GPU run's batches carry uint8 crops (ClipSet.pixels_on_device): a localiser batch at the paper
-    profile is 0.48 GB so, 1.9 GB as float32, and 14 workers hold 28 batches ahead."""
+    A GPU run's batches carry uint8 crops (ClipSet.pixels_on_device): a MACB-DF batch at the paper
+    profile is 77 MB so, 308 MB as float32, and 14 workers hold 28 batches ahead."""
     return torch.utils.data.DataLoader(
         data,
         batch_sampler=batches,
@@ -239,7 +237,7 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     test_data = None
     if spec.test_every_epoch:
         _, test_data = clips.scoring_clipset(
-            caches, spec.input, data.mel_norm, "test", spec.run.seed, reads_waveform(spec)
+            caches, spec.input, data.mel_norm, "test", spec.run.seed, reads(spec)
         )
     model = models.build(spec.run.method, spec.input.n_mels, spec.model, spec.method)
     if hasattr(model, "video") and spec.model.visual_init:

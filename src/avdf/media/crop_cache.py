@@ -29,12 +29,15 @@ from avdf.contracts import atomic
 @dataclass(frozen=True)
 class FaceCrops:
     """A clip's cached face crops: ``frames`` video frames long at the source rate, of which the
-    crops at ``kept`` (source frame numbers) are stored as JPEG bytes (``blob``, split at ``offsets``)."""
+    crops at ``kept`` (source frame numbers) are stored as JPEG bytes (``blob``, split at ``offsets``).
+    ``scale`` (1, 2, 4 or 8): crops are decoded at 1/scale of their side, in the JPEG's own DCT
+    domain (libjpeg's scaled decoding), for a model that reads them smaller (the localiser)."""
 
     frames: int
     kept: np.ndarray
     offsets: np.ndarray
     blob: np.ndarray
+    scale: int = 1
 
     def __len__(self) -> int:
         return self.frames
@@ -47,8 +50,10 @@ class FaceCrops:
         return np.stack([self._decode(j) for j in wanted])[back]
 
     def _decode(self, j: int) -> np.ndarray:
-        jpeg = self.blob[self.offsets[j] : self.offsets[j + 1]].tobytes()
-        return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+        image = Image.open(io.BytesIO(self.blob[self.offsets[j] : self.offsets[j + 1]].tobytes()))
+        if self.scale > 1:  # libjpeg decodes at 1/2, 1/4 or 1/8 of the side (2.4x faster at 1/4)
+            image.draft("RGB", (image.width // self.scale, image.height // self.scale))
+        return np.asarray(image.convert("RGB"))
 
     def decoded(self) -> DecodedCrops:
         """Every kept crop decoded once, answering as this cache does (for memory caches)."""
@@ -121,11 +126,12 @@ def write(dest: str | Path, crops: FaceCrops) -> None:
                 np.lib.format.write_array(f, np.asarray(array), allow_pickle=False)
 
 
-def read(path: str | Path) -> FaceCrops:
+def read(path: str | Path, scale: int = 1) -> FaceCrops:
+    """A cache file's crops, to be decoded at 1/``scale`` of their side (:class:`FaceCrops`)."""
     with np.load(path) as f:
         index, blob = f["index"], f["jpeg"]
     kept = (len(index) - 2) // 2
-    return FaceCrops(int(index[0]), index[1 : 1 + kept], index[1 + kept :], blob)
+    return FaceCrops(int(index[0]), index[1 : 1 + kept], index[1 + kept :], blob, scale)
 
 
 def frame_count(path: str | Path) -> int:

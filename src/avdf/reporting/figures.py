@@ -81,7 +81,7 @@ def fused_features(checkpoint: str, caches: dict, seed: int) -> tuple[np.ndarray
     """MACB-DF's fused vectors (input of the classifier) for every usable clip (the mean over its
     windows), and their categories."""
     model, ckpt = load_model(checkpoint)
-    table, data = clips.scoring_clipset(caches, ckpt.input, ckpt.mel_norm, None, seed)
+    table, data = clips.scoring_clipset(caches, ckpt.input, ckpt.mel_norm, None, seed, ckpt.reads)
     loader = torch.utils.data.DataLoader(data, batch_size=32)
     windows = torch.cat([model(b)["fused"] for b in loader]).numpy()
     fused = np.zeros((len(table), windows.shape[1]))

@@ -25,7 +25,14 @@ from avdf.contracts.methods import macbdf  # noqa: E402, F401
 from avdf.contracts.methods import boundary  # noqa: E402, F401
 
 # isort: on
-from avdf.contracts.methods.registry import METHODS, Method, NoSection, register  # noqa: F401
+from avdf.contracts.methods.registry import (  # noqa: F401
+    LOG_MEL_AND_CROPS,
+    METHODS,
+    Method,
+    NoSection,
+    Reads,
+    register,
+)
 
 MODALITY_LABELS = {"audio": "audio_fake", "visual": "video_fake", "audio-visual": "label"}
 
@@ -110,10 +117,11 @@ def objective_settings(name: str, params: dict) -> dict:
     return {k: params["contrastive"][k] for k in OBJECTIVE_SETTINGS[objective]}
 
 
-def needs_waveform(name: str, section: dict) -> bool:
-    """Whether the method's model reads the raw waveform (AASIST with its sinc front end) besides
-    the cached log-Mel and crops."""
-    return get(name).needs_waveform(section)
+def reads(name: str, section: dict) -> Reads:
+    """What the method's model reads besides its window of cached log-Mel and crops: the raw
+    waveform (AASIST with its sinc front end), and its crops at a fraction of their side."""
+    method = get(name)
+    return Reads(method.needs_waveform(section), method.crop_scale(section))
 
 
 def method_params(name: str, params: dict) -> dict:

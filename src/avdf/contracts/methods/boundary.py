@@ -23,7 +23,7 @@ class BoundarySpec:
     levels: int  # pyramid levels: strides 1, 2, 4, ... video frames
     context_depth: int  # Transformer layers over the window's frames before the pyramid (0: none)
     center_radius: float  # a time step learns a segment when this many strides from its middle
-    crop_pool: int  # face crops are average-pooled by this factor before the visual stem
+    crop_pool: int  # face crops are read at 1/this of their side (1, 2, 4 or 8: JPEG's scaled decoding)
     focal_alpha: float  # the classification loss: sigmoid focal loss (Lin et al. 2017)
     focal_gamma: float
     reg_weight: float  # weight of the 1-D DIoU loss of the offsets
@@ -62,8 +62,12 @@ def training(train: dict, section: dict) -> dict:
     return train | {"epochs": section["epochs"]}
 
 
+def crop_scale(section: dict) -> int:
+    return section["crop_pool"]
+
+
 def model_args(section: dict) -> dict:
-    return {k: section[k] for k in ("levels", "context_depth", "center_radius", "crop_pool")} | {
+    return {k: section[k] for k in ("levels", "context_depth", "center_radius")} | {
         "loss": {k: section[k] for k in ("focal_alpha", "focal_gamma", "reg_weight", "edge_weight")},
         "decoding": {k: section[k] for k in ("nms_sigma", "max_proposals", "snap", "refine_frames")},
     }
@@ -79,6 +83,7 @@ METHOD = register(
         defaults=DEFAULTS,
         objective="boundary",
         model_args=model_args,
+        crop_scale=crop_scale,
         input=window,
         training=training,
         segments=True,

@@ -28,12 +28,29 @@ def _never(section: dict) -> bool:
     return False
 
 
+def _full_size(section: dict) -> int:
+    return 1
+
+
 def _same_input(window: dict, section: dict, fps: int) -> dict:
     return window
 
 
 def _same_training(train: dict, section: dict) -> dict:
     return train
+
+
+@dataclasses.dataclass(frozen=True)
+class Reads:
+    """What a method's model reads of a clip besides its window of log-Mel and crops (the
+    InputSpec): the raw waveform (AASIST's sinc front end), and its crops decoded at 1/``crop_scale``
+    of their cached side (avdf.media.crop_cache.FaceCrops: the localiser)."""
+
+    waveform: bool = False
+    crop_scale: int = 1
+
+
+LOG_MEL_AND_CROPS = Reads()  # a model that reads its window alone
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +70,7 @@ class Method:
     objective: str = "none"  # its contrastive objective (MLflow tag); "" = the one its section names
     model_args: Callable[[dict], dict] = _as_given  # its section -> the model's keyword arguments
     needs_waveform: Callable[[dict], bool] = _never  # reads the raw waveform besides log-Mel and crops
+    crop_scale: Callable[[dict], int] = _full_size  # reads its crops at 1/this of their side (Reads)
     input: Callable[[dict, dict, int], dict] = (
         _same_input  # (params.yaml input, its section, fps) -> its window
     )

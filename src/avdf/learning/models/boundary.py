@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.functional import avg_pool2d, interpolate
+from torch.nn.functional import interpolate
 
 from avdf.learning.losses.boundary import assign, boundary_loss, edge_loss, level_ranges
 from avdf.learning.models import transformer
@@ -47,13 +47,12 @@ class BoundaryLocaliser(nn.Module):
         levels: int,
         context_depth: int,
         center_radius: float,
-        crop_pool: int,
         loss: dict,
         decoding: dict,
     ):
         super().__init__()
         n_mels, dim, depth, heads, dropout, attn_dropout, visual = sizes
-        self.levels, self.radius, self.crop_pool = levels, center_radius, crop_pool
+        self.levels, self.radius = levels, center_radius
         self.loss_settings, self.decoding = dict(loss), dict(decoding)
         self.video = nn.Sequential(visual_stem(visual["stem"], dim), nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.audio = AudioEncoder(n_mels, dim, depth, heads, dropout, attn_dropout, max_tokens=1024)
@@ -65,12 +64,9 @@ class BoundaryLocaliser(nn.Module):
 
     def features(self, batch: dict) -> torch.Tensor:
         """(B, D, T): one fused vector per video frame of the window."""
-        video = batch["video"]  # (B, T, 3, S, S)
+        video = batch["video"]  # (B, T, 3, S, S): S the crops' side / localiser.crop_pool, as read
         b, t = video.shape[:2]
-        frames = video.flatten(0, 1)
-        if self.crop_pool > 1:
-            frames = avg_pool2d(frames, self.crop_pool)
-        v = self.video(frames).view(b, t, -1).transpose(1, 2)
+        v = self.video(video.flatten(0, 1)).view(b, t, -1).transpose(1, 2)
         a = self.audio(batch["audio"])[0].transpose(1, 2)  # (B, D, tokens)
         if a.shape[-1] != t:
             a = interpolate(a, size=t, mode="linear", align_corners=False)
