@@ -5,13 +5,14 @@
 #      paper profile (tests/test_placement.py), torchrun --nproc_per_node 1 on NCCL trains, saves
 #      and resumes (tests/test_distributed.py);
 #   2. benchmarks/train_throughput.py --scale paper: every method's own step and end to end through
-#      the loader, GPU utilisation, peak memory;
+#      the loader, GPU utilisation, peak memory; then MACB-DF and MCL with their JPEG crops decoded
+#      by the loader's workers and on the GPU (train.crop_decode), side by side;
 #   3. benchmarks/preprocess.py on 720p clips, every core a worker: face tracks with an MTCNN in
 #      every shard's process, then with one MTCNN shared by the tracking workers;
 #   4. benchmarks/jpeg_decode.py: a batch of face crops decoded on the CPU and on the GPU.
 # On a machine with avdf's environment, run it as it is; on one with PyTorch only (the lent H200),
 # first run benchmarks/gpu_deps.sh here and carry .gpu-deps with the tree. Each part's seconds and
-# the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 150, 90 s).
+# the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 90, 150, 90 s).
 # Usage: bash benchmarks/gpu_check.sh [OUT]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,9 +52,11 @@ cat "$out/machine.txt"
 python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device: nothing to check")' || exit 2
 
 part gpu_tests 240 python -m pytest -q -m gpu -p no:cacheprovider --junitxml "$out/gpu_tests.xml" \
-  tests/test_placement.py tests/test_distributed.py
+  tests/test_placement.py tests/test_distributed.py tests/test_windows.py
 part train_throughput 300 python benchmarks/train_throughput.py --device cuda --scale paper \
   --workers "$workers" --threads 2 --clips 128 --steps 20
+part crop_decode 90 python benchmarks/train_throughput.py --device cuda --scale paper --methods macbdf mcl \
+  --crop-decode workers device --workers "$workers" --threads 2 --clips 128 --steps 20
 part preprocess 150 bash -c 'for detector in each shared; do
   python benchmarks/preprocess.py --profile paper --shape 720p --chain-only --workers "$(nproc)" \
     --detector $detector --clips 0 --real .gpu-deps/clips720/*.mp4 || exit 1; done'

@@ -189,6 +189,7 @@ class Setup:
         self.opt = make_optimizer(trainable, spec.optim.lr, spec.optim.weight_decay, method)
         data = clips.make_clipset(table, caches, spec.input, True, 0, reads(spec))
         data.pixels_on_device = on_device  # auto: as a run sets it (avdf.learning.train)
+        data.jpeg_on_device = params["train"]["crop_decode"] == "device" and data.crop_scale == 1
         order = torch.utils.data.RandomSampler(data, generator=torch.Generator().manual_seed(0))
         batches = torch.utils.data.BatchSampler(order, self.batch_size, drop_last=True)
         self.loader = make_loader(data, batches, workers, dev)
@@ -294,15 +295,21 @@ def crop_rate(params: dict, method: str) -> float:
     return InputSpec.of(methods.method_params(method, params)).crop.fps
 
 
-def variants(params: dict, method: str, crop_pools: list[int] | None) -> list[tuple[str, dict]]:
-    """The method as measured: the localiser once per ``--crop-pool`` (its crops read at 1/n of
-    their side), side by side; any other method as the profile has it."""
-    if method != "boundary" or not crop_pools:
-        return [(method, params)]
-    return [
-        (f"boundary/pool{n}", {**params, "localiser": {**params["localiser"], "crop_pool": n}})
-        for n in crop_pools
-    ]
+def variants(params: dict, method: str, args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """The method as measured, side by side: once per ``--crop-decode`` (where its JPEG crops are
+    decoded), and the localiser once per ``--crop-pool`` too (its crops read at 1/n of their side)."""
+    out = [(method, params)]
+    if method == "boundary" and args.crop_pool:
+        out = [
+            (f"{name}/pool{n}", _set(p, "localiser", crop_pool=n)) for name, p in out for n in args.crop_pool
+        ]
+    if args.crop_decode:
+        out = [(f"{name}/{d}", _set(p, "train", crop_decode=d)) for name, p in out for d in args.crop_decode]
+    return out
+
+
+def _set(params: dict, section: str, **values) -> dict:
+    return {**params, section: {**params[section], **values}}
 
 
 def main() -> None:
@@ -330,6 +337,12 @@ def main() -> None:
         nargs="+",
         help="the localiser at each localiser.crop_pool (1: full-size crops)",
     )
+    ap.add_argument(
+        "--crop-decode",
+        nargs="+",
+        choices=["workers", "device"],
+        help="where JPEG crops are decoded (train.crop_decode)",
+    )
     ap.add_argument("--no-record", action="store_true", help="print only (tests)")
     ap.add_argument("--save-faces", action="store_true", help=f"render the faces into ${FACES}, and stop")
     args = ap.parse_args()
@@ -353,7 +366,7 @@ def main() -> None:
     results, caches = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for method, named, setting in (
-            (m, name, p) for m in args.methods for name, p in variants(params, m, args.crop_pool)
+            (m, name, p) for m in args.methods for name, p in variants(params, m, args)
         ):
             fps = crop_rate(setting, method)
             if fps not in caches:

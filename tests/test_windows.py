@@ -81,6 +81,40 @@ def test_crops_made_pixel_values_on_the_device_are_those_the_workers_make(tmp_pa
     assert torch.equal(to_device(there, torch.device("cpu"))["video"][0], here["video"])
 
 
+def test_crops_sent_as_jpeg_decode_where_the_batch_goes_to_the_workers_pixels(tmp_path):
+    """train.crop_decode: device. The loader's workers leave a window's crops JPEG, a batch carries
+    their bytes, and the device decodes them in one call: on a CPU to the workers' pixels, bit for
+    bit (libjpeg-turbo both); a clip held in memory stays JPEG."""
+    from avdf.learning.distributed import to_device
+
+    data = clips.ClipSet(_caches(tmp_path, n=3), str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, True)
+    data.keep_in_memory(64)
+    here = clips.collate([data[k] for k in range(3)])
+    data.jpeg_on_device = True
+    data.held.clear()
+    there = clips.collate([data[k] for k in range(3)])
+    assert "video" not in there and there["video_jpeg"].dtype == torch.uint8
+    assert there["video_jpeg_lengths"].shape == (3, SPEC.frames)
+    assert all(isinstance(crops, crop_cache.FaceCrops) for crops, _ in data.held.values())
+    decoded = to_device(there, torch.device("cpu"))
+    assert set(decoded) == set(here) and torch.equal(decoded["video"], here["video"])
+    assert all(torch.equal(decoded[k], here[k]) for k in here)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_crops_sent_as_jpeg_decode_on_the_gpu_within_a_level_of_the_workers(tmp_path):
+    """The same on a GPU, where nvJPEG decodes: its inverse DCT may round otherwise than libjpeg's."""
+    from avdf.learning.distributed import to_device
+
+    data = clips.ClipSet(_caches(tmp_path, n=3), str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, True)
+    here = clips.collate([data[k] for k in range(3)])
+    data.jpeg_on_device = True
+    there = to_device(clips.collate([data[k] for k in range(3)]), torch.device("cuda"))
+    assert there["video"].device.type == "cuda" and there["video"].shape == here["video"].shape
+    assert (there["video"].cpu() - here["video"]).abs().max() <= 2 / 255  # two levels of 255
+
+
 def test_a_manipulation_after_the_first_window_is_detected(tmp_path):
     """A visual-only model trained on windows drawn from whole clips detects fakes whose
     manipulation starts after the first window; scored on the first window alone they look real."""

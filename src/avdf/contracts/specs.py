@@ -158,6 +158,7 @@ class Runtime:
     memory_cache_mb: float = 0.0  # training clips held in memory (ClipSet.keep_in_memory)
     checkpoint_every_s: float = 0.0  # progress.pt at most this often (0: after every epoch)
     scoring_batch: int = SCORING_BATCH  # train.micro_batch where set (AASIST scoring 32 at once holds 7 GB)
+    crop_decode: str = "workers"  # where training decodes its JPEG crops: workers | device (the GPU)
 
     @classmethod
     def of(cls, params: dict) -> Runtime:
@@ -173,6 +174,7 @@ class Runtime:
             t["memory_cache_mb"],
             t["checkpoint_every_s"],
             t["micro_batch"] or SCORING_BATCH,
+            t["crop_decode"],
         )
 
 

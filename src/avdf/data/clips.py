@@ -77,6 +77,8 @@ class ClipSet(torch.utils.data.Dataset):
         # the bytes through the workers' shared memory, pinning and the copy; a MACB-DF batch at the
         # paper profile is 308 MB as float32). On a CPU the workers make them, where it is faster.
         self.pixels_on_device = False
+        # crops left as JPEG bytes, decoded where the batch goes (train.crop_decode: device; collate)
+        self.jpeg_on_device = False
         windows = (
             [] if train else [(i, s) for i, n in enumerate(self.lengths) for s in window_starts(n, spec)]
         )
@@ -106,7 +108,7 @@ class ClipSet(torch.utils.data.Dataset):
         crops, mel = crop_cache.read(self.crops[i], self.crop_scale), np.load(self.mels[i], mmap_mode="r")
         if self.held_bytes >= self.budget:
             return crops, mel
-        self.held[i] = crops.decoded(), np.array(mel)
+        self.held[i] = (crops if self.jpeg_on_device else crops.decoded()), np.array(mel)
         self.held_bytes += self.held[i][0].nbytes + self.held[i][1].nbytes
         return self.held[i]
 
@@ -118,12 +120,26 @@ class ClipSet(torch.utils.data.Dataset):
             start = int(draw.integers(0, max(1, len(crops) - self.spec.video_len + 1)))
         else:
             start, draw = int(self.starts[k]), None
-        video, audio = window_inputs(crops, mel, start, self.spec, self.mel_norm, draw, self.pixels_on_device)
-        item = {"video": video, "audio": audio, "index": i} | self.window_labels(i, start)
+        if self.jpeg_on_device:
+            item = self.jpeg_window(crops, mel, start, draw)
+        else:
+            video, audio = window_inputs(
+                crops, mel, start, self.spec, self.mel_norm, draw, self.pixels_on_device
+            )
+            item = {"video": video, "audio": audio}
+        item |= {"index": i} | self.window_labels(i, start)
         item["segments"] = self.window_segments(i, start, item["label"])
         if self.wavs is not None:
             item["waveform"] = window_waveform(self.wavs[i], start, self.spec)
         return item
+
+    def jpeg_window(self, crops: crop_cache.FaceCrops, mel: np.ndarray, start: int, draw) -> dict:
+        """A window as :func:`window_inputs` gives it, its crops still JPEG (``video_jpeg``: the
+        bytes and each crop's length), for :func:`decode_jpeg_crops` where the batch goes."""
+        idx = frame_indices(len(crops), start, self.spec, draw)
+        jpeg, lengths = crops.encoded(idx)
+        audio = audio_input(window_mel(mel, start, self.spec), self.spec.audio_len, *self.mel_norm)
+        return {"video_jpeg": (torch.from_numpy(jpeg), torch.from_numpy(lengths)), "audio": audio}
 
     def window_labels(self, i: int, start: int) -> dict:
         """The clip's labels; where its fake segments are known, fake only if the window overlaps
@@ -209,8 +225,12 @@ def window_inputs(
     and its log-Mel frames (n_mels, spec.audio_len), as :func:`model_inputs` makes them. ``crops``
     is indexed by video frame (a cache answers with its nearest kept crop)."""
     idx = frame_indices(len(crops), start, spec, draw)
-    first_mel = int(start * spec.mel_frames_per_second / spec.fps)
-    return model_inputs(crops[idx], mel[:, first_mel:], spec.audio_len, *mel_norm, pixels_on_device)
+    return model_inputs(crops[idx], window_mel(mel, start, spec), spec.audio_len, *mel_norm, pixels_on_device)
+
+
+def window_mel(mel: np.ndarray, start: int, spec: InputSpec) -> np.ndarray:
+    """The log-Mel from the window that starts at video frame ``start`` on."""
+    return mel[:, int(start * spec.mel_frames_per_second / spec.fps) :]
 
 
 def window_waveform(source, start: int, spec: InputSpec) -> torch.Tensor:
@@ -238,10 +258,41 @@ def model_inputs(
     edge-padded. ``pixels_on_device``: the crops stay uint8, made pixel values where the batch goes
     (avdf.learning.distributed.to_device)."""
     video = torch.from_numpy(np.ascontiguousarray(crops)).permute(0, 3, 1, 2)
+    return video if pixels_on_device else pixels(video), audio_input(mel, audio_len, mel_mean, mel_std)
+
+
+def audio_input(mel: np.ndarray, audio_len: int, mel_mean: float, mel_std: float) -> torch.Tensor:
+    """A float16 log-Mel (n_mels, T) as the models take it: (n_mels, audio_len), normalised, edge-padded."""
     mel = np.asarray(mel[:, :audio_len], np.float32)
     if mel.shape[1] < audio_len:
         mel = np.pad(mel, ((0, 0), (0, audio_len - mel.shape[1])), mode="edge")
-    return video if pixels_on_device else pixels(video), torch.from_numpy((mel - mel_mean) / mel_std)
+    return torch.from_numpy((mel - mel_mean) / mel_std)
+
+
+def collate(items: list[dict]) -> dict:
+    """PyTorch's default collation; windows whose crops are still JPEG (``video_jpeg``, of many
+    lengths) give ``video_jpeg`` (every byte, one after another) and ``video_jpeg_lengths`` (B, F)."""
+    if not isinstance(items[0], dict) or "video_jpeg" not in items[0]:
+        return torch.utils.data.default_collate(items)
+    jpegs = [item["video_jpeg"] for item in items]
+    batch = torch.utils.data.default_collate(
+        [{k: v for k, v in it.items() if k != "video_jpeg"} for it in items]
+    )
+    return batch | {
+        "video_jpeg": torch.cat([b for b, _ in jpegs]),
+        "video_jpeg_lengths": torch.stack([n for _, n in jpegs]),
+    }
+
+
+def decode_jpeg_crops(jpeg: torch.Tensor, lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A batch's JPEG crops (:func:`collate`) as uint8 (B, F, 3, S, S) on ``device``, decoded there
+    in one call (torchvision; nvJPEG on a GPU): the pixels Pillow gives on a CPU (a test checks it)."""
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    images = decode_jpeg(
+        list(torch.split(jpeg, lengths.flatten().tolist())), mode=ImageReadMode.RGB, device=device
+    )
+    return torch.stack(images).view(*lengths.shape, *images[0].shape)
 
 
 def pixels(video: torch.Tensor) -> torch.Tensor:

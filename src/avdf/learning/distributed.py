@@ -38,7 +38,12 @@ from avdf.data import clips
 
 def to_device(batch: dict, device: torch.device) -> dict:
     """A batch's tensors on ``device``, crops that came as uint8 made pixel values there
-    (avdf.data.clips: ``pixels_on_device``); on a CPU, a batch of pixel values as it is."""
+    (avdf.data.clips: ``pixels_on_device``) and crops that came as JPEG decoded there first
+    (``jpeg_on_device``); on a CPU, a batch of pixel values as it is."""
+    if "video_jpeg" in batch:
+        jpeg, lengths = batch["video_jpeg"], batch["video_jpeg_lengths"]
+        batch = {k: v for k, v in batch.items() if not k.startswith("video_jpeg")}
+        batch["video"] = clips.decode_jpeg_crops(jpeg, lengths, device)
     if device.type != "cpu":
         batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
     return batch | {"video": clips.pixels(batch["video"])} if "video" in batch else batch

@@ -207,6 +207,7 @@ def make_loader(
     return torch.utils.data.DataLoader(
         data,
         batch_sampler=batches,
+        collate_fn=clips.collate,
         num_workers=workers,
         pin_memory=device.type == "cuda",
         persistent_workers=workers > 0,
@@ -221,6 +222,11 @@ def build_training(spec: TrainSpec, caches: dict, runtime: Runtime) -> Training:
     data = training_data(spec, caches)
     data.keep_in_memory(runtime.memory_cache_mb)
     data.pixels_on_device = ctx.device.type == "cuda"
+    # JPEG to the GPU and decoded there where asked; crops read at a fraction of their side stay with
+    # the workers' libjpeg, which decodes them so (nvJPEG decodes whole images)
+    data.jpeg_on_device = (
+        runtime.crop_decode == "device" and ctx.device.type == "cuda" and data.crop_scale == 1
+    )
     batch_size = spec.optim.batch_size
     # the batches of one process (what DataLoader(shuffle=True) draws), each cut into one slice per process
     batches = torch.utils.data.BatchSampler(

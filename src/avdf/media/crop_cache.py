@@ -55,6 +55,14 @@ class FaceCrops:
             image.draft("RGB", (image.width // self.scale, image.height // self.scale))
         return np.asarray(image.convert("RGB"))
 
+    def encoded(self, index) -> tuple[np.ndarray, np.ndarray]:
+        """The JPEG bytes of the crops nearest to source frames ``index``, one after another, and
+        each one's length: for a decoder where the batch goes (``train.crop_decode: device``)."""
+        j = nearest(self.kept, index)
+        return np.concatenate([self.blob[self.offsets[i] : self.offsets[i + 1]] for i in j]), np.diff(
+            self.offsets
+        )[j]
+
     def decoded(self) -> DecodedCrops:
         """Every kept crop decoded once, answering as this cache does (for memory caches)."""
         return DecodedCrops(self.frames, self.kept, self[self.kept])
