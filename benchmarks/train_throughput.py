@@ -381,7 +381,7 @@ def main() -> None:
                 f"  {named:<12} pure step {r['pure_clips_per_s']:8.1f} clips/s  end to end "
                 f"{r['clips_per_s']:8.1f} clips/s  share {r['share']:.2f}  waiting for data "
                 f"{r['wait_pct']:5.1f} %  GPU {gpu}  peak memory {mem}  loader alone "
-                f"{r['loader_clips_per_s']:.1f} clips/s  ({verdict(named, r, dev)})",
+                f"{r['loader_clips_per_s']:.1f} clips/s  ({verdict(method, r, dev)})",
                 flush=True,
             )
     if not args.no_record:
