@@ -11,7 +11,7 @@ VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 CORES ?= all
 
-.PHONY: setup doctor run quick all report old-ffmpeg test test-fast test-cluster browser lint lock clean clean-downloads track-data
+.PHONY: setup doctor run quick all report old-ffmpeg official-evaluator test test-fast test-cluster browser lint lock clean clean-downloads track-data
 
 setup:
 	@bash envs/setup.sh
@@ -49,7 +49,10 @@ browser:  # Chromium for the browser tests (Debian package; installed when missi
 old-ffmpeg:  # ffmpeg 4.2.2 from PyPI for tests/test_old_ffmpeg.py (fetched once, beside the environment)
 	@bash envs/old-ffmpeg.sh
 
-test: lint browser old-ffmpeg
+official-evaluator:  # AV-Deepfake1M's official evaluator (its Rust extension, from PyPI) for tests/test_official_evaluator.py
+	@bash envs/official-evaluator.sh
+
+test: lint browser old-ffmpeg official-evaluator
 	pytest -q -m "not cluster" --durations=15
 
 test-cluster: setup  # starts a SLURM cluster on 127.0.0.1, runs the cluster tests, stops it
