@@ -147,3 +147,32 @@ def test_a_set_without_fake_segments_has_no_ap_as_officially(official, tmp_path)
         == [ours[f"ar_{n}"] for n in loc.AR_PROPOSALS]
         == [0.0] * 5
     )
+
+
+@pytest.mark.slow
+def test_the_localisation_table_is_what_the_official_evaluator_gives(official, workflow, tmp_path):
+    """The tiny workflow's results/table_localisation.csv, the boundary localiser's row: each seed's
+    proposals on the LAV-DF stand-in's test clips, written as a challenge submission beside their
+    labels as metadata and scored by the official evaluator, average to the row's AP and AR."""
+    import pandas as pd
+    from conftest import tiny_params
+
+    from avdf.contracts import layout
+    from avdf.evaluation import predict
+    from avdf.reporting import studies
+
+    evals = [workflow / layout.eval_json(*e) for e in studies.evals(tiny_params(), "localisation")]
+    evals = [p for p in evals if "proposals" in json.loads(p.read_text())["timelines"][0]]  # the localiser's
+    table = pd.read_csv(workflow / "results/table_localisation.csv").set_index(["dataset", "method"])
+    row = table.loc[("synth_lavdf", "boundary")]
+    per_seed = []
+    for path in evals:
+        timelines = json.loads(path.read_text())["timelines"]
+        submission = {t["clip_id"]: t["proposals"] or predict.NO_SEGMENTS for t in timelines}
+        per_seed.append(
+            official_scores(official, tmp_path, submission, {t["clip_id"]: t["segments"] for t in timelines})
+        )
+    assert row["seeds"] == len(per_seed) > 0
+    assert any(s["ar_50"] > 0 for s in per_seed)  # something found: not zeros against zeros
+    for key in per_seed[0]:
+        assert row[key] == pytest.approx(np.mean([s[key] for s in per_seed]), abs=0.006), key
