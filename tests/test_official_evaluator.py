@@ -149,6 +149,28 @@ def test_a_set_without_fake_segments_has_no_ap_as_officially(official, tmp_path)
     )
 
 
+def test_a_fake_video_where_nothing_was_found_counts_as_the_official_evaluator_counts_it(official, tmp_path):
+    """The tables score what the challenge file holds: a fake clip without proposals gets
+    NOTHING_FOUND, and its segments count as missed in AR, as the evaluator counts them in avdf's
+    file. Skipping the clip instead (an empty array, the official code's rule for one) would give
+    AR 100 here, not 50."""
+    from avdf.reporting.tables import _localisation_files
+
+    timelines = [
+        {"clip_id": "a.mp4", "proposals": [[0.9, 1.0, 2.0]], "segments": [[1.0, 2.0]]},
+        {"clip_id": "b.mp4", "proposals": [], "segments": [[3.0, 3.6]]},  # fake, nothing found
+        {"clip_id": "c.mp4", "proposals": [], "segments": []},  # real, nothing found
+    ]
+    files = _localisation_files(timelines, {})
+    submission = {f: props.tolist() for f, (props, _) in files.items()}
+    assert submission["b.mp4"] == submission["c.mp4"] == [[0.0, 0.0, 0.0]]
+    theirs = official_scores(official, tmp_path, submission, {t["clip_id"]: t["segments"] for t in timelines})
+    assert loc.scores(files) == pytest.approx(theirs, abs=1e-4)
+    assert theirs["ar_50"] == pytest.approx(50.0)
+    skipped = {f: (np.zeros((0, 3)) if f != "a.mp4" else p, g) for f, (p, g) in files.items()}
+    assert loc.scores(skipped)["ar_50"] == pytest.approx(100.0)
+
+
 @pytest.mark.slow
 def test_the_localisation_table_is_what_the_official_evaluator_gives(official, workflow, tmp_path):
     """The tiny workflow's results/table_localisation.csv, the boundary localiser's row: each seed's

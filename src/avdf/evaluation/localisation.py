@@ -19,7 +19,8 @@ its `ap_ar_1d` with fps 1, so every time is in seconds):
 - **AR@n.** Per file, its first ``n`` proposals; a segment is recalled at ``t`` when one of them
   has IoU above ``t`` with it. Recall = recalled / (recalled + missed), summed over files, at each
   ``t`` of 0.50, 0.55, ..., 0.95, and AR@n is its mean over ``t``. A file with no proposals adds
-  nothing to either count (the benchmark's rule, kept so that numbers compare).
+  nothing to either count (the official code's rule for an empty array; a file it reads from JSON
+  always has one, so the tables score :func:`as_submitted` proposals).
 
 Proposals (:func:`proposals`): the frames whose fake probability reaches ``threshold``, merged
 into segments across gaps of at most ``merge_gap_s``, segments shorter than ``min_length_s``
@@ -36,6 +37,20 @@ AR_IOUS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2))
 
 Segments = np.ndarray  # (n, 2): start, end in seconds
 Proposals = np.ndarray  # (n, 3): score, start, end; highest score first
+
+
+# A video where nothing was found, as a challenge file holds it: the official evaluator reads each
+# file's proposals as an (n, 3) array and panics on an empty list (docs/paper-notes.md, "Challenge
+# files"). One proposal of score 0 and no length: it matches nothing and, ranked last, costs no AP;
+# the video's segments count as missed in AR, as they do for any file the evaluator reads.
+NOTHING_FOUND = [[0.0, 0.0, 0.0]]
+
+
+def as_submitted(props: Proposals) -> Proposals:
+    """A video's proposals as its challenge file entry carries them (``NOTHING_FOUND`` for none):
+    what the tables score, so that they give the official numbers of avdf's own submission."""
+    props = np.asarray(props, float).reshape(-1, 3)
+    return props if len(props) else np.asarray(NOTHING_FOUND, float)
 
 
 def iou(proposals: Segments, labels: Segments) -> np.ndarray:

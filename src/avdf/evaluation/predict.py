@@ -221,7 +221,7 @@ def write(results: list[dict], out: str | None, tracks: bool = False) -> None:
 # What the challenge's evaluator reads where avdf has nothing to say: it parses each file's
 # proposals as an (n, 3) array and panics on an empty list, and on a file of its metadata that the
 # submission lacks (docs/paper-notes.md, "Challenge files").
-NO_SEGMENTS = [[0.0, 0.0, 0.0]]  # one proposal of score 0 and no length: it matches nothing
+NO_SEGMENTS = localisation.NOTHING_FOUND  # one proposal of score 0 and no length: it matches nothing
 UNREADABLE_SCORE = 0.5  # detection: no evidence either way
 
 

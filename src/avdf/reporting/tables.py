@@ -262,12 +262,13 @@ def table_frame_level(eval_jsons: list[str], spec: dict, out_csv: str) -> pd.Dat
 
 def _localisation_files(timelines: list[dict], rule: dict) -> dict:
     """``{clip: (proposals, segments)}`` from one evaluation's timelines: a localiser's own
-    proposals, or the frame-head rule's over the frame probabilities."""
+    proposals, or the frame-head rule's over the frame probabilities; as a challenge file holds
+    them (a clip where nothing was found has ``NOTHING_FOUND``, its segments missed)."""
     return {
         t["clip_id"]: (
-            np.asarray(t["proposals"], float).reshape(-1, 3)
-            if "proposals" in t
-            else localisation.proposals(t["times"], t["probs"], **rule),
+            localisation.as_submitted(
+                t["proposals"] if "proposals" in t else localisation.proposals(t["times"], t["probs"], **rule)
+            ),
             np.asarray(t["segments"], float).reshape(-1, 2),
         )
         for t in timelines
