@@ -198,3 +198,21 @@ def test_the_localisation_table_is_what_the_official_evaluator_gives(official, w
     assert any(s["ar_50"] > 0 for s in per_seed)  # something found: not zeros against zeros
     for key in per_seed[0]:
         assert row[key] == pytest.approx(np.mean([s[key] for s in per_seed]), abs=0.006), key
+
+
+@pytest.mark.slow
+def test_avdf_predict_writes_the_localisers_segments_as_the_official_evaluator_reads_them(
+    official, workflow, tmp_path, face_clip
+):
+    """``avdf predict --challenge localisation`` with the boundary localiser, on a clip and a file
+    that is not a video: the official evaluator reads the file it wrote and scores it as avdf
+    does."""
+    from test_workflow import localiser_submission
+
+    run, out = localiser_submission(workflow, tmp_path, face_clip)
+    assert run.returncode == 0, run.stderr[-2000:]
+    submission = json.loads(out.read_text())
+    labels = {"000.mp4": [[0.2, 0.6]], "001.mp4": [[0.4, 0.8]]}
+    (tmp_path / "official").mkdir()
+    theirs = official_scores(official, tmp_path / "official", submission, labels)
+    assert theirs == pytest.approx(loc.scores(_files(submission, labels)), abs=1e-4)

@@ -512,10 +512,12 @@ def test_predict_writes_the_challenge_submission_formats(workflow, tmp_path, fac
     assert localisation.average_recall({"f": (segments, np.array([[0.0, 1.0]]))}, 5) == 1.0
 
 
-@pytest.mark.slow
-def test_predict_writes_the_localisers_segments_in_the_challenge_format(workflow, tmp_path, face_clip):
-    """The boundary localiser's own proposals, over the whole video, in the file the official
-    evaluator reads: every video an (n, 3) entry, best first, inside the video."""
+def localiser_submission(
+    workflow: Path, tmp_path: Path, face_clip: Path
+) -> tuple[subprocess.CompletedProcess, Path]:
+    """``avdf predict --challenge localisation`` with the tiny workflow's boundary localiser (seed
+    0) on a 1-s face clip, ``000.mp4``, and a file that is not a video, ``001.mp4``: the run and
+    the submission file it wrote."""
     test = tmp_path / "test"
     test.mkdir()
     shutil.copyfile(face_clip, test / "000.mp4")
@@ -530,6 +532,14 @@ def test_predict_writes_the_localisers_segments_in_the_challenge_format(workflow
         text=True,
         env=env,
     )
+    return run, out
+
+
+@pytest.mark.slow
+def test_predict_writes_the_localisers_segments_in_the_challenge_format(workflow, tmp_path, face_clip):
+    """The boundary localiser's own proposals, over the whole video, in the file the official
+    evaluator reads: every video an (n, 3) entry, best first, inside the video."""
+    run, out = localiser_submission(workflow, tmp_path, face_clip)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "001.mp4: not scored or not localised" in run.stderr
     submission = json.loads(out.read_text())
