@@ -80,8 +80,10 @@ def test_avdf_scores_frame_grid_cases_as_the_official_evaluator_does(official, t
     rng = np.random.default_rng(33)
     for case in range(25):
         submission, labels = frame_grid_case(rng, 60)
-        files = {f: (np.asarray(submission[f]), np.asarray(labels[f]).reshape(-1, 2)) for f in labels}
-        ours, theirs = loc.scores(files), official_scores(official, tmp_path, submission, labels)
+        ours, theirs = (
+            loc.scores(_files(submission, labels)),
+            official_scores(official, tmp_path, submission, labels),
+        )
         assert ours.keys() == theirs.keys()
         for key in ours:
             assert ours[key] == pytest.approx(theirs[key], abs=1e-4), (case, key, ours[key], theirs[key])
@@ -180,7 +182,6 @@ def test_the_localisation_table_is_what_the_official_evaluator_gives(official, w
     from conftest import tiny_params
 
     from avdf.contracts import layout
-    from avdf.evaluation import predict
     from avdf.reporting import studies
 
     evals = [workflow / layout.eval_json(*e) for e in studies.evals(tiny_params(), "localisation")]
@@ -190,7 +191,7 @@ def test_the_localisation_table_is_what_the_official_evaluator_gives(official, w
     per_seed = []
     for path in evals:
         timelines = json.loads(path.read_text())["timelines"]
-        submission = {t["clip_id"]: t["proposals"] or predict.NO_SEGMENTS for t in timelines}
+        submission = {t["clip_id"]: loc.as_submitted(t["proposals"]).tolist() for t in timelines}
         per_seed.append(
             official_scores(official, tmp_path, submission, {t["clip_id"]: t["segments"] for t in timelines})
         )

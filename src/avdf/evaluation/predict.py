@@ -218,17 +218,16 @@ def write(results: list[dict], out: str | None, tracks: bool = False) -> None:
         print()
 
 
-# What the challenge's evaluator reads where avdf has nothing to say: it parses each file's
-# proposals as an (n, 3) array and panics on an empty list, and on a file of its metadata that the
-# submission lacks (docs/paper-notes.md, "Challenge files").
-NO_SEGMENTS = localisation.NOTHING_FOUND  # one proposal of score 0 and no length: it matches nothing
+# What the challenge's evaluator reads where avdf has nothing to say: it panics on a file of its
+# metadata that the submission lacks, so every video gets an entry (localisation:
+# ``localisation.as_submitted``; docs/paper-notes.md, "Challenge files").
 UNREADABLE_SCORE = 0.5  # detection: no evidence either way
 
 
 def write_submission(results: list[dict], out: str, kind: str, root: str | Path) -> list[str]:
     """The 1M-Deepfakes challenge's submission file of ``kind`` ("detection" or "localisation"),
     every video named by its path relative to ``root``, each with an entry: a video that could not
-    be scored gets ``UNREADABLE_SCORE`` or ``NO_SEGMENTS``, one without segments ``NO_SEGMENTS``.
+    be scored gets ``UNREADABLE_SCORE`` or, as one without segments, ``localisation.NOTHING_FOUND``.
     Returns the videos that could not be scored or localised, which the caller names."""
     import json
 
@@ -245,6 +244,7 @@ def write_submission(results: list[dict], out: str, kind: str, root: str | Path)
     if kind == "detection":
         text = "".join(f"{name(r)};{r.get('prob_fake', UNREADABLE_SCORE)}\n" for r in results)
     else:
-        text = json.dumps({name(r): r.get("fake_segments") or NO_SEGMENTS for r in results}, indent=1)
+        entries = {name(r): localisation.as_submitted(r.get("fake_segments") or []).tolist() for r in results}
+        text = json.dumps(entries, indent=1)
     atomic.write_text(out, text)
     return missing
