@@ -15,7 +15,12 @@
 # the total against 480 s are in OUT/summary.txt; each part stops at a limit (240, 300, 90, 150, 90 s)
 # and the whole check at DEADLINE seconds (default 570, inside one 600-s call of a lent machine): a
 # part that would run past it gets what is left, and one with nothing left is named as skipped.
-# Usage: bash benchmarks/gpu_check.sh [OUT]   (environment: DEADLINE=seconds)
+# DEVICE=cpu rehearses the check where no GPU is, before device time is spent: the same parts and
+# scripts on the CPU, made small (the gpu tests with AVDF_GPU_TESTS_ON=cpu, two methods' throughput
+# on one batch, the loader alone for the crop decoding, two 720p clips). Run with a PyTorch-only
+# Python first on PATH, it proves that what the node lacks is carried (docs/gpu.md, "Rehearsing the
+# check"). It proves the code and the packages, not CUDA; its figures are CPU figures.
+# Usage: bash benchmarks/gpu_check.sh [OUT]   (environment: DEADLINE=seconds, DEVICE=cuda|cpu)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=$(realpath -m "${1:-results/gpu_check}")
@@ -32,6 +37,14 @@ if [ -d .gpu-deps/wheels ]; then  # gpu_deps.sh's packages, unpacked here
 fi
 workers=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 deadline=${DEADLINE:-570}
+device=${DEVICE:-cuda}
+clips720=(.gpu-deps/clips720/*.mp4)
+sizes=(--clips 128 --steps 20) methods=() decoding=()
+if [ "$device" = cpu ]; then  # the rehearsal's sizes: one batch, the fastest methods, two clips
+  export AVDF_GPU_TESTS_ON=cpu
+  sizes=(--clips 32 --steps 1) methods=(--methods ecapa_tdnn visual_only) decoding=(--loader-only)
+  clips720=("${clips720[@]:0:2}")
+fi
 status=0
 : > "$out/summary.txt"
 
@@ -55,21 +68,22 @@ part() {  # part NAME SECONDS COMMAND...: run for at most SECONDS (a hang cannot
   [ $rc -eq 0 ] || status=1
 }
 
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
   python -c 'import torch, platform; print("torch", torch.__version__, "cuda", torch.version.cuda, "python", platform.python_version())'
   echo "cores $(nproc)"; } > "$out/machine.txt" 2>&1
 cat "$out/machine.txt"
-python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "no CUDA device: nothing to check")' || exit 2
+[ "$device" = cpu ] || python -c 'import torch, sys
+sys.exit(0 if torch.cuda.is_available() else "no CUDA device: nothing to check (DEVICE=cpu rehearses it)")' || exit 2
 
 part gpu_tests 240 python -m pytest -q -m gpu -p no:cacheprovider --junitxml "$out/gpu_tests.xml" \
   tests/test_placement.py tests/test_distributed.py tests/test_windows.py
-part train_throughput 300 python benchmarks/train_throughput.py --device cuda --scale paper \
-  --workers "$workers" --threads 2 --clips 128 --steps 20
-part crop_decode 90 python benchmarks/train_throughput.py --device cuda --scale paper --methods macbdf mcl \
-  --crop-decode workers device --workers "$workers" --threads 2 --clips 128 --steps 20
+part train_throughput 300 python benchmarks/train_throughput.py --device "$device" --scale paper \
+  --workers "$workers" --threads 2 "${sizes[@]}" "${methods[@]}"
+part crop_decode 90 python benchmarks/train_throughput.py --device "$device" --scale paper \
+  --methods macbdf mcl --crop-decode workers device --workers "$workers" --threads 2 "${sizes[@]}" "${decoding[@]}"
 part preprocess 150 bash -c 'for detector in each shared; do
   python benchmarks/preprocess.py --profile paper --shape 720p --chain-only --workers "$(nproc)" \
-    --detector $detector --clips 0 --real .gpu-deps/clips720/*.mp4 || exit 1; done'
+    --detector $detector --clips 0 --real "$@" || exit 1; done' preprocess "${clips720[@]}"
 part jpeg_decode 90 python benchmarks/jpeg_decode.py
-echo "total: $SECONDS s (target 480 s)" | tee -a "$out/summary.txt"
+echo "total: $SECONDS s (target 480 s on a GPU node; device $device)" | tee -a "$out/summary.txt"
 exit $status

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from avdf.contracts.specs import CropSpec, DemuxSpec, FacesSpec, LogMelSpec, Run, TrainSpec
@@ -25,6 +26,12 @@ from avdf.stages import demux, face_crops, face_tracks, log_mel
 from avdf.synthetic import generator as synthetic
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Where the `gpu` tests run: on CUDA, skipped where there is none. AVDF_GPU_TESTS_ON=cpu runs them on
+# the CPU instead: a rehearsal of the GPU check where no GPU is (DEVICE=cpu bash
+# benchmarks/gpu_check.sh; docs/gpu.md), which proves their code and the node's packages, not CUDA.
+GPU = torch.device(os.environ.get("AVDF_GPU_TESTS_ON", "cuda"))
+needs_gpu = pytest.mark.skipif(GPU.type == "cuda" and not torch.cuda.is_available(), reason="no CUDA device")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import os
 
 import pytest
 import torch
+from conftest import GPU, needs_gpu
 
 from avdf.contracts import methods
 from avdf.contracts.config import profile_params
@@ -92,32 +93,32 @@ def test_memory_format_is_chosen_per_module_kind_at_the_paper_profile(method):
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@needs_gpu
 @pytest.mark.parametrize(("method", "variant"), _cases())
-def test_a_training_step_and_scoring_run_on_cuda(method, variant):
+def test_a_training_step_and_scoring_run_on_gpu(method, variant):
     """The same steps on a GPU, placed as training places them (bf16 autocast as train.bf16)."""
     from avdf.learning.distributed import to_device
 
     params = studies.apply_variant(PARAMS, variant)
-    model, step, opt = _on_cuda(params, method, variant)
-    batch = to_device(model_sizes.one_batch(params, method=method), torch.device("cuda"))
+    model, step, opt = _on_gpu(params, method, variant)
+    batch = to_device(model_sizes.one_batch(params, method=method), GPU)
     for _ in range(3):
         logits, loss, _ = step(batch, opt)
     model.eval()
     with torch.inference_mode():
         out = model(batch)
-    assert logits.device.type == "cuda" and out["logit"].device.type == "cuda"
+    assert logits.device.type == out["logit"].device.type == GPU.type
     assert torch.isfinite(out["logit"]).all() and loss == loss
 
 
-def _on_cuda(params: dict, method: str, variant: str = "default"):
+def _on_gpu(params: dict, method: str, variant: str = "default"):
     """The run's model placed on the GPU as training places it, its step (bf16 autocast as
     train.bf16) and optimiser."""
     from avdf.learning.distributed import Context
     from avdf.learning.train import accelerator
 
     train = TrainSpec.of(params, Run("cuda", method, variant, 0), "cuda", False)
-    ctx = Context(device=torch.device("cuda"))
+    ctx = Context(device=GPU)
     model = models.build(method, train.input.n_mels, train.model, train.method)
     model = placement.place(model, ctx.device, train.optim.channels_last)
     step, trainable = make_step(train, model, ctx, accelerator(train.optim, ctx))
@@ -128,7 +129,7 @@ PAPER_METHODS = list(methods.METHODS)  # every registered method
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@needs_gpu
 @pytest.mark.parametrize("method", PAPER_METHODS)
 def test_every_method_trains_and_scores_on_cuda_at_the_paper_profile(method):
     """Issue 30, item 1: at the paper profile's sizes, placed as training places the model, bf16
@@ -137,17 +138,17 @@ def test_every_method_trains_and_scores_on_cuda_at_the_paper_profile(method):
     from avdf.learning.distributed import to_device
 
     params = profile_params("paper")
-    model, step, opt = _on_cuda(params, method)
+    model, step, opt = _on_gpu(params, method)
     batch = model_sizes.one_batch(params, 4, method)
     for _ in range(3):
-        logits, loss, _ = step(to_device(batch, torch.device("cuda")), opt)
+        logits, loss, _ = step(to_device(batch, GPU), opt)
     out = scoring.window_outputs(model.eval(), batch)
-    assert logits.device.type == "cuda" and loss == loss
+    assert logits.device.type == GPU.type and loss == loss
     assert out["logit"].shape == (4,) and torch.isfinite(out["logit"]).all()
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@needs_gpu
 @pytest.mark.parametrize("method", PAPER_METHODS)
 def test_predict_scores_a_video_on_cuda_as_on_the_cpu(method, request, tmp_path):
     """``avdf predict --device cuda`` at the paper profile: the scores of the CPU within 1e-3. The
@@ -165,9 +166,34 @@ def test_predict_scores_a_video_on_cuda_as_on_the_cpu(method, request, tmp_path)
     training.save_checkpoint(model, spec, (0.0, 1.0), {"val_threshold": 0.5}, tmp_path / "model.pt")
     model, ckpt = predict.load(str(tmp_path / "model.pt"), None)
     on_cpu = predict.predict([str(face_clip)], model, ckpt, device="cpu")[0]
-    on_gpu = predict.predict([str(face_clip)], model, ckpt, device="cuda")[0]
+    on_gpu = predict.predict([str(face_clip)], model, ckpt, device=GPU.type)[0]
     assert "error" not in on_gpu, on_gpu
     assert on_gpu["prob_fake"] == pytest.approx(on_cpu["prob_fake"], abs=1e-3)
     assert [w["prob_fake"] for w in on_gpu["windows"]] == pytest.approx(
         [w["prob_fake"] for w in on_cpu["windows"]], abs=1e-3
     )
+
+
+def test_a_rehearsal_runs_the_gpu_tests_on_the_cpu_instead_of_skipping_them():
+    """``AVDF_GPU_TESTS_ON=cpu`` (``DEVICE=cpu bash benchmarks/gpu_check.sh``, the check rehearsed
+    where no GPU is) runs a `gpu` test on the CPU; without it, on a machine without CUDA, it is skipped."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    test = "tests/test_windows.py::test_crops_sent_as_jpeg_decode_on_the_gpu_within_a_level_of_the_workers"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "gpu", test]
+    rehearsed = subprocess.run(
+        command, cwd=REPO, env={**os.environ, "AVDF_GPU_TESTS_ON": "cpu"}, capture_output=True, text=True
+    )
+    assert rehearsed.returncode == 0 and "1 passed" in rehearsed.stdout, rehearsed.stdout[-2000:]
+    if not torch.cuda.is_available():
+        plain = subprocess.run(
+            command,
+            cwd=REPO,
+            env={k: v for k, v in os.environ.items() if k != "AVDF_GPU_TESTS_ON"},
+            capture_output=True,
+            text=True,
+        )
+        assert "1 skipped" in plain.stdout, plain.stdout[-2000:]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import FACES, LOG_MEL
+from conftest import FACES, GPU, LOG_MEL, needs_gpu
 
 from avdf.contracts.specs import DemuxSpec, InputSpec
 from avdf.data import clips
@@ -102,7 +102,7 @@ def test_crops_sent_as_jpeg_decode_where_the_batch_goes_to_the_workers_pixels(tm
 
 
 @pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@needs_gpu
 def test_crops_sent_as_jpeg_decode_on_the_gpu_within_a_level_of_the_workers(tmp_path):
     """The same on a GPU, where nvJPEG decodes: its inverse DCT may round otherwise than libjpeg's."""
     from avdf.learning.distributed import to_device
@@ -110,8 +110,8 @@ def test_crops_sent_as_jpeg_decode_on_the_gpu_within_a_level_of_the_workers(tmp_
     data = clips.ClipSet(_caches(tmp_path, n=3), str(tmp_path / "crops"), str(tmp_path / "mel"), SPEC, True)
     here = clips.collate([data[k] for k in range(3)])
     data.jpeg_on_device = True
-    there = to_device(clips.collate([data[k] for k in range(3)]), torch.device("cuda"))
-    assert there["video"].device.type == "cuda" and there["video"].shape == here["video"].shape
+    there = to_device(clips.collate([data[k] for k in range(3)]), GPU)
+    assert there["video"].device.type == GPU.type and there["video"].shape == here["video"].shape
     assert (there["video"].cpu() - here["video"]).abs().max() <= 2 / 255  # two levels of 255
 
 
