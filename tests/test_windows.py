@@ -67,6 +67,30 @@ def test_training_windows_come_from_anywhere_and_follow_the_fake_segments(tmp_pa
     assert torch.equal(data[1]["video"], data[1]["video"])  # the same draw for the same epoch
 
 
+def test_an_audio_only_model_gets_the_same_windows_without_its_crops_being_read(tmp_path, monkeypatch):
+    """An audio-only method (methods.reads: crops False) gets, in training and scoring, the windows
+    and log-Mel every other model gets, with no video, and none of its clips' crops is decoded."""
+    from avdf.contracts import methods
+
+    assert not methods.reads("ecapa_tdnn", {}).crops and methods.reads("visual_only", {}).crops
+    table = _caches(tmp_path, n=3)
+    dirs = str(tmp_path / "crops"), str(tmp_path / "mel")
+    wanted = []
+    for training in (True, False):
+        every = clips.ClipSet(table, *dirs, SPEC, training, seed=3)
+        every.set_epoch(2)
+        wanted.append([every[k] for k in range(len(every))])
+    monkeypatch.setattr(crop_cache, "read", lambda *a: pytest.fail("an audio-only item read its crops"))
+    for training, want in zip((True, False), wanted, strict=True):
+        alone = clips.ClipSet(table, *dirs, SPEC, training, seed=3, with_crops=False)
+        alone.set_epoch(2)
+        got = [alone[k] for k in range(len(alone))]
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert set(w) - set(g) == {"video"}
+            assert all(torch.equal(torch.as_tensor(g[k]), torch.as_tensor(w[k])) for k in g)
+
+
 def test_crops_made_pixel_values_on_the_device_are_those_the_workers_make(tmp_path):
     """A GPU run keeps a batch's crops uint8 until the device (a quarter of the bytes through the
     workers' shared memory and the copy); there they become the values a CPU run's workers make,

@@ -54,8 +54,13 @@ class ClipSet(torch.utils.data.Dataset):
         seed: int = 0,
         waveform_dir: str | None = None,
         crop_scale: int = 1,
+        with_crops: bool = True,
     ):
         self.clips, self.spec, self.train, self.crop_scale = table, spec, train, crop_scale
+        # False for a model that reads no crops (an audio-only one): its items carry no video, and
+        # of each clip's crop cache only its length is read (at the paper profile, decoding a
+        # window's 16 crops was most of an item's time)
+        self.with_crops = with_crops
         self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
         self.crops = [Path(crops_dir) / f"{c}.npz" for c in table["clip_id"]]
@@ -105,7 +110,11 @@ class ClipSet(torch.utils.data.Dataset):
         """Clip ``i``'s crops and log-Mel: from memory if held, else from its cache files."""
         if i in self.held:
             return self.held[i]
-        crops, mel = crop_cache.read(self.crops[i], self.crop_scale), np.load(self.mels[i], mmap_mode="r")
+        if self.with_crops:
+            crops = crop_cache.read(self.crops[i], self.crop_scale)
+        else:
+            crops = crop_cache.FramesOnly(crop_cache.frame_count(self.crops[i]))
+        mel = np.load(self.mels[i], mmap_mode="r")
         if self.held_bytes >= self.budget:
             return crops, mel
         self.held[i] = (crops if self.jpeg_on_device else crops.decoded()), np.array(mel)
@@ -120,7 +129,11 @@ class ClipSet(torch.utils.data.Dataset):
             start = int(draw.integers(0, max(1, len(crops) - self.spec.video_len + 1)))
         else:
             start, draw = int(self.starts[k]), None
-        if self.jpeg_on_device:
+        if not self.with_crops:
+            item = {
+                "audio": audio_input(window_mel(mel, start, self.spec), self.spec.audio_len, *self.mel_norm)
+            }
+        elif self.jpeg_on_device:
             item = self.jpeg_window(crops, mel, start, draw)
         else:
             video, audio = window_inputs(
@@ -330,7 +343,7 @@ def make_clipset(
     of their side)."""
     wavs = caches["demux_dir"] if reads.waveform else None
     dirs = caches["crops_dir"], caches["log_mel_dir"]
-    return ClipSet(table, *dirs, spec, train, seed, wavs, reads.crop_scale)
+    return ClipSet(table, *dirs, spec, train, seed, wavs, reads.crop_scale, reads.crops)
 
 
 def scoring_clipset(

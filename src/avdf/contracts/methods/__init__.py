@@ -119,9 +119,10 @@ def objective_settings(name: str, params: dict) -> dict:
 
 def reads(name: str, section: dict) -> Reads:
     """What the method's model reads besides its window of cached log-Mel and crops: the raw
-    waveform (AASIST with its sinc front end), and its crops at a fraction of their side."""
+    waveform (AASIST with its sinc front end), its crops at a fraction of their side, and no crops
+    at all for an audio-only model."""
     method = get(name)
-    return Reads(method.needs_waveform(section), method.crop_scale(section))
+    return Reads(method.needs_waveform(section), method.crop_scale(section), method.modality != "audio")
 
 
 def method_params(name: str, params: dict) -> dict:

@@ -43,11 +43,13 @@ def _same_training(train: dict, section: dict) -> dict:
 @dataclasses.dataclass(frozen=True)
 class Reads:
     """What a method's model reads of a clip besides its window of log-Mel and crops (the
-    InputSpec): the raw waveform (AASIST's sinc front end), and its crops decoded at 1/``crop_scale``
-    of their cached side (avdf.media.crop_cache.FaceCrops: the localiser)."""
+    InputSpec): the raw waveform (AASIST's sinc front end), its crops decoded at 1/``crop_scale``
+    of their cached side (avdf.media.crop_cache.FaceCrops: the localiser), and whether it reads
+    crops at all (``crops``: an audio-only model does not, and its windows carry none)."""
 
     waveform: bool = False
     crop_scale: int = 1
+    crops: bool = True
 
 
 LOG_MEL_AND_CROPS = Reads()  # a model that reads its window alone
