@@ -15,6 +15,7 @@ aligned to the clip's end) and turns the windows' logits into one probability pe
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,21 @@ def usable_clips(manifest_csv: str, crops_index: str, log_mel_index: str, split:
     if split is not None:
         clips = clips[clips["split"] == split]
     return clips.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class FramesOnly:
+    """A clip's length in video frames without its crops: what a model that reads no crops (an
+    audio-only one) needs of the cache, to place its windows as every other model does."""
+
+    frames: int
+    nbytes: int = 0
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def decoded(self) -> FramesOnly:
+        return self
 
 
 class ClipSet(torch.utils.data.Dataset):
@@ -113,7 +129,7 @@ class ClipSet(torch.utils.data.Dataset):
         if self.with_crops:
             crops = crop_cache.read(self.crops[i], self.crop_scale)
         else:
-            crops = crop_cache.FramesOnly(crop_cache.frame_count(self.crops[i]))
+            crops = FramesOnly(crop_cache.frame_count(self.crops[i]))
         mel = np.load(self.mels[i], mmap_mode="r")
         if self.held_bytes >= self.budget:
             return crops, mel

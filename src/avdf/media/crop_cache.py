@@ -91,21 +91,6 @@ class DecodedCrops:
         return int(self.pixels.nbytes + self.kept.nbytes)
 
 
-@dataclass(frozen=True)
-class FramesOnly:
-    """A clip's length in video frames without its crops: what a model that reads no crops (an
-    audio-only one) needs of the cache, to place its windows as every other model does."""
-
-    frames: int
-    nbytes: int = 0
-
-    def __len__(self) -> int:
-        return self.frames
-
-    def decoded(self) -> FramesOnly:
-        return self
-
-
 def nearest(kept: np.ndarray, index) -> np.ndarray:
     """For each source frame in ``index``, the position in ``kept`` of the nearest kept frame."""
     index = np.atleast_1d(np.asarray(index))
