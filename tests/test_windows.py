@@ -82,7 +82,7 @@ def test_an_audio_only_model_gets_the_same_windows_without_its_crops_being_read(
         wanted.append([every[k] for k in range(len(every))])
     monkeypatch.setattr(crop_cache, "read", lambda *a: pytest.fail("an audio-only item read its crops"))
     for training, want in zip((True, False), wanted, strict=True):
-        alone = clips.ClipSet(table, *dirs, SPEC, training, seed=3, with_crops=False)
+        alone = clips.ClipSet(table, *dirs, SPEC, training, seed=3, reads=methods.Reads(crops=False))
         alone.set_epoch(2)
         got = [alone[k] for k in range(len(alone))]
         assert len(got) == len(want)

@@ -69,14 +69,13 @@ class ClipSet(torch.utils.data.Dataset):
         train: bool,
         seed: int = 0,
         waveform_dir: str | None = None,
-        crop_scale: int = 1,
-        with_crops: bool = True,
+        reads: Reads = LOG_MEL_AND_CROPS,
     ):
-        self.clips, self.spec, self.train, self.crop_scale = table, spec, train, crop_scale
+        self.clips, self.spec, self.train, self.crop_scale = table, spec, train, reads.crop_scale
         # False for a model that reads no crops (an audio-only one): its items carry no video, and
         # of each clip's crop cache only its length is read (at the paper profile, decoding a
         # window's 16 crops was most of an item's time)
-        self.with_crops = with_crops
+        self.with_crops = reads.crops
         self.wavs = [Path(waveform_dir) / f"{c}.wav" for c in table["clip_id"]] if waveform_dir else None
         self.seed, self.epoch = seed, 0
         self.crops = [Path(crops_dir) / f"{c}.npz" for c in table["clip_id"]]
@@ -359,7 +358,7 @@ def make_clipset(
     of their side)."""
     wavs = caches["demux_dir"] if reads.waveform else None
     dirs = caches["crops_dir"], caches["log_mel_dir"]
-    return ClipSet(table, *dirs, spec, train, seed, wavs, reads.crop_scale, reads.crops)
+    return ClipSet(table, *dirs, spec, train, seed, wavs, reads)
 
 
 def scoring_clipset(
