@@ -83,9 +83,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     params = profile_params(args.profile or None)
     result = {"batch": args.batch, "profile": args.profile or "default", "threads": args.threads}
+    targeted = args.profile == "paper" and args.batch == 8
     for method in args.methods:
         for compiled in (False, True) if args.compile else (False,):
-            targeted = args.profile == "paper" and args.batch == 8
             result.update(report(method, params, args.batch, compiled, args.top, targeted))
     record("step_operators", result)
 

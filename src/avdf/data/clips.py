@@ -46,7 +46,7 @@ class FramesOnly:
     audio-only one) needs of the cache, to place its windows as every other model does."""
 
     frames: int
-    nbytes: int = 0
+    nbytes = 0  # nothing held but the length
 
     def __len__(self) -> int:
         return self.frames
@@ -128,7 +128,7 @@ class ClipSet(torch.utils.data.Dataset):
         if self.with_crops:
             crops = crop_cache.read(self.crops[i], self.crop_scale)
         else:
-            crops = FramesOnly(crop_cache.frame_count(self.crops[i]))
+            crops = FramesOnly(self.lengths[i] if self.lengths else crop_cache.frame_count(self.crops[i]))
         mel = np.load(self.mels[i], mmap_mode="r")
         if self.held_bytes >= self.budget:
             return crops, mel
@@ -145,9 +145,7 @@ class ClipSet(torch.utils.data.Dataset):
         else:
             start, draw = int(self.starts[k]), None
         if not self.with_crops:
-            item = {
-                "audio": audio_input(window_mel(mel, start, self.spec), self.spec.audio_len, *self.mel_norm)
-            }
+            item = {"audio": self.window_audio(mel, start)}
         elif self.jpeg_on_device:
             item = self.jpeg_window(crops, mel, start, draw)
         else:
@@ -166,8 +164,14 @@ class ClipSet(torch.utils.data.Dataset):
         bytes and each crop's length), for :func:`decode_jpeg_crops` where the batch goes."""
         idx = frame_indices(len(crops), start, self.spec, draw)
         jpeg, lengths = crops.encoded(idx)
-        audio = audio_input(window_mel(mel, start, self.spec), self.spec.audio_len, *self.mel_norm)
-        return {"video_jpeg": (torch.from_numpy(jpeg), torch.from_numpy(lengths)), "audio": audio}
+        return {
+            "video_jpeg": (torch.from_numpy(jpeg), torch.from_numpy(lengths)),
+            "audio": self.window_audio(mel, start),
+        }
+
+    def window_audio(self, mel: np.ndarray, start: int) -> torch.Tensor:
+        """The window's log-Mel as the models take it, without its crops (:func:`audio_input`)."""
+        return audio_input(window_mel(mel, start, self.spec), self.spec.audio_len, *self.mel_norm)
 
     def window_labels(self, i: int, start: int) -> dict:
         """The clip's labels; where its fake segments are known, fake only if the window overlaps
