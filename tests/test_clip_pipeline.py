@@ -4,6 +4,7 @@ model the same input tensors for the same clip and input spec, leading-silence t
 import dataclasses
 
 import pandas as pd
+import pytest
 import torch
 from conftest import FACES, LOG_MEL, run_stages, tiny_params, train_spec
 
@@ -68,3 +69,37 @@ def _caches(work):
         "log_mel_dir": str(work / "mel"),
         "demux_dir": str(work / "demux"),
     }
+
+
+def test_an_audio_only_model_seeks_no_face_and_scores_a_video_without_one(
+    tmp_path, face_clip, bad_clips, monkeypatch
+):
+    """``avdf predict`` with an audio-only checkpoint (ECAPA-TDNN): no face is sought (MTCNN is not
+    even loaded), the windows and their audio are those that tracking the face gives, and a video
+    in which no face is found, which the video models cannot score, is scored by its audio."""
+    from avdf.evaluation import predict
+
+    run = train_spec(tiny_params(), "ecapa_tdnn")
+    model = models.build("ecapa_tdnn", run.input.n_mels, run.model, run.method)
+    train.save_checkpoint(model, run, (-4.0, 3.0), {"val_threshold": 0.5}, tmp_path / "model.pt")
+    model, ckpt = predict.load(str(tmp_path / "model.pt"), None)
+    assert not ckpt.reads.crops
+    spec = ckpt.input
+
+    tracked = clip_pipeline.prepare_clip(face_clip, spec, faces.FaceTracker(spec.faces))
+    untracked = clip_pipeline.prepare_clip(face_clip, spec, None)
+    assert untracked.track is None and len(untracked.crops) == len(tracked.crops)
+    starts, batch = clip_pipeline.windows(tracked, spec, ckpt.mel_norm)
+    starts_alone, alone = clip_pipeline.windows(untracked, spec, ckpt.mel_norm, ckpt.reads)
+    assert starts_alone == starts and set(alone) == {"audio"} and torch.equal(alone["audio"], batch["audio"])
+
+    def no_mtcnn(*args, **kwargs):
+        raise AssertionError("MTCNN loaded for an audio-only model")
+
+    monkeypatch.setattr(faces, "MTCNNDetector", no_mtcnn)
+    scored, faceless = predict.predict([str(face_clip), str(bad_clips["no_face"])], model, ckpt)
+    for result in (scored, faceless):
+        assert "error" not in result and 0 < result["prob_fake"] < 1 and "face_track" not in result
+    with torch.inference_mode():
+        expected = torch.sigmoid(model(alone)["logit"])
+    assert [w["prob_fake"] for w in scored["windows"]] == pytest.approx(expected.tolist(), abs=1e-6)

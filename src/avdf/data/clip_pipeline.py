@@ -33,35 +33,51 @@ class PreparedClip:
     """A clip as the caches hold it: face crops (avdf.media.crop_cache), log-Mel (n_mels, frames),
     the face track, and where the clip was cut to start (leading silence, seconds)."""
 
-    crops: crop_cache.FaceCrops
+    crops: crop_cache.FaceCrops | clips.FramesOnly  # FramesOnly: its length alone (no tracker)
     log_mel: np.ndarray
-    track: faces.FaceTrack
+    track: faces.FaceTrack | None  # None: no face was sought
     start_s: float
     waveform: np.ndarray  # the demuxed audio, for a model with a raw-audio front end
 
 
-def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker) -> PreparedClip:
-    """Every stage on one video, in order; MediaError where a stage would reject it."""
+def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker | None) -> PreparedClip:
+    """Every stage on one video, in order; MediaError where a stage would reject it. Without a
+    ``tracker`` (for a model that reads no crops: an audio-only one) no face is sought, so a video
+    without one is scored too, and of the video only its length in frames is read, which places
+    the windows where the workflow places them."""
     with tempfile.TemporaryDirectory() as tmp:
         wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
         demux.demux_clip(path, spec.media, wav, video)
-        track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
-        crops = cached_crops_along(video, track.boxes, spec.crop)
+        if tracker is None:
+            track, crops = None, clips.FramesOnly(frame_count(video))
+        else:
+            track = tracker.track(*demux.read_video(video, spec.faces.detect_max_side))
+            crops = cached_crops_along(video, track.boxes, spec.crop)
         waveform, rate = read_wav(wav)  # read once: the log-Mel, and a raw-audio front end's input
         mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
         start = demux.demuxed_video(video)[0]["start_s"]
     return PreparedClip(crops, mel, track, start, waveform)
 
 
+def frame_count(video_json: Path) -> int:
+    """A demuxed clip's length in frames as the face stages decode it (its frame rate, from its
+    start), none of them kept: each is shrunk to 2 x 2 pixels."""
+    return len(demux.read_video(video_json, max_side=2)[0])
+
+
 def windows(
     clip: PreparedClip, spec: InputSpec, mel_norm: tuple[float, float], reads: Reads = LOG_MEL_AND_CROPS
 ) -> tuple[list[int], dict]:
-    """Every window's model inputs, stacked as a batch (the raw audio too and the crops at a
-    fraction of their side, as ``reads`` says), and the windows' start frames."""
+    """Every window's model inputs, stacked as a batch (the raw audio too, and the crops at a
+    fraction of their side or none, as ``reads`` says), and the windows' start frames."""
     starts = clips.window_starts(len(clip.crops), spec)
-    crops = dataclasses.replace(clip.crops, scale=reads.crop_scale)  # as the cache is read for it
-    pairs = [clips.window_inputs(crops, clip.log_mel, s, spec, mel_norm) for s in starts]
-    batch = {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
+    if reads.crops:
+        crops = dataclasses.replace(clip.crops, scale=reads.crop_scale)  # as the cache is read for it
+        pairs = [clips.window_inputs(crops, clip.log_mel, s, spec, mel_norm) for s in starts]
+        batch = {"video": torch.stack([v for v, _ in pairs]), "audio": torch.stack([a for _, a in pairs])}
+    else:  # as a ClipSet gives such a model its windows (ClipSet.window_audio)
+        mels = [clips.window_mel(clip.log_mel, s, spec) for s in starts]
+        batch = {"audio": torch.stack([clips.audio_input(m, spec.audio_len, *mel_norm) for m in mels])}
     if reads.waveform:
         batch["waveform"] = torch.stack([clips.window_waveform(clip.waveform, s, spec) for s in starts])
     return starts, batch

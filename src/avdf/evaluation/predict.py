@@ -2,8 +2,10 @@
 
 Each video goes through the clip pipeline the training data went through (avdf.data.clip_pipeline,
 with the input spec the checkpoint stores): demux (leading silence cut if the detector was trained
-so), face track, face crops, log-Mel. The model then sees consecutive windows of the length it was
-trained on (the last one aligned to the end of the video), and per video the output gives:
+so), face track, face crops, log-Mel; for a model that reads no crops (an audio-only one) no face
+is sought, so a video without a face is still scored by its audio. The model then sees consecutive
+windows of the length it was trained on (the last one aligned to the end of the video), and per
+video the output gives:
 
 - ``prob_fake``: the windows' probabilities made one as the detector was evaluated
   (avdf.data.clips.clip_probs with the checkpoint's ``aggregate``; ``prob_fake_max`` and
@@ -13,7 +15,8 @@ trained on (the last one aligned to the end of the video), and per video the out
   frame-level head (MACB-DF only);
 - ``per_second``: for each second, the mean frame-level probability of each modality;
 - ``face_track``: which frames were keyframes and, in memory and in the JSON with ``--tracks``, the
-  box followed in each frame (x1, y1, x2, y2): most of the file, so left out by default;
+  box followed in each frame (x1, y1, x2, y2): most of the file, so left out by default (absent
+  for an audio-only model);
 - ``fake_segments``: ``[score, start_s, end_s]`` segments where the frame heads call the video fake
   (avdf.evaluation.localisation.proposals over every window's frames; MACB-DF only).
 
@@ -74,7 +77,7 @@ def score_video(
     model: torch.nn.Module,
     spec: InputSpec,
     mel_norm: tuple,
-    tracker: faces.FaceTracker,
+    tracker: faces.FaceTracker | None,
     rule: dict = SEGMENT_RULE,
     threshold: float = 0.5,
     reads: Reads = LOG_MEL_AND_CROPS,
@@ -97,11 +100,12 @@ def score_video(
         "start_s": clip.start_s,
         "fps": fps,
         "window_s": spec.window_s,
-        "face_track": {
+    }
+    if clip.track is not None:  # None for a model that reads no crops: no face was sought
+        result["face_track"] = {
             "boxes": clip.track.boxes.round(1).tolist(),
             "keyframes": np.flatnonzero(clip.track.keyframes).tolist(),
-        },
-    }
+        }
     if "frame_video" in out:
         result |= _branches(out, starts, spec, len(clip.crops) / fps)
         result["fake_segments"] = _segments(out, starts, spec, rule, len(clip.crops)).round(4).tolist()
@@ -153,7 +157,9 @@ def predict(
     torch.set_num_threads(threads)
     model = placement.place(model, placement.device(device))
     spec = ckpt.input
-    tracker = faces.FaceTracker(spec.faces)
+    # a model that reads no crops (an audio-only one) has no face sought: MTCNN is not even loaded,
+    # and a video without a face is scored by its audio
+    tracker = faces.FaceTracker(spec.faces) if ckpt.reads.crops else None
     results = []
     for path in videos:
         started = time.perf_counter()
