@@ -31,9 +31,34 @@ from avdf.learning.train import make_optimizer, make_step
 TARGET = 5000
 
 
-def count(method: str, params: dict, n: int, compiled: bool = False) -> tuple[collections.Counter, float]:
+BACKWARD_NODE = "autograd::engine::evaluate_function: "  # the profiler's range around one autograd node
+
+
+def in_backward(event) -> bool:
+    """Whether a profiler event ran inside an autograd node of the backward pass."""
+    parent = event.cpu_parent
+    while parent is not None and not parent.name.startswith(BACKWARD_NODE):
+        parent = parent.cpu_parent
+    return parent is not None
+
+
+def backward_share(events) -> dict:
+    """Of a step's aten operators, those the backward pass dispatched, and its autograd nodes: a floor
+    under any eager count, as each node dispatches at least one operator (AccumulateGrad: one per
+    parameter tensor)."""
+    nodes = collections.Counter(
+        e.name[len(BACKWARD_NODE) :] for e in events if e.name.startswith(BACKWARD_NODE)
+    )
+    ops = sum(1 for e in events if e.name.startswith("aten::") and in_backward(e))
+    accumulate = sum(k for name, k in nodes.items() if name.endswith("AccumulateGrad"))
+    return {"ops": ops, "nodes": sum(nodes.values()), "accumulate": accumulate}
+
+
+def count(
+    method: str, params: dict, n: int, compiled: bool = False
+) -> tuple[collections.Counter, float, dict]:
     """aten operators of one training step of ``method`` (after two steps of warm-up, which compile
-    where ``compiled``), and the seconds of a step (mean of three)."""
+    where ``compiled``), the seconds of a step (mean of three), and the backward pass's share."""
     spec = InputSpec.of(params)
     params = {**params, "train": {**params["train"], "compile": compiled}}
     train = TrainSpec.of(params, Run("ops", method, "default", 0), "ops", False)
@@ -50,13 +75,15 @@ def count(method: str, params: dict, n: int, compiled: bool = False) -> tuple[co
     for _ in range(3):
         step(batch, opt)
     seconds = (time.perf_counter() - start) / 3
-    return collections.Counter(e.name for e in prof.events() if e.name.startswith("aten::")), seconds
+    events = prof.events()
+    ops = collections.Counter(e.name for e in events if e.name.startswith("aten::"))
+    return ops, seconds, backward_share(events)
 
 
 def report(method: str, params: dict, batch: int, compiled: bool, top: int, targeted: bool) -> dict:
     """Count, print and return one method's figures; the verdict where ``targeted`` (the target's
     setting: MACB-DF at the paper profile, batch 8)."""
-    ops, seconds = count(method, params, batch, compiled)
+    ops, seconds, backward = count(method, params, batch, compiled)
     total, how = sum(ops.values()), "compiled" if compiled else "eager"
     passed = "PASS" if total <= TARGET else "FAIL"
     verdict = f" (target <= {TARGET:,}: {passed})" if method == "macbdf" and targeted else ""
@@ -64,9 +91,17 @@ def report(method: str, params: dict, batch: int, compiled: bool, top: int, targ
         f"{method} ({how}): {total:,} aten operators in one training step, batch {batch}, "
         f"{seconds:.2f} s a step on this CPU{verdict}"
     )
+    print(
+        f"    of which the backward pass: {backward['ops']:,} in {backward['nodes']:,} autograd nodes "
+        f"({backward['accumulate']:,} of them AccumulateGrad, one per parameter tensor)"
+    )
     print("    most frequent: " + ", ".join(f"{name[6:]} {k}" for name, k in ops.most_common(top)))
     suffix = "_compiled" if compiled else ""
-    return {f"{method}_aten_ops{suffix}": total, f"{method}_step_s{suffix}": round(seconds, 3)}
+    return {
+        f"{method}_aten_ops{suffix}": total,
+        f"{method}_backward_ops{suffix}": backward["ops"],
+        f"{method}_step_s{suffix}": round(seconds, 3),
+    }
 
 
 def main() -> None:
