@@ -103,3 +103,27 @@ def test_an_audio_only_model_seeks_no_face_and_scores_a_video_without_one(
     with torch.inference_mode():
         expected = torch.sigmoid(model(alone)["logit"])
     assert [w["prob_fake"] for w in scored["windows"]] == pytest.approx(expected.tolist(), abs=1e-6)
+
+
+def test_an_audio_only_model_scores_a_sound_file_as_the_sound_of_a_video(tmp_path, face_clip):
+    """A file with no picture (here the face clip's own sound as WAV) is scored by an audio-only
+    model as the video it came from (the same windows, the same audio), and named as unreadable
+    by a model that reads faces."""
+    from avdf.evaluation import predict
+
+    wav = tmp_path / "its sound.wav"
+    ffmpeg.extract_audio(face_clip, wav, 16000)
+    params = tiny_params()
+    checkpoints = {}
+    for method in ("ecapa_tdnn", "macbdf"):
+        run = train_spec(params, method)
+        model = models.build(method, run.input.n_mels, run.model, run.method)
+        train.save_checkpoint(model, run, (-4.0, 3.0), {"val_threshold": 0.5}, tmp_path / f"{method}.pt")
+        checkpoints[method] = predict.load(str(tmp_path / f"{method}.pt"), None)
+
+    model, ckpt = checkpoints["ecapa_tdnn"]
+    video, sound = predict.predict([str(face_clip), str(wav)], model, ckpt)
+    assert "error" not in sound and sound["windows"] == video["windows"]
+    assert sound["duration_s"] == video["duration_s"] and sound["prob_fake"] == video["prob_fake"]
+    model, ckpt = checkpoints["macbdf"]
+    assert predict.predict([str(wav)], model, ckpt)[0]["error"] == "no video stream"

@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--marker", required=True)
 
     p = command("predict", "score your own videos with a trained detector")
-    p.add_argument("videos", nargs="+")
+    p.add_argument("videos", nargs="+", help="video files (sound files too, for an audio-only detector)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="a model.pt written by training (runs/.../model.pt)")
     src.add_argument("--model-uri", help="a registered model, e.g. models:/avdf-table1/latest")

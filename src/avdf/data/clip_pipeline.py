@@ -22,10 +22,11 @@ import torch
 from avdf.contracts.input_specs import InputSpec
 from avdf.contracts.methods import LOG_MEL_AND_CROPS, Reads
 from avdf.data import clips
-from avdf.media import crop_cache, demux, faces
+from avdf.media import crop_cache, demux, faces, ffmpeg
 from avdf.media.face_crops import cached_crops_along
 from avdf.media.ffmpeg import read_wav
 from avdf.media.log_mel import log_mel_of_waveform
+from avdf.media.silence import leading_silence
 
 
 @dataclass
@@ -44,7 +45,10 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
     """Every stage on one video, in order; MediaError where a stage would reject it. Without a
     ``tracker`` (for a model that reads no crops: an audio-only one) no face is sought, so a video
     without one is scored too, and of the video only its length in frames is read, which places
-    the windows where the workflow places them."""
+    the windows where the workflow places them; a file without a picture is then taken as sound
+    alone (:func:`prepare_audio`)."""
+    if tracker is None and not ffmpeg.probe(path).has_video:
+        return prepare_audio(path, spec)
     with tempfile.TemporaryDirectory() as tmp:
         wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
         demux.demux_clip(path, spec.media, wav, video)
@@ -57,6 +61,23 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
         mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
         start = demux.demuxed_video(video)[0]["start_s"]
     return PreparedClip(crops, mel, track, start, waveform)
+
+
+def prepare_audio(path: str | Path, spec: InputSpec) -> PreparedClip:
+    """A file of sound alone (WAV, FLAC, MP3, ...) for a model that reads no crops: its audio as the
+    demux stage extracts a video's (its leading silence cut alike where the model was trained so),
+    and the frames a video of its length has at the spec's rate, which place the windows."""
+    if not ffmpeg.probe(path).has_audio:
+        raise ffmpeg.MediaError("no audio stream")
+    rate = spec.media.sample_rate
+    start = leading_silence(ffmpeg.read_audio(path, rate), rate) if spec.media.trim_silence else 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "clip.wav"
+        ffmpeg.extract_audio(path, wav, rate, start)
+        waveform, rate = read_wav(wav)
+    mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
+    frames = max(1, int(len(waveform) * spec.fps / rate))
+    return PreparedClip(clips.FramesOnly(frames), mel, None, start, waveform)
 
 
 def frame_count(video_json: Path) -> int:

@@ -3,9 +3,9 @@
 Each video goes through the clip pipeline the training data went through (avdf.data.clip_pipeline,
 with the input spec the checkpoint stores): demux (leading silence cut if the detector was trained
 so), face track, face crops, log-Mel; for a model that reads no crops (an audio-only one) no face
-is sought, so a video without a face is still scored by its audio. The model then sees consecutive
-windows of the length it was trained on (the last one aligned to the end of the video), and per
-video the output gives:
+is sought, so a video without a face is still scored by its audio, and so is a file of sound alone.
+The model then sees consecutive windows of the length it was trained on (the last one aligned to
+the end of the video), and per video the output gives:
 
 - ``prob_fake``: the windows' probabilities made one as the detector was evaluated
   (avdf.data.clips.clip_probs with the checkpoint's ``aggregate``; ``prob_fake_max`` and
