@@ -6,7 +6,8 @@
 The workflow runs these pieces one stage at a time over a dataset (avdf.stages), caching each
 stage's output; :func:`prepare_clip` runs them whole on one video, as ``avdf predict`` does. Both
 call the same functions with the same spec (the checkpoint's), so a clip gives the same model
-inputs either way, leading-silence trimming included.
+inputs either way, leading-silence trimming included. A model that reads no crops (an audio-only
+one) skips the face stages here, as its training loader skips the crops.
 """
 
 from __future__ import annotations
