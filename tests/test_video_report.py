@@ -75,3 +75,16 @@ def test_the_json_keeps_face_boxes_only_with_tracks(tmp_path):
     slim, full = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("slim", "full"))
     assert slim[0]["face_track"] == {"keyframes": [0, 10]} and len(full[0]["face_track"]["boxes"]) == 100
     assert results[0]["face_track"]["boxes"]  # the caller's results keep them (the report draws them)
+
+
+def test_the_key_names_only_what_the_timeline_can_draw():
+    """A model without frame heads or segment proposals (an audio-only one) has no key for them,
+    and the true segments are keyed only where they are given."""
+    full = video_report.timeline(_result(), [[0.5, 1.5]])
+    assert all(k in full for k in ("audio head", "video head", "predicted fake", "true fake"))
+    audio_only = {
+        k: v for k, v in _result().items() if k not in ("per_second", "fake_segments", "face_track")
+    }
+    plain = video_report.timeline(audio_only, None)
+    assert "windows (fused)" in plain and "threshold" in plain
+    assert not any(k in plain for k in ("audio head", "video head", "predicted fake", "true fake"))

@@ -113,12 +113,20 @@ def _section(r: dict, truth: list | str | None) -> str:
     return head + timeline(r, truth) + _thumbnails(r) + _windows(r) + "</section>"
 
 
-LEGEND = (
-    '<div class="legend"><span>— windows (fused)</span>'
-    '<span style="color:#2ca02c">— audio head</span><span style="color:#9467bd">— video head</span>'
-    '<span style="color:#d62728">- - threshold</span><span style="background:#fcae91">predicted fake</span>'
-    '<span style="background:#9ecae1">true fake</span></div>'
-)
+def legend(r: dict, truth: list | str | None) -> str:
+    """The timeline's key: only what it can draw for this result (a model without frame heads, or one
+    that proposes no segments, has no line or band of theirs; true segments only with ``truth``)."""
+    keys = ["<span>— windows (fused)</span>"]
+    if "per_second" in r:
+        keys.append(
+            '<span style="color:#2ca02c">— audio head</span><span style="color:#9467bd">— video head</span>'
+        )
+    keys.append('<span style="color:#d62728">- - threshold</span>')
+    if "fake_segments" in r:
+        keys.append('<span style="background:#fcae91">predicted fake</span>')
+    if truth:
+        keys.append('<span style="background:#9ecae1">true fake</span>')
+    return '<div class="legend">' + "".join(keys) + "</div>"
 
 
 def timeline(r: dict, truth: list | str | None) -> str:
@@ -139,7 +147,7 @@ def timeline(r: dict, truth: list | str | None) -> str:
         shapes.append(_band("predicted", (x(start), x(end), y(1.0), y(0.0)), "#fcae91", (start, end), score))
     shapes += _series(r, x, y) + _axes(duration, x, y)
     svg = f'<svg class="timeline" width="{WIDTH}" height="{HEIGHT}" role="img">{"".join(shapes)}</svg>'
-    return svg + LEGEND
+    return svg + legend(r, truth)
 
 
 def _series(r: dict, x, y) -> list[str]:
