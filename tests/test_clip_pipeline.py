@@ -2,6 +2,7 @@
 model the same input tensors for the same clip and input spec, leading-silence trimming included."""
 
 import dataclasses
+import subprocess
 
 import pandas as pd
 import pytest
@@ -127,3 +128,17 @@ def test_an_audio_only_model_scores_a_sound_file_as_the_sound_of_a_video(tmp_pat
     assert sound["duration_s"] == video["duration_s"] and sound["prob_fake"] == video["prob_fake"]
     model, ckpt = checkpoints["macbdf"]
     assert predict.predict([str(wav)], model, ckpt)[0]["error"] == "no video stream"
+
+    # an MP3 with a cover picture, which ffmpeg lists as a video stream of one frame
+    cover, mp3 = tmp_path / "cover.jpg", tmp_path / "with a cover.mp3"
+    exe = ffmpeg.ffmpeg_exe()
+    subprocess.run([exe, "-v", "error", "-i", str(face_clip), "-frames:v", "1", str(cover)], check=True)
+    tagged = [exe, "-v", "error", "-i", str(wav), "-i", str(cover), "-map", "0:a", "-map", "1:v"]
+    tagged += ["-c:v", "mjpeg", "-disposition:v", "attached_pic", str(mp3)]
+    subprocess.run(tagged, check=True)
+    assert ffmpeg.probe(mp3).has_video and not clip_pipeline.moving_picture(mp3)
+    model, ckpt = checkpoints["ecapa_tdnn"]
+    (song,) = predict.predict([str(mp3)], model, ckpt)
+    assert "error" not in song and song["duration_s"] == pytest.approx(video["duration_s"], abs=0.1)
+    model, ckpt = checkpoints["macbdf"]
+    assert predict.predict([str(mp3)], model, ckpt)[0]["error"] == "no video stream (only a cover picture)"

@@ -13,6 +13,7 @@ one) skips the face stages here, as its training loader skips the crops.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +47,13 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
     """Every stage on one video, in order; MediaError where a stage would reject it. Without a
     ``tracker`` (for a model that reads no crops: an audio-only one) no face is sought, so a video
     without one is scored too, and of the video only its length in frames is read, which places
-    the windows where the workflow places them; a file without a picture is then taken as sound
-    alone (:func:`prepare_audio`)."""
-    if tracker is None and not ffmpeg.probe(path).has_video:
-        return prepare_audio(path, spec)
+    the windows where the workflow places them; a file without a moving picture is then taken as
+    sound alone (:func:`prepare_audio`)."""
+    if not moving_picture(path):
+        if tracker is None:
+            return prepare_audio(path, spec)
+        cover = ffmpeg.probe(path).has_video
+        raise ffmpeg.MediaError("no video stream" + (" (only a cover picture)" if cover else ""))
     with tempfile.TemporaryDirectory() as tmp:
         wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
         demux.demux_clip(path, spec.media, wav, video)
@@ -64,8 +68,19 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
     return PreparedClip(crops, mel, track, start, waveform)
 
 
+def moving_picture(path: str | Path) -> bool:
+    """Whether a file has a video stream besides an attached picture (the cover an MP3 or M4A may
+    carry, which ffmpeg lists as a video stream of one frame); MediaError where it cannot be read."""
+    if not ffmpeg.probe(path).has_video:
+        return False
+    listing = subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    streams = [ln for ln in listing.stderr.decode(errors="replace").splitlines() if "Stream #" in ln]
+    return any(": Video: " in ln and "(attached pic)" not in ln for ln in streams)
+
+
 def prepare_audio(path: str | Path, spec: InputSpec) -> PreparedClip:
-    """A file of sound alone (WAV, FLAC, MP3, ...) for a model that reads no crops: its audio as the
+    """A file of sound alone (WAV, FLAC, MP3, ...; a cover picture is not read) for a model that reads
+    no crops: its audio as the
     demux stage extracts a video's (its leading silence cut alike where the model was trained so),
     and the frames a video of its length has at the spec's rate, which place the windows."""
     if not ffmpeg.probe(path).has_audio:
