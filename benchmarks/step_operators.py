@@ -43,9 +43,8 @@ def in_backward(event) -> bool:
 
 
 def backward_share(events) -> dict:
-    """Of a step's aten operators, those the backward pass dispatched, and its autograd nodes: a floor
-    under any eager count, as each node dispatches at least one operator (AccumulateGrad: one per
-    parameter tensor)."""
+    """Of a step's aten operators, those the backward pass dispatched, and its autograd nodes, nearly
+    all of which dispatch one operator or more (AccumulateGrad: one node per parameter tensor)."""
     nodes = collections.Counter(
         e.name[len(BACKWARD_NODE) :] for e in events if e.name.startswith(BACKWARD_NODE)
     )

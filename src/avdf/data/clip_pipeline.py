@@ -49,11 +49,11 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
     without one is scored too, and of the video only its length in frames is read, which places
     the windows where the workflow places them; a file without a moving picture is then taken as
     sound alone (:func:`prepare_audio`)."""
-    if not moving_picture(path):
+    info = ffmpeg.probe(path)
+    if not moving_picture(path, info):
         if tracker is None:
-            return prepare_audio(path, spec)
-        cover = ffmpeg.probe(path).has_video
-        raise ffmpeg.MediaError("no video stream" + (" (only a cover picture)" if cover else ""))
+            return prepare_audio(path, spec, info)
+        raise ffmpeg.MediaError("no video stream" + (" (only a cover picture)" if info.has_video else ""))
     with tempfile.TemporaryDirectory() as tmp:
         wav, video = Path(tmp) / "clip.wav", Path(tmp) / "clip.json"
         demux.demux_clip(path, spec.media, wav, video)
@@ -68,28 +68,32 @@ def prepare_clip(path: str | Path, spec: InputSpec, tracker: faces.FaceTracker |
     return PreparedClip(crops, mel, track, start, waveform)
 
 
-def moving_picture(path: str | Path) -> bool:
+def moving_picture(path: str | Path, info: ffmpeg.StreamInfo | None = None) -> bool:
     """Whether a file has a video stream besides an attached picture (the cover an MP3 or M4A may
-    carry, which ffmpeg lists as a video stream of one frame); MediaError where it cannot be read."""
-    if not ffmpeg.probe(path).has_video:
+    carry, which ffmpeg lists as a video stream of one frame); MediaError where it cannot be read.
+    ``info``: the file's probe, where already made. (``ffmpeg.probe`` would be the place for it, but
+    that module is in every preprocessing stage's code fingerprint: a change there reruns every
+    dataset's preprocessing, for a case that sound files given to ``avdf predict`` meet, not the
+    datasets' videos.)"""
+    if not (info or ffmpeg.probe(path)).has_video:
         return False
     listing = subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
     streams = [ln for ln in listing.stderr.decode(errors="replace").splitlines() if "Stream #" in ln]
     return any(": Video: " in ln and "(attached pic)" not in ln for ln in streams)
 
 
-def prepare_audio(path: str | Path, spec: InputSpec) -> PreparedClip:
-    """A file of sound alone (WAV, FLAC, MP3, ...; a cover picture is not read) for a model that reads
-    no crops: its audio as the
-    demux stage extracts a video's (its leading silence cut alike where the model was trained so),
-    and the frames a video of its length has at the spec's rate, which place the windows."""
-    if not ffmpeg.probe(path).has_audio:
+def prepare_audio(path: str | Path, spec: InputSpec, info: ffmpeg.StreamInfo) -> PreparedClip:
+    """A file of sound alone (WAV, FLAC, MP3, ...; a cover picture is not read), probed as ``info``,
+    for a model that reads no crops: its audio as the demux stage extracts a video's (its leading
+    silence cut alike where the model was trained so), and the frames a video of its length has at
+    the spec's rate, which place the windows."""
+    if not info.has_audio:
         raise ffmpeg.MediaError("no audio stream")
-    rate = spec.media.sample_rate
-    start = leading_silence(ffmpeg.read_audio(path, rate), rate) if spec.media.trim_silence else 0.0
+    target = spec.media.sample_rate
+    start = leading_silence(ffmpeg.read_audio(path, target), target) if spec.media.trim_silence else 0.0
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "clip.wav"
-        ffmpeg.extract_audio(path, wav, rate, start)
+        ffmpeg.extract_audio(path, wav, target, start)
         waveform, rate = read_wav(wav)
     mel = log_mel_of_waveform(waveform, rate, spec.sample_rate, spec.log_mel)
     frames = max(1, int(len(waveform) * spec.fps / rate))
