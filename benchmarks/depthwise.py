@@ -8,6 +8,9 @@ with the aten operators each dispatches and its largest difference from the pape
   before issue 30);
 - ``masked``: avdf's form (avdf.learning.models.blocks): one masked depthwise conv per kind, one
   block-diagonal pointwise; the same function;
+- ``masked, always convolved``: the same with every depthwise convolution a convolution; avdf's
+  form makes one a matrix product per channel where the map has no more positions than the kernel
+  has taps (``blocks.small_map_depthwise``: the embedded default's 4 x 4 x 4 video maps);
 - ``masked, contiguous``: the same on a channels-first contiguous copy of the map (avdf's maps are
   channels-last views);
 - ``separable``: each group's k x k x k kernel replaced by (1, k, k) then (k, 1, 1), as the issue
@@ -23,12 +26,14 @@ from __future__ import annotations
 import argparse
 import collections
 import time
+from unittest import mock
 
 import torch
 from record import record
 from torch.nn import functional as F
 
 from avdf.contracts.config import profile_params
+from avdf.learning.models import blocks
 from avdf.learning.models.blocks import SCALES, MultiScaleLKA
 
 
@@ -116,12 +121,20 @@ def measure(fn, x: torch.Tensor, repeats: int) -> tuple[float, int]:
     return 1000 * sorted(times)[len(times) // 2], ops
 
 
+def convolved(lka: MultiScaleLKA, x: torch.Tensor) -> torch.Tensor:
+    """avdf's form with every depthwise convolution a convolution, small maps included (avdf before
+    the matrix form of ``blocks.small_map_depthwise``)."""
+    with mock.patch.object(blocks, "as_matrix", lambda positions, taps: False):
+        return lka(x).movedim(-1, 1)
+
+
 def forms(lka: MultiScaleLKA, cl: torch.Tensor) -> dict:
     """name -> (function of a leaf map giving a channels-first map, the map it reads)."""
     cf = cl.movedim(-1, 1).contiguous().requires_grad_()
     found = {
         "per-group": (lambda x: per_group(lka, x), cf),
         "masked": (lambda x: lka(x).movedim(-1, 1), cl),
+        "masked, always convolved": (lambda x: convolved(lka, x), cl),
         "masked, contiguous": (lambda x: lka(x.movedim(1, -1)).movedim(-1, 1), cf),
     }
     if cl.dim() == 5:
@@ -168,7 +181,8 @@ def main() -> None:
                     "" if "another" in form else f", max |diff| {float((fn(x) - reference).abs().max()):.1e}"
                 )
             print(f"  {name} {tuple(shape)} {form}: {ms:.2f} ms, {ops} aten operators{diff}")
-            key = form.split(" ")[0].strip(",") + ("_contiguous" if "contiguous" in form else "")
+            suffix = next((f"_{w}" for w in ("contiguous", "convolved") if w in form), "")
+            key = form.split(" ")[0].strip(",") + suffix
             result[f"{name}_{key}_ms"], result[f"{name}_{key}_ops"] = round(ms, 3), ops
     record("depthwise", dict(result))
 

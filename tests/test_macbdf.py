@@ -2,6 +2,7 @@
 
 import copy
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from avdf.contracts import methods
 from avdf.contracts.config import REPO_ROOT
 from avdf.contracts.specs import ModelSpec
 from avdf.learning import models
+from avdf.learning.models import blocks
 from avdf.learning.models.blocks import SCALES, MultiScaleBlock, MultiScaleLKA
 from avdf.learning.train import make_step
 
@@ -202,3 +204,34 @@ def test_windows_scored_a_few_at_a_time_score_as_in_one_batch():
     assert at_once.keys() == in_fours.keys() and "frame_video" in at_once
     for k, v in at_once.items():
         assert torch.allclose(in_fours[k], v, atol=1e-5), k
+
+
+@pytest.mark.parametrize(
+    "size,extent", [((4, 4, 4), 7), ((3, 5, 2), 5), ((4, 4, 4), 3), ((7, 2), 7), ((1, 9), 3)]
+)
+def test_a_depthwise_conv_on_a_small_map_as_matrix_products_is_the_convolution(size, extent):
+    """Value and gradients of :func:`small_map_depthwise` are those of the depthwise convolution,
+    on a channels-first view of a channels-last map, as the blocks call it (in float64: the two
+    forms sum the taps in different orders)."""
+    torch.manual_seed(0)
+    cl = torch.randn(3, *size, 5, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(5, 1, *(extent,) * len(size), dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    outputs = []
+    for form in (
+        lambda x: blocks.CONV[len(size)](x, weight, bias, padding=extent // 2, groups=5),
+        lambda x: blocks.small_map_depthwise(x, weight, bias, extent // 2),
+    ):
+        y = form(cl.movedim(-1, 1))
+        grads = torch.autograd.grad(y.sin().sum(), (cl, weight, bias))
+        outputs.append((y, *grads))
+    for conv, matrix in zip(*outputs, strict=True):
+        torch.testing.assert_close(matrix, conv, rtol=1e-12, atol=1e-12)
+
+
+def test_the_blocks_take_the_matrix_form_only_where_the_map_is_smaller_than_the_kernel():
+    layer = MultiScaleLKA(6, dims=3).dwd  # merged kernel of 7^3 = 343 taps
+    with mock.patch.object(blocks, "small_map_depthwise", wraps=blocks.small_map_depthwise) as spy:
+        layer(torch.randn(1, 6, 4, 4, 4))  # 64 positions: matrix form
+        layer(torch.randn(1, 6, 8, 8, 8))  # 512 positions: the convolution
+    assert spy.call_count == 1

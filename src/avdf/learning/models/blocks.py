@@ -26,6 +26,7 @@ function and the parameters are the paper's (docs/paper-notes.md, "Multi-scale b
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -44,6 +45,42 @@ def channel_splits(channels: int, n: int) -> list[int]:
 def _conv(x: torch.Tensor, conv) -> torch.Tensor:
     """A channels-first depthwise ``conv`` applied to a channels-last map (B, ..., C)."""
     return conv(x.movedim(-1, 1)).movedim(1, -1)
+
+
+def as_matrix(positions: int, taps: int) -> bool:
+    """Whether a depthwise convolution is cheaper as :func:`small_map_depthwise`: where the map has
+    no more positions than the kernel has taps (measured: ``benchmarks/depthwise.py``)."""
+    return positions <= taps
+
+
+def small_map_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int):
+    """A depthwise convolution (stride 1, zero ``padding``) as one matrix product per channel:
+    ``y[b, c, p] = bias[c] + sum_q M_c[p, q] x[b, c, q]`` over the map's P positions, where
+    ``M_c[p, q]`` is the tap of channel c's kernel that links input position q to output position p
+    (zero where none does). The same function as the convolution, another form. On a map with no
+    more positions than the kernel has taps (MACB-DF's 3-D blocks on the embedded default's 4 x 4 x 4
+    video maps, merged kernels of 5^3 and 7^3 taps) the P x P product does less work than the
+    convolution, which visits every tap, the padded and the masked ones included."""
+    c, size = x.shape[1], tuple(x.shape[2:])
+    taps = torch.cat([weight.reshape(c, -1), weight.new_zeros(c, 1)], dim=1)  # the last: no tap
+    matrices = taps[:, _tap_index(size, weight.shape[-1], padding, x.device)]  # (C, P, P)
+    per_channel = x.flatten(2).transpose(0, 1).contiguous()  # (C, B, P): one matrix product a channel
+    y = torch.bmm(per_channel, matrices.transpose(1, 2)).transpose(0, 1) + bias[:, None]
+    return y.unflatten(2, size)
+
+
+@functools.cache
+def _tap_index(size: tuple[int, ...], extent: int, padding: int, device: torch.device) -> torch.Tensor:
+    """(P, P) index into a kernel's flattened taps: entry [p, q] is the tap through which input
+    position q reaches output position p, or ``extent ** dims`` (no tap) where none does."""
+    grids = torch.meshgrid(*(torch.arange(n, device=device) for n in size), indexing="ij")
+    where = torch.stack([g.flatten() for g in grids], dim=-1)  # (P, dims)
+    offset = where[None, :, :] - where[:, None, :] + padding  # [p, q]: tap coordinates
+    inside = ((offset >= 0) & (offset < extent)).all(dim=-1)
+    flat = torch.zeros(offset.shape[:2], dtype=torch.long, device=device)
+    for d in range(len(size)):
+        flat = flat * extent + offset[..., d].clamp(0, extent - 1)
+    return torch.where(inside, flat, extent ** len(size))
 
 
 class GroupedDepthwise(nn.Module):
@@ -78,6 +115,8 @@ class GroupedDepthwise(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-first x (B, C, ...)."""
         weight = self.weight if self.mask is None else self.weight * self.mask
+        if as_matrix(math.prod(x.shape[2:]), weight[0].numel()):
+            return small_map_depthwise(x, weight, self.bias, self.padding)
         return CONV[self.dims](x, weight, self.bias, padding=self.padding, groups=x.shape[1])
 
     def masked_zeros(self) -> int:
