@@ -8,9 +8,11 @@ with the aten operators each dispatches and its largest difference from the pape
   before issue 30);
 - ``masked``: avdf's form (avdf.learning.models.blocks): one masked depthwise conv per kind, one
   block-diagonal pointwise; the same function;
-- ``masked, always convolved``: the same with every depthwise convolution a convolution; avdf's
-  form makes one a matrix product per channel where the map has no more positions than the kernel
-  has taps (``blocks.small_map_depthwise``: the embedded default's 4 x 4 x 4 video maps);
+- ``masked, every tap convolved``: the same as avdf ran it before 2026-12-07, each depthwise
+  convolution over every tap of its kernel; avdf's form now cuts a kernel to the taps that can
+  reach the map (``blocks.reachable``: the audio maps' 2 frequency bands) and makes a convolution
+  one matrix product per channel where the map has no more positions than the kernel has taps
+  (``blocks.small_map_depthwise``: the embedded default's 4 x 4 x 4 video maps);
 - ``masked, contiguous``: the same on a channels-first contiguous copy of the map (avdf's maps are
   channels-last views);
 - ``separable``: each group's k x k x k kernel replaced by (1, k, k) then (k, 1, 1), as the issue
@@ -18,13 +20,16 @@ with the aten operators each dispatches and its largest difference from the pape
   not used.
 
 GPU figures: not measured here (no GPU in this run); ``benchmarks/gpu_check.sh`` would.
-Usage: ``python benchmarks/depthwise.py [--profile paper] [--batch 8] [--repeats 5]``.
+``--steps N`` also times MACB-DF's whole training step both ways (N steps a round, three rounds
+each, alternating). Usage: ``python benchmarks/depthwise.py [--profile paper] [--batch 8]
+[--repeats 5] [--threads 2] [--steps 0]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import time
 from unittest import mock
 
@@ -121,10 +126,21 @@ def measure(fn, x: torch.Tensor, repeats: int) -> tuple[float, int]:
     return 1000 * sorted(times)[len(times) // 2], ops
 
 
-def convolved(lka: MultiScaleLKA, x: torch.Tensor) -> torch.Tensor:
-    """avdf's form with every depthwise convolution a convolution, small maps included (avdf before
-    the matrix form of ``blocks.small_map_depthwise``)."""
-    with mock.patch.object(blocks, "as_matrix", lambda positions, taps: False):
+@contextlib.contextmanager
+def every_tap_convolved():
+    """Within it, the blocks' depthwise convolutions are as before avdf cut kernels to the taps that
+    reach the map (``blocks.reachable``) and took small maps as matrix products
+    (``blocks.small_map_depthwise``): each a convolution over every tap."""
+    whole = lambda weight, size: (weight, (weight.shape[-1] // 2,) * len(size))  # noqa: E731
+    with (
+        mock.patch.object(blocks, "as_matrix", lambda positions, taps: False),
+        mock.patch.object(blocks, "reachable", whole),
+    ):
+        yield
+
+
+def every_tap(lka: MultiScaleLKA, x: torch.Tensor) -> torch.Tensor:
+    with every_tap_convolved():
         return lka(x).movedim(-1, 1)
 
 
@@ -134,7 +150,7 @@ def forms(lka: MultiScaleLKA, cl: torch.Tensor) -> dict:
     found = {
         "per-group": (lambda x: per_group(lka, x), cf),
         "masked": (lambda x: lka(x).movedim(-1, 1), cl),
-        "masked, always convolved": (lambda x: convolved(lka, x), cl),
+        "masked, every tap convolved": (lambda x: every_tap(lka, x), cl),
         "masked, contiguous": (lambda x: lka(x.movedim(1, -1)).movedim(-1, 1), cf),
     }
     if cl.dim() == 5:
@@ -157,13 +173,51 @@ def map_shapes(params: dict, batch: int) -> dict[str, tuple]:
     return {"video": (batch, h_v.shape[1] // (g * g), g, g, dim), "audio": (batch, h_a.shape[1] // 2, 2, dim)}
 
 
+def step_times(params: dict, batch: int, steps: int, rounds: int = 3) -> dict[str, list[float]]:
+    """Milliseconds of one MACB-DF training step (mean of ``steps``) per round, avdf's form against
+    every tap convolved, the rounds alternating between the two."""
+    from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
+    from avdf.learning import model_sizes, models
+    from avdf.learning.train import make_optimizer, make_step
+
+    spec, data = InputSpec.of(params), model_sizes.one_batch(params, batch)
+    times: dict[str, list[float]] = {"avdf": [], "every tap convolved": []}
+    for _ in range(rounds):
+        for form, within in (("avdf", contextlib.nullcontext), ("every tap convolved", every_tap_convolved)):
+            with within():
+                train = TrainSpec.of(params, Run("step", "macbdf", "default", 0), "step", False)
+                torch.manual_seed(0)
+                model = models.build("macbdf", spec.n_mels, ModelSpec.of(params), train.method)
+                step, trainable = make_step(train, model)
+                opt = make_optimizer(trainable, 1e-4, 0.0, "macbdf")
+                for _ in range(2):
+                    step(data, opt)
+                start = time.perf_counter()
+                for _ in range(steps):
+                    step(data, opt)
+                times[form].append(1000 * (time.perf_counter() - start) / steps)
+    return times
+
+
+def report_steps(params: dict, batch: int, steps: int, result: dict) -> None:
+    times = step_times(params, batch, steps)
+    for form, ms in times.items():
+        print(f"  MACB-DF training step, {form}: best {min(ms):.1f} ms, rounds {[round(t, 1) for t in ms]}")
+    ratio = min(times["avdf"]) / min(times["every tap convolved"])
+    print(f"  ratio avdf / every tap convolved (best of each): {ratio:.2f}")
+    result["step_ms"] = round(min(times["avdf"]), 1)
+    result["step_every_tap_ms"] = round(min(times["every tap convolved"]), 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--profile", default="paper", help="a workflow/profiles/ name ('' for params.yaml)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (a workflow job's: train.threads)")
+    ap.add_argument("--steps", type=int, default=0, help="> 0: also MACB-DF's whole step, both forms")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     p = profile_params(args.profile or None)
     maps = map_shapes(p, args.batch)
@@ -184,6 +238,8 @@ def main() -> None:
             suffix = next((f"_{w}" for w in ("contiguous", "convolved") if w in form), "")
             key = form.split(" ")[0].strip(",") + suffix
             result[f"{name}_{key}_ms"], result[f"{name}_{key}_ops"] = round(ms, 3), ops
+    if args.steps:
+        report_steps(p, args.batch, args.steps, result)
     record("depthwise", dict(result))
 
 

@@ -207,20 +207,28 @@ def test_windows_scored_a_few_at_a_time_score_as_in_one_batch():
 
 
 @pytest.mark.parametrize(
-    "size,extent", [((4, 4, 4), 7), ((3, 5, 2), 5), ((4, 4, 4), 3), ((7, 2), 7), ((1, 9), 3)]
+    "size,kernel",
+    [
+        ((4, 4, 4), (7, 7, 7)),
+        ((3, 5, 2), (5, 5, 3)),
+        ((4, 4, 4), (3, 3, 3)),
+        ((7, 2), (7, 3)),
+        ((1, 9), (1, 3)),
+    ],
 )
-def test_a_depthwise_conv_on_a_small_map_as_matrix_products_is_the_convolution(size, extent):
+def test_a_depthwise_conv_on_a_small_map_as_matrix_products_is_the_convolution(size, kernel):
     """Value and gradients of :func:`small_map_depthwise` are those of the depthwise convolution,
     on a channels-first view of a channels-last map, as the blocks call it (in float64: the two
     forms sum the taps in different orders)."""
     torch.manual_seed(0)
     cl = torch.randn(3, *size, 5, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(5, 1, *(extent,) * len(size), dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(5, 1, *kernel, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    padding = tuple(k // 2 for k in kernel)
     outputs = []
     for form in (
-        lambda x: blocks.CONV[len(size)](x, weight, bias, padding=extent // 2, groups=5),
-        lambda x: blocks.small_map_depthwise(x, weight, bias, extent // 2),
+        lambda x: blocks.CONV[len(size)](x, weight, bias, padding=padding, groups=5),
+        lambda x: blocks.small_map_depthwise(x, weight, bias, padding),
     ):
         y = form(cl.movedim(-1, 1))
         grads = torch.autograd.grad(y.sin().sum(), (cl, weight, bias))
@@ -229,9 +237,38 @@ def test_a_depthwise_conv_on_a_small_map_as_matrix_products_is_the_convolution(s
         torch.testing.assert_close(matrix, conv, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dims,size", [(2, (9, 2)), (2, (1, 6)), (3, (4, 4, 4)), (3, (2, 3, 8))])
+def test_a_grouped_depthwise_conv_is_its_whole_masked_kernel_convolved(dims, size):
+    """Whatever form the layer takes (a kernel cut to the taps that reach the map, a matrix
+    product), value and gradients are those of its whole masked kernel convolved (float64)."""
+    torch.manual_seed(0)
+    layer = MultiScaleLKA(6, dims).dwd.double()
+    x = torch.randn(2, 6, *size, dtype=torch.float64, requires_grad=True)
+    whole = layer.weight * layer.mask
+    expected = blocks.CONV[dims](x, whole, layer.bias, padding=whole.shape[-1] // 2, groups=6)
+    want = torch.autograd.grad(expected.sin().sum(), (x, layer.weight, layer.bias))
+    got = torch.autograd.grad(layer(x).sin().sum(), (x, layer.weight, layer.bias))
+    torch.testing.assert_close(layer(x), expected, rtol=1e-12, atol=1e-12)
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+
+
 def test_the_blocks_take_the_matrix_form_only_where_the_map_is_smaller_than_the_kernel():
     layer = MultiScaleLKA(6, dims=3).dwd  # merged kernel of 7^3 = 343 taps
     with mock.patch.object(blocks, "small_map_depthwise", wraps=blocks.small_map_depthwise) as spy:
         layer(torch.randn(1, 6, 4, 4, 4))  # 64 positions: matrix form
         layer(torch.randn(1, 6, 8, 8, 8))  # 512 positions: the convolution
     assert spy.call_count == 1
+
+
+def test_a_kernel_is_cut_to_the_taps_that_reach_the_map():
+    """An audio map of 2 frequency bands: the 7 x 7 DWD kernel is convolved as 7 x 3."""
+    layer, seen = MultiScaleLKA(6, dims=2).dwd, []
+
+    def conv(x, weight, *args, **kwargs):
+        seen.append(tuple(weight.shape[2:]))
+        return torch.nn.functional.conv2d(x, weight, *args, **kwargs)
+
+    with mock.patch.dict(blocks.CONV, {2: conv}):
+        layer(torch.randn(1, 6, 50, 2))
+    assert seen == [(7, 3)]

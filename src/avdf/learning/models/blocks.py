@@ -47,15 +47,27 @@ def _conv(x: torch.Tensor, conv) -> torch.Tensor:
     return conv(x.movedim(-1, 1)).movedim(1, -1)
 
 
+def reachable(weight: torch.Tensor, size: tuple[int, ...]) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """A centred depthwise kernel cut to the taps that can reach a map of ``size``, and the padding
+    that keeps the map's size. Along an axis of n positions no output sees an input more than n - 1
+    away, so a tap further from the centre multiplies only padding: cutting it changes nothing but
+    the work (MACB-DF's audio maps have 2 frequency bands, so a 7 x 7 kernel does the work of 7 x 3)."""
+    centre = weight.shape[-1] // 2
+    reach = tuple(min(centre, n - 1) for n in size)
+    if reach == (centre,) * len(size):
+        return weight, reach
+    return weight[(..., *(slice(centre - r, centre + r + 1) for r in reach))], reach
+
+
 def as_matrix(positions: int, taps: int) -> bool:
     """Whether a depthwise convolution is cheaper as :func:`small_map_depthwise`: where the map has
     no more positions than the kernel has taps (measured: ``benchmarks/depthwise.py``)."""
     return positions <= taps
 
 
-def small_map_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: int):
-    """A depthwise convolution (stride 1, zero ``padding``) as one matrix product per channel:
-    ``y[b, c, p] = bias[c] + sum_q M_c[p, q] x[b, c, q]`` over the map's P positions, where
+def small_map_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, padding: tuple[int, ...]):
+    """A depthwise convolution (stride 1, zero ``padding`` per axis) as one matrix product per
+    channel: ``y[b, c, p] = bias[c] + sum_q M_c[p, q] x[b, c, q]`` over the map's P positions, where
     ``M_c[p, q]`` is the tap of channel c's kernel that links input position q to output position p
     (zero where none does). The same function as the convolution, another form. On a map with no
     more positions than the kernel has taps (MACB-DF's 3-D blocks on the embedded default's 4 x 4 x 4
@@ -63,24 +75,26 @@ def small_map_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     convolution, which visits every tap, the padded and the masked ones included."""
     c, size = x.shape[1], tuple(x.shape[2:])
     taps = torch.cat([weight.reshape(c, -1), weight.new_zeros(c, 1)], dim=1)  # the last: no tap
-    matrices = taps[:, _tap_index(size, weight.shape[-1], padding, x.device)]  # (C, P, P)
+    matrices = taps[:, _tap_index(size, tuple(weight.shape[2:]), padding, x.device)]  # (C, P, P)
     per_channel = x.flatten(2).transpose(0, 1).contiguous()  # (C, B, P): one matrix product a channel
     y = torch.bmm(per_channel, matrices.transpose(1, 2)).transpose(0, 1) + bias[:, None]
     return y.unflatten(2, size)
 
 
 @functools.cache
-def _tap_index(size: tuple[int, ...], extent: int, padding: int, device: torch.device) -> torch.Tensor:
+def _tap_index(
+    size: tuple[int, ...], kernel: tuple[int, ...], padding: tuple[int, ...], device: torch.device
+) -> torch.Tensor:
     """(P, P) index into a kernel's flattened taps: entry [p, q] is the tap through which input
-    position q reaches output position p, or ``extent ** dims`` (no tap) where none does."""
+    position q reaches output position p, or ``prod(kernel)`` (no tap) where none does."""
     grids = torch.meshgrid(*(torch.arange(n, device=device) for n in size), indexing="ij")
     where = torch.stack([g.flatten() for g in grids], dim=-1)  # (P, dims)
-    offset = where[None, :, :] - where[:, None, :] + padding  # [p, q]: tap coordinates
-    inside = ((offset >= 0) & (offset < extent)).all(dim=-1)
+    offset = where[None, :, :] - where[:, None, :] + torch.tensor(padding, device=device)  # [p, q]: tap
+    inside = ((offset >= 0) & (offset < torch.tensor(kernel, device=device))).all(dim=-1)
     flat = torch.zeros(offset.shape[:2], dtype=torch.long, device=device)
-    for d in range(len(size)):
-        flat = flat * extent + offset[..., d].clamp(0, extent - 1)
-    return torch.where(inside, flat, extent ** len(size))
+    for d, k in enumerate(kernel):
+        flat = flat * k + offset[..., d].clamp(0, k - 1)
+    return torch.where(inside, flat, math.prod(kernel))
 
 
 class GroupedDepthwise(nn.Module):
@@ -95,7 +109,7 @@ class GroupedDepthwise(nn.Module):
     def __init__(self, splits: list[int], kernels: list[int], dilations: list[int], dims: int):
         super().__init__()
         extent = max((k - 1) * d + 1 for k, d in zip(kernels, dilations, strict=True))
-        self.dims, self.padding = dims, extent // 2
+        self.dims = dims
         self.weight = nn.Parameter(torch.zeros(sum(splits), 1, *(extent,) * dims))
         self.bias = nn.Parameter(torch.zeros(sum(splits)))
         mask = torch.zeros_like(self.weight)
@@ -115,9 +129,10 @@ class GroupedDepthwise(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Channels-first x (B, C, ...)."""
         weight = self.weight if self.mask is None else self.weight * self.mask
+        weight, padding = reachable(weight, tuple(x.shape[2:]))
         if as_matrix(math.prod(x.shape[2:]), weight[0].numel()):
-            return small_map_depthwise(x, weight, self.bias, self.padding)
-        return CONV[self.dims](x, weight, self.bias, padding=self.padding, groups=x.shape[1])
+            return small_map_depthwise(x, weight, self.bias, padding)
+        return CONV[self.dims](x, weight, self.bias, padding=padding, groups=x.shape[1])
 
     def masked_zeros(self) -> int:
         """Weights the mask keeps at zero: not parameters of the paper's model (model_sizes)."""
