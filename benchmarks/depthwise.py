@@ -20,9 +20,9 @@ with the aten operators each dispatches and its largest difference from the pape
   not used.
 
 GPU figures: not measured here (no GPU in this run); ``benchmarks/gpu_check.sh`` would.
-``--steps N`` also times MACB-DF's whole training step both ways (N steps a round, three rounds
+``--steps N`` also times MACB-DF's whole training step both ways (N steps a round, ``--rounds``
 each, alternating). Usage: ``python benchmarks/depthwise.py [--profile paper] [--batch 8]
-[--repeats 5] [--threads 2] [--steps 0]``.
+[--repeats 5] [--threads 2] [--steps 0] [--rounds 3]``.
 """
 
 from __future__ import annotations
@@ -199,8 +199,8 @@ def step_times(params: dict, batch: int, steps: int, rounds: int = 3) -> dict[st
     return times
 
 
-def report_steps(params: dict, batch: int, steps: int, result: dict) -> None:
-    times = step_times(params, batch, steps)
+def report_steps(params: dict, batch: int, steps: int, rounds: int, result: dict) -> None:
+    times = step_times(params, batch, steps, rounds)
     for form, ms in times.items():
         print(f"  MACB-DF training step, {form}: best {min(ms):.1f} ms, rounds {[round(t, 1) for t in ms]}")
     ratio = min(times["avdf"]) / min(times["every tap convolved"])
@@ -216,6 +216,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (a workflow job's: train.threads)")
     ap.add_argument("--steps", type=int, default=0, help="> 0: also MACB-DF's whole step, both forms")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --steps steps, each form")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -239,7 +240,7 @@ def main() -> None:
             key = form.split(" ")[0].strip(",") + suffix
             result[f"{name}_{key}_ms"], result[f"{name}_{key}_ops"] = round(ms, 3), ops
     if args.steps:
-        report_steps(p, args.batch, args.steps, result)
+        report_steps(p, args.batch, args.steps, args.rounds, result)
     record("depthwise", dict(result))
 
 

@@ -79,7 +79,7 @@ SMALLEST = {
     "reproducible.py": ["--help"],
     "scale.py": ["--help"],
     "step_operators.py": ["--profile", "", "--batch", "2", "--methods", "ecapa_tdnn"],
-    "depthwise.py": ["--profile", "", "--batch", "2", "--repeats", "1", "--steps", "1"],
+    "depthwise.py": ["--profile", "", "--batch", "2", "--repeats", "1", "--steps", "1", "--rounds", "1"],
     "golden.py": ["--clips", "2", "--workers", "1"],
     "jpeg_decode.py": ["--batch", "2", "--frames", "2", "--side", "64", "--repeats", "1"],
     "loader.py": ["--scale", "embedded", "--epochs", "1", "--steps", "1"],

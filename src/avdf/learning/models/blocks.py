@@ -26,7 +26,6 @@ function and the parameters are the paper's (docs/paper-notes.md, "Multi-scale b
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
@@ -81,8 +80,20 @@ def small_map_depthwise(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
     return y.unflatten(2, size)
 
 
-@functools.cache
+_TAP_INDEX: dict[tuple, torch.Tensor] = {}  # not functools.cache: torch.compile ignores its wrapper
+
+
 def _tap_index(
+    size: tuple[int, ...], kernel: tuple[int, ...], padding: tuple[int, ...], device: torch.device
+) -> torch.Tensor:
+    """:func:`_index_of_taps`, made once per map shape, kernel, padding and device."""
+    key = (size, kernel, padding, device)
+    if key not in _TAP_INDEX:
+        _TAP_INDEX[key] = _index_of_taps(size, kernel, padding, device)
+    return _TAP_INDEX[key]
+
+
+def _index_of_taps(
     size: tuple[int, ...], kernel: tuple[int, ...], padding: tuple[int, ...], device: torch.device
 ) -> torch.Tensor:
     """(P, P) index into a kernel's flattened taps: entry [p, q] is the tap through which input
