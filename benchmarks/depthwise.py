@@ -176,22 +176,13 @@ def map_shapes(params: dict, batch: int) -> dict[str, tuple]:
 def step_times(params: dict, batch: int, steps: int, rounds: int = 3) -> dict[str, list[float]]:
     """Milliseconds of one MACB-DF training step (mean of ``steps``) per round, avdf's form against
     every tap convolved, the rounds alternating between the two."""
-    from avdf.contracts.specs import InputSpec, ModelSpec, Run, TrainSpec
-    from avdf.learning import model_sizes, models
-    from avdf.learning.train import make_optimizer, make_step
+    from step_operators import warmed_step
 
-    spec, data = InputSpec.of(params), model_sizes.one_batch(params, batch)
     times: dict[str, list[float]] = {"avdf": [], "every tap convolved": []}
     for _ in range(rounds):
         for form, within in (("avdf", contextlib.nullcontext), ("every tap convolved", every_tap_convolved)):
             with within():
-                train = TrainSpec.of(params, Run("step", "macbdf", "default", 0), "step", False)
-                torch.manual_seed(0)
-                model = models.build("macbdf", spec.n_mels, ModelSpec.of(params), train.method)
-                step, trainable = make_step(train, model)
-                opt = make_optimizer(trainable, 1e-4, 0.0, "macbdf")
-                for _ in range(2):
-                    step(data, opt)
+                step, opt, data = warmed_step("macbdf", params, batch)
                 start = time.perf_counter()
                 for _ in range(steps):
                     step(data, opt)

@@ -53,11 +53,9 @@ def backward_share(events) -> dict:
     return {"ops": ops, "nodes": sum(nodes.values()), "accumulate": accumulate}
 
 
-def count(
-    method: str, params: dict, n: int, compiled: bool = False
-) -> tuple[collections.Counter, float, dict]:
-    """aten operators of one training step of ``method`` (after two steps of warm-up, which compile
-    where ``compiled``), the seconds of a step (mean of three), and the backward pass's share."""
+def warmed_step(method: str, params: dict, n: int, compiled: bool = False):
+    """``method``'s training step at ``params``' sizes (``train.compile`` as ``compiled``), its
+    optimiser and a batch of ``n`` clips, after two steps of warm-up (which compile where asked)."""
     spec = InputSpec.of(params)
     params = {**params, "train": {**params["train"], "compile": compiled}}
     train = TrainSpec.of(params, Run("ops", method, "default", 0), "ops", False)
@@ -68,6 +66,15 @@ def count(
     batch = model_sizes.one_batch(params, n)
     for _ in range(2):
         step(batch, opt)
+    return step, opt, batch
+
+
+def count(
+    method: str, params: dict, n: int, compiled: bool = False
+) -> tuple[collections.Counter, float, dict]:
+    """aten operators of one training step of ``method`` (after two steps of warm-up, which compile
+    where ``compiled``), the seconds of a step (mean of three), and the backward pass's share."""
+    step, opt, batch = warmed_step(method, params, n, compiled)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         step(batch, opt)
     start = time.perf_counter()
