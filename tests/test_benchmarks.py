@@ -41,6 +41,7 @@ def test_train_throughput_runs_every_method_on_cpu_and_reports_each_number():
         assert low - 0.005 <= share <= high + 0.005, (pure, e2e, share)
 
 
+@pytest.mark.slow
 def test_reference_comparison_flags_a_cell_outside_its_interval(tmp_path):
     table = pd.read_csv(REPO / "docs/reference/table1.csv")
     table.loc[table["method"] == "aasist", "synth_dfdc_acc"] += 30  # far outside its interval
@@ -168,6 +169,7 @@ def test_the_seed_term_is_welchs_range_for_two_seed_means():
     assert reference.seed_spread(ref, one, "d_auc") == pytest.approx(4.3027 * 3 * (4 / 3) ** 0.5, abs=0.01)
 
 
+@pytest.mark.slow
 def test_budget_sums_each_phases_jobs(tmp_path):
     """Two jobs written before make all started and one after: each phase's job-seconds, and the
     ratios to the budgets worked by hand (make run 900 s of 600 = 1.50 over; with make all's 600 s,

@@ -7,6 +7,7 @@ and evaluation jobs from params.yaml `resources`, and preprocessing spread over 
 import re
 from collections import defaultdict
 
+import pytest
 import yaml
 from conftest import REPO, snakemake, tiny_params
 
@@ -26,6 +27,7 @@ def _jobs(text: str) -> dict[str, list[dict]]:
     return jobs
 
 
+@pytest.mark.slow
 def test_slurm_profile_requests_gpus_memory_runtime_and_shards(tmp_path):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny_params()))
     cluster = yaml.safe_load((PROFILE / "params.yaml").read_text())["resources"]
@@ -50,6 +52,7 @@ def test_slurm_profile_requests_gpus_memory_runtime_and_shards(tmp_path):
     assert profile["executor"] == "slurm"
 
 
+@pytest.mark.slow
 def test_synthesis_asks_for_its_workers_not_every_core(tmp_path):
     """A cluster job asks SLURM for its threads as CPUs, and one that asks for more than any node
     has waits forever (PartitionConfig): synthesis asks for resources.synth_workers, however many

@@ -125,6 +125,7 @@ def test_pinning_the_instruction_sets_reruns_what_computes_with_pytorch(workflow
     assert not done & {"synth", "ingest", "demux_shard", "demux"}
 
 
+@pytest.mark.slow
 def test_the_baseline_instruction_sets_reach_a_job():
     """What the rules put before a job's command makes PyTorch use its portable kernels."""
     prefix = numerics.shell_prefix("baseline")

@@ -278,6 +278,7 @@ def test_manifest_round_trips_names_like_NA(tmp_path):
     assert manifest.read(tmp_path / "m.csv")["identity"].item() == "NA"
 
 
+@pytest.mark.slow
 def test_a_tracked_dataset_shows_up_in_dvc_status_when_it_changes(tmp_path, monkeypatch, lavdf_tree):
     import subprocess
     import sys

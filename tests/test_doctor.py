@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 from conftest import REPO
 
@@ -25,6 +26,7 @@ def _fake_ffmpeg(tmp_path, banner):
     return str(exe)
 
 
+@pytest.mark.slow
 def test_a_fit_machine_passes_with_one_line_a_part():
     out = _doctor()
     assert out.returncode == 0, out.stdout + out.stderr
@@ -33,12 +35,14 @@ def test_a_fit_machine_passes_with_one_line_a_part():
     assert "FAIL" not in out.stdout
 
 
+@pytest.mark.slow
 def test_a_missing_ffmpeg_fails_naming_it(tmp_path):
     out = _doctor(AVDF_FFMPEG=str(tmp_path / "no-such-ffmpeg"))
     assert out.returncode == 1
     assert f"FAIL ffmpeg               cannot run ffmpeg at {tmp_path}/no-such-ffmpeg" in out.stdout
 
 
+@pytest.mark.slow
 def test_a_too_old_ffmpeg_fails_naming_its_version_and_the_minimum(tmp_path):
     out = _doctor(AVDF_FFMPEG=_fake_ffmpeg(tmp_path, "ffmpeg version 3.4.11-0ubuntu0.1 Copyright"))
     assert out.returncode == 1

@@ -174,6 +174,7 @@ def test_predict_scores_a_video_on_cuda_as_on_the_cpu(method, request, tmp_path)
     )
 
 
+@pytest.mark.slow
 def test_a_rehearsal_runs_the_gpu_tests_on_the_cpu_instead_of_skipping_them():
     """``AVDF_GPU_TESTS_ON=cpu`` (``DEVICE=cpu bash benchmarks/gpu_check.sh``, the check rehearsed
     where no GPU is) runs a `gpu` test on the CPU; without it, on a machine without CUDA, it is skipped."""

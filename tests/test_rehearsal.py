@@ -1,6 +1,7 @@
 """The scale rehearsal profile (workflow/profiles/rehearsal), dry-run only: the paper profile's
 settings on real-shaped synthetic clips, one seed, one epoch. The full rehearsal is a benchmark."""
 
+import pytest
 import yaml
 from conftest import REPO, snakemake
 
@@ -18,6 +19,7 @@ def test_the_rehearsal_keeps_the_paper_settings_on_real_shaped_clips():
     assert "synthetic" in rehearsal["data_label"] and rehearsal["synth"]["real_shape"]["clips"] == 1000
 
 
+@pytest.mark.slow
 def test_the_rehearsal_dry_runs_table1(tmp_path):
     (tmp_path / "params.yaml").write_text((REPO / "params.yaml").read_text())
     files = yaml.safe_load((PROFILE / "config.yaml").read_text())["configfile"]

@@ -62,6 +62,7 @@ def test_worker_tracker_outside_a_pool_says_where_it_belongs():
         shared_detector.worker_tracker()
 
 
+@pytest.mark.slow
 def test_the_stage_with_workers_gives_one_process_tracks_and_rejections(tmp_path, face_clip, bad_clips):
     manifest = _manifest(tmp_path, [face_clip, bad_clips["no_face"], face_clip, face_clip])
     demux_index = str(tmp_path / "demux/index.csv")
@@ -87,6 +88,7 @@ def test_the_stage_with_workers_gives_one_process_tracks_and_rejections(tmp_path
         np.testing.assert_allclose(a["boxes"], b["boxes"], atol=0.05)
 
 
+@pytest.mark.slow
 def test_an_error_in_a_worker_that_is_no_rejection_stops_the_stage_as_in_one_process(tmp_path, face_clip):
     demux_dir = tmp_path / "demux"
     demux_stage.run(

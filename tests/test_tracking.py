@@ -39,6 +39,7 @@ def test_flatten():
     assert tracking.flatten("train", {"lr": 1, "opt": {"b": 2}}) == {"train.lr": 1, "train.opt.b": 2}
 
 
+@pytest.mark.slow
 def test_a_retried_job_replaces_its_run_and_other_work_adds_one(tmp_path):
     """A job killed after logging and run again (a cancelled cluster job's retry) leaves one run;
     the same job with other parameters is other work, kept beside it."""

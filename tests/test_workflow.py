@@ -627,6 +627,7 @@ def test_every_entry_point_builds_the_same_table1(workflow, tmp_path):
     assert (quick.loc[quick["source"] == "avdf", "synth_dfdc_seeds"] == 1).all()
 
 
+@pytest.mark.slow
 def test_a_wrong_key_stops_the_workflow_naming_it(tmp_path):
     params = tiny_params()
     params["faces"]["keyframe_interal"] = 5
