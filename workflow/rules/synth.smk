@@ -8,7 +8,11 @@ rule synth:
         family=lambda wc: config["datasets"][wc.dataset]["family"],
         spec=as_json(config["synth"]),
         code=code("avdf.synthetic.generator"),
-    priority: 50  # preprocess every dataset first, so training jobs keep all cores busy
+    # Synthesise every dataset first, so training jobs keep all cores busy. Snakemake picks the set
+    # of ready jobs with the largest summed priority that fits the free cores; a synthesis job asks
+    # for synth_workers cores (all of a 2-core machine), so its priority must beat any two other
+    # jobs' together (ingest 45 + 45), or single-core jobs fill each freed core before it fits.
+    priority: 100
     conda:
         "../../envs/avdf.yaml"
     # Rendering workers. A fixed number, not --cores: a cluster job asks for exactly this many CPUs,
