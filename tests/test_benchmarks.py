@@ -108,8 +108,15 @@ SMALLEST = {
 }
 
 
-def _benchmark(name: str, args: list[str], tmp_path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AVDF_BENCH_DIR=str(tmp_path))
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory):
+    """Where the benchmarks run here keep their numbers (CSVs and an MLflow store), out of results/:
+    one folder for the module, so the store's tables are made once, not once a benchmark (3-4 s)."""
+    return tmp_path_factory.mktemp("bench")
+
+
+def _benchmark(name: str, args: list[str], tmp_path, bench_dir) -> subprocess.CompletedProcess:
+    env = dict(os.environ, AVDF_BENCH_DIR=str(bench_dir))
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     return subprocess.run(
         [sys.executable, f"benchmarks/{name}", *args], capture_output=True, text=True, cwd=REPO, env=env
@@ -122,31 +129,33 @@ def test_every_benchmark_has_a_smallest_setting():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(n for n, a in SMALLEST.items() if a is not None))
-def test_each_benchmark_runs_at_its_smallest_setting(name, tmp_path):
-    run = _benchmark(name, SMALLEST[name], tmp_path)
+def test_each_benchmark_runs_at_its_smallest_setting(name, tmp_path, bench_dir):
+    run = _benchmark(name, SMALLEST[name], tmp_path, bench_dir)
     assert run.returncode == 0, run.stdout[-1500:] + run.stderr[-1500:]
     assert run.stdout.strip(), "it printed its numbers"
 
 
 @pytest.mark.slow
-def test_predict_benchmark_scores_a_clip(workflow, tmp_path):
+def test_predict_benchmark_scores_a_clip(workflow, tmp_path, bench_dir):
     checkpoint = next(workflow.glob("runs/*/macbdf/default/seed0/model.pt"))
     run = _benchmark(
-        "predict.py", ["--checkpoint", str(checkpoint), "--seconds", "2", "--reps", "1"], tmp_path
+        "predict.py", ["--checkpoint", str(checkpoint), "--seconds", "2", "--reps", "1"], tmp_path, bench_dir
     )
     assert run.returncode == 0, run.stdout[-1500:] + run.stderr[-1500:]
     assert "2 s 360p clip scored in" in run.stdout
-    sizes = _benchmark("predict_json.py", ["--checkpoint", str(checkpoint), "--seconds", "1", "2"], tmp_path)
+    sizes = _benchmark(
+        "predict_json.py", ["--checkpoint", str(checkpoint), "--seconds", "1", "2"], tmp_path, bench_dir
+    )
     assert sizes.returncode == 0, sizes.stdout[-1500:] + sizes.stderr[-1500:]
     assert "--tracks makes the JSON" in sizes.stdout and "0 not scored" in sizes.stdout
 
 
 @pytest.mark.slow
-def test_the_preprocessing_benchmark_fails_over_a_rejected_clip(tmp_path, bad_clips):
+def test_the_preprocessing_benchmark_fails_over_a_rejected_clip(tmp_path, bench_dir, bad_clips):
     """A clip the chain rejects (here one without audio) fails every target, and is named."""
     args = ["--clips", "1", "--seconds", "1", "--workers", "1", "--chain-only"]
     args += ["--real", str(bad_clips["no_audio"])]
-    run = _benchmark("preprocess.py", args, tmp_path)
+    run = _benchmark("preprocess.py", args, tmp_path, bench_dir)
     assert "REJECTED c001: demux: no audio stream" in run.stdout, run.stdout
     assert "1 of 2 clips rejected" in run.stdout
     assert "PASS" not in run.stdout
@@ -170,7 +179,7 @@ def test_the_seed_term_is_welchs_range_for_two_seed_means():
 
 
 @pytest.mark.slow
-def test_budget_sums_each_phases_jobs(tmp_path):
+def test_budget_sums_each_phases_jobs(tmp_path, bench_dir):
     """Two jobs written before make all started and one after: each phase's job-seconds, and the
     ratios to the budgets worked by hand (make run 900 s of 600 = 1.50 over; with make all's 600 s,
     1,500 s of 1,800 = 0.83, which holds)."""
@@ -186,7 +195,7 @@ def test_budget_sums_each_phases_jobs(tmp_path):
         os.utime(bench / name, (written, written))
     times = {"run": {"start": 100, "end": 1_000, "rc": 0}, "all": {"start": 1_800, "end": 2_400, "rc": 0}}
     (tmp_path / "budget_times.json").write_text(json.dumps(times))
-    run = _benchmark("budget.py", ["--measure-only", str(tmp_path)], tmp_path)
+    run = _benchmark("budget.py", ["--measure-only", str(tmp_path)], tmp_path, bench_dir)
     assert run.returncode == 0, run.stdout[-1500:] + run.stderr[-1500:]
     assert "make run: 15.0 min, 1.50 x its budget of 10 min (over)" in run.stdout
     assert "make run + make all: 25.0 min, 0.83 x its budget of 30 min (holds)" in run.stdout
